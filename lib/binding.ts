@@ -1,0 +1,46 @@
+/**
+ * Loads the native addon through node-gyp-build (a matching prebuild from
+ * `prebuilds/` when present, else the local `build/`), after refusing any
+ * platform without timerfd and epoll.
+ * @internal
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { KtimersError } from './errors.js';
+
+if (process.platform !== 'linux') {
+  throw new KtimersError(
+    'ERR_KTIMERS_UNSUPPORTED_PLATFORM',
+    `ktimers runs only on Linux: it is built on timerfd and epoll, which ${process.platform} does not have`,
+  );
+}
+
+/** The addon's surface (native/binding.cc). */
+export interface NativeBinding {
+  init(onWake: (dueMask: number) => void): { collect: Int32Array; io: BigInt64Array };
+  start(slot: number, base: number, a: bigint, b: bigint, rel: boolean, seq: number, refd: boolean): number;
+  cancel(slot: number): void;
+  setRef(slot: number, refd: boolean): void;
+  collect(base: number): number;
+  /** 0 MONOTONIC, 1 REALTIME, 2 BOOTTIME, 3 TAI, 4 MONOTONIC_RAW */
+  now(clock: number): bigint;
+  clockRes(clock: number): bigint;
+  state(): NativeState;
+}
+
+/** Introspection of the per-environment engine (tests, benches). */
+export interface NativeState {
+  initialized: boolean;
+  epollFd?: number;
+  timerFds?: number[];
+  programmed?: (bigint | null)[];
+  queued?: number[];
+  slotsInUse?: number;
+  refCount?: number;
+}
+
+const require = createRequire(import.meta.url);
+const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+
+/** @internal */
+export const native: NativeBinding = load(fileURLToPath(new URL('..', import.meta.url)));

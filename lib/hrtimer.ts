@@ -1,0 +1,420 @@
+/**
+ * hrtimer: the kernel's high-resolution timer API on real OS clocks.
+ *
+ * Names, constants, return values and arithmetic follow Linux 6.19/7.1
+ * (`include/linux/hrtimer.h`, `kernel/time/hrtimer.c`). How ktimers differs
+ * from the kernel, point by point (also in the README):
+ *
+ * - Callbacks run on the JS thread that armed the timer, one at a time, inside
+ *   ktimers' expiry pass (in_hardirq() for default/HARD modes, in_serving_softirq()
+ *   for SOFT modes). There is no other CPU, so `hrtimer_cancel()` never has to
+ *   wait: it is synchronous. Called from the timer's own callback (where the
+ *   kernel spins forever) it throws `ERR_KTIMERS_DEADLOCK`.
+ * - A callback that keeps returning HRTIMER_RESTART without moving its expiry
+ *   past now (a kernel livelock) is stopped after RESTART_LOOP_LIMIT re-runs in
+ *   one pass and reported as an `ERR_KTIMERS_RESTART_LOOP` error.
+ * - Bad input is an error, not a WARN: an invalid clock id (the kernel warns and
+ *   uses MONOTONIC), an invalid mode, or a missing callback (the kernel installs
+ *   a dummy) throw TypeError/RangeError with a `code`.
+ * - PINNED has no effect (one CPU: the JS thread). HRTIMER_MODE_LAZY_REARM (7.1)
+ *   is accepted and has no effect.
+ * - hrtimer_resolution is 1 ns: ktimers is always in high-resolution mode; the
+ *   achieved wake-up latency is the OS's (see bench/).
+ * - Armed timers keep the process alive like Node's timers; `timer.unref()`
+ *   opts out. Microtasks queued by a callback run after the whole expiry pass.
+ */
+import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
+import { armAbs, armRel, clockNow, disarm, setRef, type TimerState } from './internal/engine.js';
+import { functionArg, ktimeArg, u64Arg } from './internal/validate.js';
+import { addSafe, CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI, type ktime_t } from './ktime.js';
+
+export { RESTART_LOOP_LIMIT } from './internal/engine.js';
+
+/** `enum hrtimer_restart` */
+export const HRTIMER_NORESTART = 0;
+export const HRTIMER_RESTART = 1;
+export type hrtimer_restart = typeof HRTIMER_NORESTART | typeof HRTIMER_RESTART;
+
+/** `enum hrtimer_mode`, with the kernel's values. */
+export const HRTIMER_MODE_ABS = 0x00;
+export const HRTIMER_MODE_REL = 0x01;
+export const HRTIMER_MODE_PINNED = 0x02;
+export const HRTIMER_MODE_SOFT = 0x04;
+export const HRTIMER_MODE_HARD = 0x08;
+export const HRTIMER_MODE_ABS_PINNED = 0x02;
+export const HRTIMER_MODE_REL_PINNED = 0x03;
+export const HRTIMER_MODE_ABS_SOFT = 0x04;
+export const HRTIMER_MODE_REL_SOFT = 0x05;
+export const HRTIMER_MODE_ABS_PINNED_SOFT = 0x06;
+export const HRTIMER_MODE_REL_PINNED_SOFT = 0x07;
+export const HRTIMER_MODE_ABS_HARD = 0x08;
+export const HRTIMER_MODE_REL_HARD = 0x09;
+export const HRTIMER_MODE_ABS_PINNED_HARD = 0x0a;
+export const HRTIMER_MODE_REL_PINNED_HARD = 0x0b;
+/** Linux 7.1: skip reprogramming when the first timer moves later. Accepted, no effect here. */
+export const HRTIMER_MODE_LAZY_REARM = 0x10;
+
+/** Resolution of every hrtimer clock, in ns: always high-resolution mode. */
+export const hrtimer_resolution: ktime_t = 1n;
+
+export type HrtimerCallback<T extends hrtimer = hrtimer> = (timer: T) => hrtimer_restart | void;
+
+const CLOCK_INDEX = new Map<number, number>([
+  [CLOCK_MONOTONIC, 0],
+  [CLOCK_REALTIME, 1],
+  [CLOCK_BOOTTIME, 2],
+  [CLOCK_TAI, 3],
+]);
+const CLOCK_OF_INDEX = [CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_TAI];
+
+/**
+ * `struct hrtimer`. Create with `new hrtimer()`, then {@link hrtimer_setup}
+ * (or the pre-6.15 {@link hrtimer_init} followed by assigning `timer.function`).
+ * Subclass it to embed your own fields; the callback receives the same object
+ * (the JS form of `container_of`).
+ */
+export class hrtimer {
+  /** The callback. Assign it after {@link hrtimer_init} (old API); prefer {@link hrtimer_setup}. */
+  function: HrtimerCallback<any> | null = null;
+  /** @internal */ _base = -1;
+  /** @internal */ _soft = 0n;
+  /** @internal */ _hard = 0n;
+  /** @internal */ _slot = -1;
+  /** @internal */ _queued = false;
+  /** @internal */ _running = false;
+  /** @internal */ _seq = 0;
+  /** @internal */ _refd = true;
+  /** @internal */ _passId = 0;
+  /** @internal */ _passRuns = 0;
+  /** @internal */ _clockid = -1;
+
+  /** Lets the process exit while this timer is armed (like Node's `Timeout#unref`). Returns this. */
+  unref(): this {
+    setRef(this, false);
+    return this;
+  }
+  /** Makes an armed timer keep the process alive again (the default). Returns this. */
+  ref(): this {
+    setRef(this, true);
+    return this;
+  }
+  /** Whether this timer keeps the process alive while armed. */
+  hasRef(): boolean {
+    return this._refd;
+  }
+  /** The clock id the timer runs on (after setup; REL + REALTIME reads MONOTONIC). */
+  get clockid(): number {
+    return this._clockid;
+  }
+}
+
+function timerArg(t: unknown): hrtimer {
+  if (!(t instanceof hrtimer)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be an hrtimer, got ${describe(t)}`);
+  return t;
+}
+
+function setupTimerArg(t: unknown): hrtimer {
+  const timer = timerArg(t);
+  if (timer._base < 0) {
+    throw typeError('ERR_KTIMERS_NOT_SETUP', 'hrtimer was never set up: call hrtimer_setup() (or hrtimer_init()) first');
+  }
+  return timer;
+}
+
+function modeArg(mode: unknown): number {
+  if (typeof mode !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `mode must be an HRTIMER_MODE_* number, got ${describe(mode)}`);
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0x1f || (mode & 0x0c) === 0x0c) {
+    throw rangeError('ERR_KTIMERS_INVALID_MODE', `invalid hrtimer mode ${describe(mode)}: expected a combination of ABS/REL, PINNED and one of SOFT/HARD`);
+  }
+  return mode;
+}
+
+function clockArg(clockid: unknown): number {
+  if (typeof clockid !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `clock_id must be a CLOCK_* number, got ${describe(clockid)}`);
+  const idx = CLOCK_INDEX.get(clockid);
+  if (idx === undefined) {
+    throw rangeError(
+      'ERR_KTIMERS_INVALID_CLOCK',
+      `invalid clock id ${describe(clockid)}: hrtimers run on CLOCK_MONOTONIC (1), CLOCK_REALTIME (0), CLOCK_BOOTTIME (7) or CLOCK_TAI (11)`,
+    );
+  }
+  return idx;
+}
+
+function init(t: hrtimer, fn: HrtimerCallback<any> | null, clock_id: unknown, mode: unknown, what: string): void {
+  let idx = clockArg(clock_id);
+  const m = modeArg(mode);
+  if (t._queued || t._running) {
+    throw new KtimersError('ERR_KTIMERS_TIMER_ACTIVE', `${what}() on an active hrtimer would corrupt its queue: cancel it first`);
+  }
+  // POSIX: relative CLOCK_REALTIME timers are not affected by clock changes.
+  if (idx === 1 && m & HRTIMER_MODE_REL) idx = 0;
+  t.function = fn;
+  t._base = idx + (m & HRTIMER_MODE_SOFT ? 4 : 0);
+  t._clockid = CLOCK_OF_INDEX[idx]!;
+  t._soft = 0n;
+  t._hard = 0n;
+}
+
+/**
+ * `hrtimer_setup(timer, function, clock_id, mode)` — initialise a timer (6.13+).
+ * REL with CLOCK_REALTIME is switched to CLOCK_MONOTONIC, as in the kernel.
+ *
+ * Context: any; the timer must not be active.
+ * Return: nothing. Throws on an invalid clock, mode or callback.
+ * @example
+ * const t = new hrtimer();
+ * hrtimer_setup(t, (t) => { hrtimer_forward_now(t, 1_000_000n); return HRTIMER_RESTART; },
+ *               CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+ */
+export function hrtimer_setup<T extends hrtimer>(timer: T, fn: HrtimerCallback<T>, clock_id: number, mode: number): void {
+  const t = timerArg(timer);
+  init(t, functionArg<HrtimerCallback<any>>(fn, 'function'), clock_id, mode, 'hrtimer_setup');
+}
+
+/**
+ * `hrtimer_init(timer, clock_id, mode)` — the pre-6.15 initialiser; assign
+ * `timer.function` afterwards. Kept for code written against older kernels.
+ */
+export function hrtimer_init(timer: hrtimer, clock_id: number, mode: number): void {
+  init(timerArg(timer), null, clock_id, mode, 'hrtimer_init');
+}
+
+/**
+ * `hrtimer_update_function(timer, function)` — change the callback of a timer
+ * that is not queued. Queued: WARN_ON_ONCE and no change, as in the kernel.
+ */
+export function hrtimer_update_function<T extends hrtimer>(timer: T, fn: HrtimerCallback<T>): void {
+  const t = setupTimerArg(timer);
+  const f = functionArg<HrtimerCallback<any>>(fn, 'function');
+  if (t._queued) {
+    kwarn('KTIMERS_WARN_UPDATE_QUEUED', 'hrtimer_update_function() on a queued hrtimer: ignored', true);
+    return;
+  }
+  t.function = f;
+}
+
+function startChecks(t: hrtimer, mode: number): void {
+  if (typeof t.function !== 'function') {
+    throw typeError('ERR_KTIMERS_NO_FUNCTION', 'hrtimer has no callback: set one with hrtimer_setup() or timer.function');
+  }
+  if (!!(mode & HRTIMER_MODE_SOFT) !== t._base >= 4) {
+    kwarn('KTIMERS_WARN_SOFT_MISMATCH', 'hrtimer started with a SOFT mode bit that differs from its setup mode', true);
+  }
+}
+
+/**
+ * `hrtimer_start_range_ns(timer, tim, range_ns, mode)` — (re)start a timer.
+ * A queued timer is first removed (restart: one queued instance). With a REL
+ * mode `tim` is added to the clock's current time (ktime_add_safe). The timer
+ * never runs before `tim` (soft expiry) and the OS timer is programmed for
+ * `tim + range_ns` (hard expiry), so its wake-up can be shared with earlier
+ * timers: a due range timer runs at any expiry pass after its soft expiry.
+ *
+ * Kernel quirk kept: ktime_add_safe() saturates a negative relative `tim` to
+ * KTIME_MAX, so `hrtimer_start(t, -1n, HRTIMER_MODE_REL)` never fires.
+ *
+ * Context: any, including timer callbacks (its own: it is then running and queued).
+ * Return: nothing.
+ */
+export function hrtimer_start_range_ns(timer: hrtimer, tim: ktime_t, range_ns: bigint | number, mode: number): void {
+  const t = setupTimerArg(timer);
+  const m = modeArg(mode);
+  const soft = ktimeArg(tim, 'tim');
+  const range = BigInt.asIntN(64, u64Arg(range_ns, 'range_ns'));
+  startChecks(t, m);
+  if (m & HRTIMER_MODE_REL) armRel(t, soft, range);
+  else armAbs(t, soft, addSafe(soft, range));
+}
+
+/** `hrtimer_start(timer, tim, mode)` = hrtimer_start_range_ns(timer, tim, 0, mode). */
+export function hrtimer_start(timer: hrtimer, tim: ktime_t, mode: number): void {
+  const t = setupTimerArg(timer);
+  const m = modeArg(mode);
+  const soft = ktimeArg(tim, 'tim');
+  startChecks(t, m);
+  if (m & HRTIMER_MODE_REL) armRel(t, soft, 0n);
+  else armAbs(t, soft, soft);
+}
+
+/** `hrtimer_start_expires(timer, mode)`: start at the stored soft expiry, keeping the stored range. */
+export function hrtimer_start_expires(timer: hrtimer, mode: number): void {
+  const t = setupTimerArg(timer);
+  const delta = BigInt.asUintN(64, t._hard - t._soft);
+  hrtimer_start_range_ns(t, t._soft, delta, mode);
+}
+
+/** `hrtimer_restart(timer)` = hrtimer_start_expires(timer, HRTIMER_MODE_ABS). */
+export function hrtimer_restart(timer: hrtimer): void {
+  hrtimer_start_expires(timer, HRTIMER_MODE_ABS);
+}
+
+/**
+ * `hrtimer_try_to_cancel(timer)` — try to deactivate a timer.
+ *
+ * Context: any.
+ * Return: 0 when the timer was not active; 1 when it was queued and is now
+ * removed; -1 when its callback is running (it is left alone, even if the
+ * callback already re-queued it).
+ */
+export function hrtimer_try_to_cancel(timer: hrtimer): -1 | 0 | 1 {
+  const t = timerArg(timer);
+  if (t._running) return -1;
+  return disarm(t) ? 1 : 0;
+}
+
+/**
+ * `hrtimer_cancel(timer)` — cancel a timer and wait for its callback.
+ *
+ * In ktimers callbacks run on the caller's own thread, so there is never a
+ * callback running elsewhere to wait for: this is synchronous.
+ * Context: any except the timer's own callback, where the kernel would spin
+ * forever: that throws `ERR_KTIMERS_DEADLOCK`.
+ * Return: 0 when the timer was not active, 1 when it was queued.
+ */
+export function hrtimer_cancel(timer: hrtimer): 0 | 1 {
+  const t = timerArg(timer);
+  if (t._running) {
+    throw new KtimersError(
+      'ERR_KTIMERS_DEADLOCK',
+      'hrtimer_cancel() called from the timer\'s own callback: the kernel would wait forever for the callback to finish. ' +
+        'Return HRTIMER_NORESTART instead, or use hrtimer_try_to_cancel() (returns -1 here)',
+    );
+  }
+  return disarm(t) ? 1 : 0;
+}
+
+/**
+ * `hrtimer_forward(timer, now, interval)` — move the expiry forward by whole
+ * intervals until it is strictly after `now`.
+ *
+ * Context: the timer's own callback, or a timer that is not queued. On a
+ * queued timer the kernel WARNs and returns 0; so does ktimers.
+ * Return: the number of intervals added (the overrun count), as a bigint (u64);
+ * 0n if the expiry is already after `now`.
+ */
+export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t): bigint {
+  const t = timerArg(timer);
+  const n = ktimeArg(now, 'now');
+  let iv = ktimeArg(interval, 'interval');
+  const delta = BigInt.asIntN(64, n - t._hard);
+  if (delta < 0n) return 0n;
+  if (t._queued) {
+    kwarn('KTIMERS_WARN_FORWARD_QUEUED', 'hrtimer_forward() on a queued hrtimer: ignored, returns 0');
+    return 0n;
+  }
+  if (iv < hrtimer_resolution) iv = hrtimer_resolution;
+  let orun = 1n;
+  if (delta >= iv) {
+    orun = delta / iv;
+    const inc = BigInt.asUintN(64, iv * orun);
+    t._hard = BigInt.asIntN(64, t._hard + inc);
+    t._soft = BigInt.asIntN(64, t._soft + inc);
+    if (t._hard > n) return orun;
+    orun += 1n;
+  }
+  t._hard = addSafe(t._hard, iv);
+  t._soft = addSafe(t._soft, iv);
+  return orun;
+}
+
+/** `hrtimer_forward_now(timer, interval)` = hrtimer_forward(timer, hrtimer_cb_get_time(timer), interval). */
+export function hrtimer_forward_now(timer: hrtimer, interval: ktime_t): bigint {
+  const t = setupTimerArg(timer);
+  return hrtimer_forward(t, clockNow(t._base), interval);
+}
+
+/** `hrtimer_cb_get_time(timer)`: the current time of the timer's clock. */
+export function hrtimer_cb_get_time(timer: hrtimer): ktime_t {
+  return clockNow(setupTimerArg(timer)._base);
+}
+
+/** `hrtimer_get_remaining(timer)`: hard expiry − now (may be negative). */
+export function hrtimer_get_remaining(timer: hrtimer): ktime_t {
+  const t = setupTimerArg(timer);
+  return BigInt.asIntN(64, t._hard - clockNow(t._base));
+}
+
+/** `hrtimer_expires_remaining(timer)`: hard expiry − now. */
+export const hrtimer_expires_remaining = hrtimer_get_remaining;
+
+/** `hrtimer_get_expires(timer)`: the hard expiry. */
+export function hrtimer_get_expires(timer: hrtimer): ktime_t {
+  return timerArg(timer)._hard;
+}
+
+/** `hrtimer_get_softexpires(timer)`: the soft expiry. */
+export function hrtimer_get_softexpires(timer: hrtimer): ktime_t {
+  return timerArg(timer)._soft;
+}
+
+function expiresWritable(t: hrtimer, what: string): void {
+  if (t._queued) {
+    // In the kernel this corrupts the queue order. Here the queued instance keeps
+    // its old expiry; the new value applies at the next start. Say so once.
+    kwarn('KTIMERS_WARN_EXPIRES_QUEUED', `${what}() on a queued hrtimer: takes effect at the next start`, true);
+  }
+}
+
+/** `hrtimer_set_expires(timer, time)`: soft = hard = time. Only meaningful while not queued. */
+export function hrtimer_set_expires(timer: hrtimer, time: ktime_t): void {
+  const t = timerArg(timer);
+  const v = ktimeArg(time, 'time');
+  expiresWritable(t, 'hrtimer_set_expires');
+  t._soft = v;
+  t._hard = v;
+}
+
+/** `hrtimer_set_expires_range(timer, time, delta)`: soft = time, hard = ktime_add_safe(time, delta). */
+export function hrtimer_set_expires_range(timer: hrtimer, time: ktime_t, delta: ktime_t): void {
+  const t = timerArg(timer);
+  const v = ktimeArg(time, 'time');
+  const d = ktimeArg(delta, 'delta');
+  expiresWritable(t, 'hrtimer_set_expires_range');
+  t._soft = v;
+  t._hard = addSafe(v, d);
+}
+
+/** `hrtimer_set_expires_range_ns(timer, time, u64 delta)`: soft = time, hard = ktime_add_safe(time, delta). */
+export function hrtimer_set_expires_range_ns(timer: hrtimer, time: ktime_t, delta: bigint | number): void {
+  const t = timerArg(timer);
+  const v = ktimeArg(time, 'time');
+  const d = BigInt.asIntN(64, u64Arg(delta, 'delta'));
+  expiresWritable(t, 'hrtimer_set_expires_range_ns');
+  t._soft = v;
+  t._hard = addSafe(v, d);
+}
+
+/** `hrtimer_add_expires(timer, time)`: both expiries += time (ktime_add_safe). */
+export function hrtimer_add_expires(timer: hrtimer, time: ktime_t): void {
+  const t = timerArg(timer);
+  const v = ktimeArg(time, 'time');
+  expiresWritable(t, 'hrtimer_add_expires');
+  t._hard = addSafe(t._hard, v);
+  t._soft = addSafe(t._soft, v);
+}
+
+/** `hrtimer_add_expires_ns(timer, u64 ns)`: both expiries += ns (plain, wrapping add). */
+export function hrtimer_add_expires_ns(timer: hrtimer, ns: bigint | number): void {
+  const t = timerArg(timer);
+  const v = u64Arg(ns, 'ns');
+  expiresWritable(t, 'hrtimer_add_expires_ns');
+  t._hard = BigInt.asIntN(64, t._hard + v);
+  t._soft = BigInt.asIntN(64, t._soft + v);
+}
+
+/** `hrtimer_active(timer)`: queued or its callback running. */
+export function hrtimer_active(timer: hrtimer): boolean {
+  const t = timerArg(timer);
+  return t._queued || t._running;
+}
+
+/** `hrtimer_is_queued(timer)`: waiting to expire (its callback has not started). */
+export function hrtimer_is_queued(timer: hrtimer): boolean {
+  return timerArg(timer)._queued;
+}
+
+/** `hrtimer_callback_running(timer)`: its callback is executing now. */
+export function hrtimer_callback_running(timer: hrtimer): boolean {
+  return timerArg(timer)._running;
+}

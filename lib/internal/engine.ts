@@ -1,0 +1,295 @@
+/**
+ * The hrtimer engine: how a JS timer maps to the native queues, and the expiry pass.
+ *
+ * HOW and WHY
+ * -----------
+ * Native side (native/addon.cc, native/hrtimer_queue.h): per environment, 8 clock
+ * bases as in the kernel (MONOTONIC, REALTIME, BOOTTIME, TAI; then their SOFT
+ * twins), each an indexed min-heap keyed (hard expiry, seq). One timerfd per clock
+ * is programmed to the clock's earliest hard expiry. An armed timer is a 32-byte
+ * heap entry named by a *slot* number; JS keeps `armed[slot] = timer`, which is
+ * also the strong reference that keeps an armed timer alive. A disarmed timer
+ * has no native state at all, so a dropped one is ordinary garbage.
+ *
+ * Costs: start / restart / cancel are one N-API call and an O(log n) sift; the
+ * timerfd is re-armed only when the clock's earliest expiry changes. Reading a
+ * timer's expiry, forward, and the state queries are pure JS.
+ *
+ * The expiry pass: when a timerfd fires, native code samples each clock once and
+ * calls `onWake(dueMask)` once (one crossing for the whole wake-up). For each due
+ * base, in the kernel's order (hard bases 0..3, then soft bases 4..7), JS calls
+ * `collect(base)`, which pops every timer whose soft expiry has passed, in
+ * (hard, seq) order, stopping at the first that is not due, into a shared
+ * Int32Array. Those timers form the *batch*. They are still "queued" in the
+ * kernel's sense until their callback starts: a callback may cancel (→1, and it
+ * will not run) or restart a later batch member, exactly as in the kernel where
+ * they would still sit in the rb-tree.
+ *
+ * A timer armed during the pass on the pass's own base (RESTART, or
+ * hrtimer_start from a callback) whose soft expiry is already due and whose key
+ * sorts before the batch's last pending entry is inserted into the batch in key
+ * order; anything else goes to the native heap and is picked up by the next
+ * collect() of this pass, or the next wake-up. The result is the kernel's order:
+ * always the leftmost due timer next.
+ *
+ * The pass is one JS call inside MakeCallback, so microtasks and nextTicks run
+ * after the whole pass (task context runs after the interrupt returns). An
+ * exception from a callback does not unwind the pass: the timer is treated as
+ * NORESTART, the pass completes, and the error is rethrown from process.nextTick,
+ * where it reaches 'uncaughtException' as an error in a Node timer would.
+ */
+import { native } from '../binding.js';
+import { enterIrq, exitIrq } from '../context.js';
+import { KtimersError, typeError } from '../errors.js';
+
+/** The fields of an hrtimer the engine owns (see lib/hrtimer.ts). */
+export interface TimerState {
+  function: ((timer: any) => unknown) | null;
+  /** 0..7: clock base index (clock + 4 for SOFT). -1 before setup. */
+  _base: number;
+  _soft: bigint;
+  _hard: bigint;
+  /** native slot while in the native heap, else -1 */
+  _slot: number;
+  /** in the native heap or in the current batch, waiting to run */
+  _queued: boolean;
+  /** callback executing */
+  _running: boolean;
+  _seq: number;
+  _refd: boolean;
+  /** bookkeeping for RESTART-loop detection */
+  _passId: number;
+  _passRuns: number;
+}
+
+interface BatchEntry {
+  t: TimerState;
+  hard: bigint;
+  seq: number;
+}
+
+const HRTIMER_RESTART = 1;
+/**
+ * A timer re-run this many times within one expiry pass (its callback returned
+ * RESTART with an expiry still in the past) is stopped with an error: in the
+ * kernel this is an interrupt-handler livelock. 1000 leaves room for deliberate
+ * catch-up loops and still stops a runaway within about a millisecond.
+ */
+export const RESTART_LOOP_LIMIT = 1000;
+
+let shared: { collect: Int32Array; io: BigInt64Array } | null = null;
+const armed: (TimerState | undefined)[] = [];
+let seqCounter = 0;
+
+// Pass state (valid while dispatching).
+let dispatching = false;
+let passBase = -1;
+let passNow = 0n;
+let passId = 0;
+let batch: BatchEntry[] = [];
+let batchPos = 0;
+
+function engine(): { collect: Int32Array; io: BigInt64Array } {
+  if (shared === null) shared = native.init(onWake);
+  return shared;
+}
+
+function keyLess(hA: bigint, sA: number, hB: bigint, sB: number): boolean {
+  return hA < hB || (hA === hB && sA < sB);
+}
+
+function setSlot(t: TimerState, slot: number): void {
+  t._slot = slot;
+  armed[slot] = t;
+}
+
+function dropFromNative(t: TimerState): void {
+  const slot = t._slot;
+  if (slot >= 0) {
+    native.cancel(slot);
+    armed[slot] = undefined;
+    t._slot = -1;
+  }
+}
+
+/** Arms `t` at absolute (soft, hard) expiries (restart semantics). */
+export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
+  const seq = ++seqCounter;
+  if (dispatching && t._base === passBase && soft <= passNow && batchPos < batch.length) {
+    const last = batch[batch.length - 1]!;
+    if (keyLess(hard, seq, last.hard, last.seq)) {
+      dropFromNative(t);
+      t._soft = soft;
+      t._hard = hard;
+      t._seq = seq;
+      t._queued = true;
+      // Binary search for the insertion point among pending entries.
+      let lo = batchPos;
+      let hi = batch.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const e = batch[mid]!;
+        if (keyLess(e.hard, e.seq, hard, seq)) lo = mid + 1;
+        else hi = mid;
+      }
+      batch.splice(lo, 0, { t, hard, seq });
+      return;
+    }
+  }
+  engine();
+  const old = t._slot;
+  const slot = native.start(old, t._base, soft, hard, false, seq, t._refd);
+  if (old >= 0) armed[old] = undefined;
+  setSlot(t, slot);
+  t._soft = soft;
+  t._hard = hard;
+  t._seq = seq;
+  t._queued = true;
+}
+
+/** Arms `t` relative to its clock's current time: soft = tim + now, hard = soft + range (both ktime_add_safe). */
+export function armRel(t: TimerState, tim: bigint, range: bigint): void {
+  if (dispatching && t._base === passBase) {
+    // Needs the JS-side batch decision: compute the absolute times here.
+    const now = native.now(t._base & 3);
+    const soft = addSafe(tim, now);
+    armAbs(t, soft, addSafe(soft, range));
+    return;
+  }
+  const io = engine().io;
+  const seq = ++seqCounter;
+  const old = t._slot;
+  const slot = native.start(old, t._base, tim, range, true, seq, t._refd);
+  if (old >= 0) armed[old] = undefined;
+  setSlot(t, slot);
+  t._soft = io[4]!;
+  t._hard = io[5]!;
+  t._seq = seq;
+  t._queued = true;
+}
+
+function addSafe(lhs: bigint, rhs: bigint): bigint {
+  const res = BigInt.asIntN(64, lhs + rhs);
+  return res < 0n || res < lhs || res < rhs ? (1n << 63n) - 1n : res;
+}
+
+/** Removes a queued timer (native heap or batch). Returns whether it was queued. */
+export function disarm(t: TimerState): boolean {
+  if (!t._queued) return false;
+  dropFromNative(t);
+  t._queued = false; // a batch entry of it is now stale and will be skipped
+  return true;
+}
+
+export function setRef(t: TimerState, refd: boolean): void {
+  if (t._refd === refd) return;
+  t._refd = refd;
+  if (t._slot >= 0) native.setRef(t._slot, refd);
+}
+
+export function clockNow(base: number): bigint {
+  return native.now(base & 3);
+}
+
+export function engineState() {
+  return native.state();
+}
+
+function report(err: unknown): void {
+  process.nextTick(() => {
+    throw err;
+  });
+}
+
+function runOne(t: TimerState): void {
+  t._queued = false;
+  t._running = true;
+  let ret: unknown;
+  try {
+    ret = t.function!(t);
+  } catch (err) {
+    ret = 0;
+    report(err);
+  } finally {
+    t._running = false;
+  }
+  if (ret === HRTIMER_RESTART) {
+    if (t._queued) return; // restarted from inside its callback: already queued
+    if (t._soft <= passNow) {
+      if (t._passId !== passId) {
+        t._passId = passId;
+        t._passRuns = 0;
+      }
+      if (++t._passRuns >= RESTART_LOOP_LIMIT) {
+        report(
+          new KtimersError(
+            'ERR_KTIMERS_RESTART_LOOP',
+            `hrtimer callback ${t.function!.name || '(anonymous)'} returned HRTIMER_RESTART ${RESTART_LOOP_LIMIT} ` +
+              'times in one expiry pass without moving its expiry past now (use hrtimer_forward_now); ' +
+              'the kernel would livelock here, ktimers stops the timer',
+          ),
+        );
+        return;
+      }
+    }
+    armAbs(t, t._soft, t._hard);
+  } else if (ret !== 0 && ret !== undefined) {
+    report(
+      typeError(
+        'ERR_KTIMERS_INVALID_RESTART',
+        `hrtimer callback ${t.function!.name || '(anonymous)'} returned ${
+          ret instanceof Promise ? 'a Promise (callbacks run in interrupt context and cannot be async)' : String(ret)
+        }; expected HRTIMER_RESTART or HRTIMER_NORESTART. Treated as HRTIMER_NORESTART.`,
+      ),
+    );
+  }
+}
+
+function runBase(base: number, buf: Int32Array, io: BigInt64Array): void {
+  passBase = base;
+  passNow = io[base & 3]!;
+  const soft = base >= 4;
+  enterIrq(soft);
+  try {
+    for (;;) {
+      const n = native.collect(base);
+      if (n === 0) break;
+      // Resolve every slot before any callback runs: collect() freed them and a
+      // callback's start() may reuse one.
+      const b: BatchEntry[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const slot = buf[i]!;
+        const t = armed[slot]!;
+        armed[slot] = undefined;
+        t._slot = -1;
+        b[i] = { t, hard: t._hard, seq: t._seq };
+      }
+      batch = b;
+      batchPos = 0;
+      while (batchPos < batch.length) {
+        const e = batch[batchPos++]!;
+        const t = e.t;
+        if (!t._queued || t._slot !== -1 || t._seq !== e.seq) continue; // cancelled or re-armed
+        runOne(t);
+      }
+    }
+  } finally {
+    exitIrq(soft);
+    batch = [];
+    batchPos = 0;
+  }
+}
+
+function onWake(dueMask: number): void {
+  const { collect: buf, io } = shared!;
+  dispatching = true;
+  passId++;
+  try {
+    for (let base = 0; base < 8; base++) {
+      if (dueMask & (1 << base)) runBase(base, buf, io);
+    }
+  } finally {
+    dispatching = false;
+    passBase = -1;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Argument validation shared by every export. Errors are thrown before any
+ * native call, with Node-style codes; the native layer checks again.
+ * @internal
+ */
+import { describe, rangeError, typeError } from '../errors.js';
+
+export const S64_MIN = -(1n << 63n);
+export const S64_MAX = (1n << 63n) - 1n;
+export const U64_MAX = (1n << 64n) - 1n;
+
+/** A ktime_t: a bigint in the s64 range. */
+export function ktimeArg(v: unknown, name: string): bigint {
+  if (typeof v !== 'bigint') {
+    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a bigint (ktime_t nanoseconds), got ${describe(v)}`);
+  }
+  if (v < S64_MIN || v > S64_MAX) {
+    throw rangeError('ERR_OUT_OF_RANGE', `${name} must fit in a ktime_t (s64), got ${v}n`);
+  }
+  return v;
+}
+
+/** An integer count (u64 or s64 as the kernel's parameter): bigint, or a safe-integer number. */
+function intArg(v: unknown, name: string, min: bigint, max: bigint, what: string): bigint {
+  let b: bigint;
+  if (typeof v === 'bigint') {
+    b = v;
+  } else if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) {
+      throw rangeError('ERR_OUT_OF_RANGE', `${name} must be an integer (${what}), got ${describe(v)}`);
+    }
+    b = BigInt(v);
+  } else {
+    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a bigint or an integer number (${what}), got ${describe(v)}`);
+  }
+  if (b < min || b > max) throw rangeError('ERR_OUT_OF_RANGE', `${name} must be in [${min}, ${max}] (${what}), got ${b}`);
+  return b;
+}
+
+export function u64Arg(v: unknown, name: string): bigint {
+  return intArg(v, name, 0n, U64_MAX, 'u64');
+}
+
+export function s64Arg(v: unknown, name: string): bigint {
+  return intArg(v, name, S64_MIN, S64_MAX, 's64');
+}
+
+/** An `unsigned long` on a 64-bit kernel. */
+export const ulongArg = u64Arg;
+
+export function functionArg<F>(v: unknown, name: string): F {
+  if (typeof v !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a function, got ${describe(v)}`);
+  return v as F;
+}

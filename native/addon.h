@@ -1,0 +1,105 @@
+// addon.h — per-environment state of the ktimers addon.
+//
+// Everything lives in one Addon per Node environment (the main thread and each
+// worker_thread get their own), created lazily by the JS layer's first arm and
+// torn down by an async cleanup hook. Nothing is file-scope global, so the addon
+// is context-aware and a terminated Worker leaves no fd, handle or memory behind.
+//
+// Ownership: every member is touched only on the environment's JS thread (the
+// uv_poll callback runs there too), so no locks are needed.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "hrtimer_queue.h"
+
+namespace ktimers {
+
+// Clock indices, ordered as the kernel's hrtimer clock bases (MONOTONIC,
+// REALTIME, BOOTTIME, TAI). The kernel's expiry pass walks bases in this order.
+enum ClockIndex : int { kMono = 0, kReal = 1, kBoot = 2, kTai = 3, kNumClocks = 4 };
+// Bases 0..3 are the hard (interrupt) bases, 4..7 their SOFT twins: the same
+// numbering as the kernel's HRTIMER_BASE_* enum.
+constexpr int kNumBases = 8;
+inline int ClockOfBase(int base) { return base & 3; }
+
+// Linux clockid for each ClockIndex.
+clockid_t LinuxClockId(int clock);
+
+// How many expired slots one collect() call hands to JS at most. A larger pass
+// is simply several collect() calls; order is preserved because entries leave
+// the heap in (hard, seq) order. 4096 * 4 bytes keeps the buffer in L1/L2.
+constexpr int kCollectCapacity = 4096;
+
+struct ClockState {
+  int fd = -1;                 // timerfd: one per clock, never per timer
+  int64_t programmed = INT64_MIN;  // absolute expiry the timerfd is armed for (clock's own time), INT64_MIN = disarmed
+  bool dirty = false;          // heap top changed during a dispatch pass
+  bool fired = false;          // epoll reported it readable in this wake-up
+};
+
+class Addon {
+ public:
+  static Addon* Create(Napi::Env env, Napi::Function on_wake, std::string* err);
+  ~Addon();
+
+  // JS-callable operations (validated by the N-API layer in hrtimer_base.cc).
+  // Arms slot (or a fresh slot when slot < 0); returns the slot, or -1 with errno set.
+  int32_t Start(int32_t slot, int base, int64_t soft, int64_t hard, uint64_t seq, bool refd);
+  void Cancel(int32_t slot);
+  void SetRef(int32_t slot, bool refd);
+  int Collect(int base);  // pops due timers of `base` at the pass time into collect_buf_
+  bool SlotInUse(int64_t slot) const { return slots_.InUse(slot); }
+  int BaseOfSlot(int32_t slot) { return slots_[slot].base; }
+
+  int64_t Now(int clock) const;
+  // Re-programs a clock's timerfd to its earliest hard expiry. Returns 0 or errno.
+  int Reprogram(int clock, bool force);
+
+  Napi::Env env() const { return env_; }
+  int32_t* collect_buf() { return collect_buf_; }
+  int64_t* pass_now() { return pass_now_; }
+  napi_ref collect_ref() const { return collect_ref_; }
+  napi_ref now_ref() const { return now_ref_; }
+  const ClockState& clock(int c) const { return clocks_[c]; }
+  size_t QueueSize(int base) const { return queues_[base]->size(); }
+  size_t SlotsInUse() const { return slots_.in_use(); }
+  int64_t RefCount() const { return refd_count_; }
+  int epoll_fd() const { return epfd_; }
+
+ private:
+  explicit Addon(Napi::Env env);
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+  static void OnClosed(uv_handle_t* handle);
+  void Wake();
+  void Remove(int32_t slot);
+  void UpdateRef(int64_t delta);
+  int64_t EarliestHard(int clock) const;
+  void TouchClock(int clock);
+
+  Napi::Env env_;
+  int epfd_ = -1;
+  std::array<ClockState, kNumClocks> clocks_;
+  SlotTable slots_;
+  std::array<std::unique_ptr<HrtimerQueue>, kNumBases> queues_;
+  uv_poll_t* poll_ = nullptr;        // watches epfd_ on the env's own libuv loop
+  int64_t refd_count_ = 0;           // armed timers that keep the loop alive
+  bool in_pass_ = false;             // inside Wake(): defer timerfd re-arms to its end
+  napi_ref on_wake_ = nullptr;       // JS dispatcher
+  napi_async_context async_ctx_ = nullptr;
+  napi_async_cleanup_hook_handle cleanup_ = nullptr;
+  // Shared with JS through ArrayBuffers that V8 owns and we hold strongly (their
+  // backing stores never move), so a pass needs no per-timer N-API traffic.
+  int32_t* collect_buf_ = nullptr;   // kCollectCapacity slots popped by Collect()
+  int64_t* pass_now_ = nullptr;      // [0..3] pass time per clock; [4],[5] soft/hard of the last Start
+  napi_ref collect_ref_ = nullptr;
+  napi_ref now_ref_ = nullptr;
+};
+
+}  // namespace ktimers

@@ -1,0 +1,26 @@
+// binding.cc — module registration only. State is per environment (addon.h).
+#ifndef __linux__
+#error "ktimers needs Linux: it is built on timerfd and epoll"
+#endif
+
+#include <napi.h>
+
+#include "hrtimer_base.h"
+
+namespace {
+
+Napi::Object RegisterModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("init", Napi::Function::New(env, ktimers::Init, "init"));
+  exports.Set("start", Napi::Function::New(env, ktimers::Start, "start"));
+  exports.Set("cancel", Napi::Function::New(env, ktimers::Cancel, "cancel"));
+  exports.Set("setRef", Napi::Function::New(env, ktimers::SetRef, "setRef"));
+  exports.Set("collect", Napi::Function::New(env, ktimers::Collect, "collect"));
+  exports.Set("now", Napi::Function::New(env, ktimers::Now, "now"));
+  exports.Set("clockRes", Napi::Function::New(env, ktimers::ClockRes, "clockRes"));
+  exports.Set("state", Napi::Function::New(env, ktimers::State, "state"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ktimers, RegisterModule)

@@ -1,0 +1,17 @@
+// hrtimer_base.h — N-API entry points of the hrtimer core (see hrtimer_base.cc).
+#pragma once
+
+#include <napi.h>
+
+namespace ktimers {
+
+Napi::Value Init(const Napi::CallbackInfo& info);
+Napi::Value Start(const Napi::CallbackInfo& info);
+Napi::Value Cancel(const Napi::CallbackInfo& info);
+Napi::Value SetRef(const Napi::CallbackInfo& info);
+Napi::Value Collect(const Napi::CallbackInfo& info);
+Napi::Value Now(const Napi::CallbackInfo& info);
+Napi::Value ClockRes(const Napi::CallbackInfo& info);
+Napi::Value State(const Napi::CallbackInfo& info);
+
+}  // namespace ktimers
