@@ -1,0 +1,175 @@
+// Process-level behaviour: ref/unref and exit, callback errors, worker_threads,
+// garbage collection, and the package loading through import and require.
+// Each case runs in a child process (exit code and signal are the assertion).
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function run(args: string[], timeout = 20_000) {
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout, cwd: root });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  let json: any = null;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    /* leave null: the assertion on it reports stdout/stderr */
+  }
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+const openFds = () => readdirSync('/proc/self/fd').length;
+
+describe('keeping the process alive', () => {
+  it('a process with only an unref\'d armed timer exits at once, cleanly', () => {
+    const r = run([fixture('exit-stage.mjs'), 'unrefd-only']);
+    expect(r.signal).toBe(null);
+    expect(r.status).toBe(0);
+    expect(r.json).toMatchObject({ fired: 0 });
+    expect(r.json.elapsedMs).toBeLessThan(2000);
+  });
+
+  it('a ref\'d timer keeps the process until it fires', () => {
+    const r = run([fixture('exit-stage.mjs'), 'refd']);
+    expect(r.status).toBe(0);
+    expect(r.json.fired).toBe(1);
+    expect(r.json.elapsedMs).toBeGreaterThanOrEqual(300);
+  });
+
+  it('unref() then ref() keeps the process alive again', () => {
+    const r = run([fixture('exit-stage.mjs'), 'unref-then-ref']);
+    expect(r.status).toBe(0);
+    expect(r.json.fired).toBe(1);
+    expect(r.json.elapsedMs).toBeGreaterThanOrEqual(200);
+  });
+
+  it('an unref\'d periodic timer runs while the loop is alive for other reasons, then lets go', () => {
+    const r = run([fixture('exit-stage.mjs'), 'periodic-unrefd']);
+    expect(r.status).toBe(0);
+    expect(r.json.fired).toBeGreaterThan(20);
+    expect(r.json.elapsedMs).toBeLessThan(3000);
+  });
+
+  it('process.exit() from inside a callback with 1000 armed timers exits with code 0, no signal', () => {
+    const r = run([fixture('exit-stage.mjs'), 'exit-in-callback']);
+    expect(r.signal).toBe(null);
+    expect(r.status).toBe(0);
+    expect(r.json).toMatchObject({ fired: 0, code: 0 });
+  });
+
+  it('a cancelled timer does not hold the process', () => {
+    const r = run([fixture('exit-stage.mjs'), 'cancelled']);
+    expect(r.status).toBe(0);
+    expect(r.json.elapsedMs).toBeLessThan(2000);
+  });
+});
+
+describe('callback errors', () => {
+  it('an exception reaches uncaughtException once; the pass completes and other timers keep firing', () => {
+    const r = run([fixture('errors.mjs'), 'throw']);
+    expect(r.status).toBe(0);
+    expect(r.json.errors).toEqual([{ message: 'boom from callback', name: 'Error' }]);
+    expect(r.json.runs).toBe(1);
+    expect(r.json.others).toBe(20);
+    expect(r.json.badActive).toBe(false);
+  });
+
+  it('an uncaught callback exception with no handler ends the process like a Node timer error', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `
+        import * as k from ${JSON.stringify(root + '/dist/index.js')};
+        const t = new k.hrtimer();
+        k.hrtimer_setup(t, () => { throw new Error('unhandled boom'); }, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
+        k.hrtimer_start(t, 1000000n, k.HRTIMER_MODE_REL);`],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
+    expect(r.status).toBe(1);
+    expect(r.signal).toBe(null);
+    expect(r.stderr).toContain('unhandled boom');
+  });
+
+  it('RESTART without moving the expiry is stopped after RESTART_LOOP_LIMIT runs with ERR_KTIMERS_RESTART_LOOP', () => {
+    const r = run([fixture('errors.mjs'), 'restart-loop']);
+    expect(r.status).toBe(0);
+    expect(r.json.errors).toHaveLength(1);
+    expect(r.json.errors[0].code).toBe('ERR_KTIMERS_RESTART_LOOP');
+    expect(r.json.runs).toBe(1000);
+    expect(r.json.badActive).toBe(false);
+    expect(r.json.others).toBe(20);
+  });
+
+  it('an async callback (returns a Promise) is reported with ERR_KTIMERS_INVALID_RESTART and not restarted', () => {
+    const r = run([fixture('errors.mjs'), 'bad-return']);
+    expect(r.status).toBe(0);
+    expect(r.json.errors.map((e: any) => e.code)).toEqual(['ERR_KTIMERS_INVALID_RESTART']);
+    expect(r.json.runs).toBe(1);
+    expect(r.json.others).toBe(20);
+  });
+});
+
+describe('worker_threads', () => {
+  it('loads and runs in three workers at once; terminating them mid-flight leaves no fd behind', async () => {
+    // Give the main thread's own engine a chance to exist first, so its fds are in the baseline.
+    const before = openFds();
+    const workers = [0, 1, 2].map((i) => new Worker(fixture('worker.mjs'), { workerData: { extra: i * 1000 } }));
+    const ticks = [0, 0, 0];
+    const hardirq: boolean[] = [];
+    workers.forEach((w, i) =>
+      w.on('message', (m) => {
+        ticks[i] = m.ticks;
+        hardirq.push(m.hardirq);
+      }),
+    );
+    const deadline = Date.now() + 10_000;
+    while (ticks.some((t) => t < 50) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(ticks.every((t) => t >= 50)).toBe(true);
+    expect(hardirq.every(Boolean)).toBe(true);
+    const during = openFds();
+    expect(during).toBeGreaterThanOrEqual(before + 3 * 5); // each env: 1 epoll + 4 timerfds
+    const codes = await Promise.all(workers.map((w) => w.terminate()));
+    expect(codes).toEqual([1, 1, 1]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openFds()).toBe(before);
+  });
+});
+
+describe('garbage collection', () => {
+  it('dropped disarmed timers are collected; a dropped armed timer still fires', () => {
+    const r = run(['--expose-gc', fixture('gc.mjs')]);
+    expect(r.status).toBe(0);
+    expect(r.json.collected).toBeGreaterThanOrEqual(90);
+    expect(r.json.firedArmed).toBe(true);
+  });
+});
+
+describe('loading', () => {
+  it('require() of the package works (require(esm), Node >= 20.19)', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['-e', `const k = require(${JSON.stringify(root)}); console.log(JSON.stringify({ ktime: typeof k.ktime_get(), mode: k.HRTIMER_MODE_REL }))`],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ ktime: 'bigint', mode: 1 });
+  });
+
+  it('refuses to load off Linux with a clear error naming the platform', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `
+        Object.defineProperty(process, 'platform', { value: 'darwin' });
+        try { await import(${JSON.stringify(root + '/dist/index.js')}); console.log('loaded'); }
+        catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
+    const out = JSON.parse(r.stdout.trim());
+    expect(out.code).toBe('ERR_KTIMERS_UNSUPPORTED_PLATFORM');
+    expect(out.message).toContain('darwin');
+    expect(out.message).toContain('timerfd');
+  });
+});
