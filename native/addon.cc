@@ -198,8 +198,11 @@ int Addon::Reprogram(int clock, bool force) {
     int64_t at = want;
     if (clock == kTai) {
       // Arm the REALTIME timerfd at the wall time that corresponds to `want`.
-      int64_t off = ReadClock(CLOCK_TAI) - ReadClock(CLOCK_REALTIME);
-      at = want > INT64_MIN + off ? want - off : INT64_MIN;
+      // The TAI offset is a whole number of seconds; reading the two clocks one
+      // after the other is off by tens of ns, so round to the nearest second.
+      int64_t raw = ReadClock(CLOCK_TAI) - ReadClock(CLOCK_REALTIME);
+      int64_t off = (raw >= 0 ? raw + kNsPerSec / 2 : raw - kNsPerSec / 2) / kNsPerSec * kNsPerSec;
+      if (__builtin_sub_overflow(want, off, &at)) at = off > 0 ? INT64_MIN : INT64_MAX;
     }
     // it_value {0,0} would disarm; anything already due is armed at 1 ns
     // (absolute), which the kernel treats as expired.
