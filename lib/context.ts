@@ -12,27 +12,25 @@
  * booleans with the same truth values.
  */
 import { KtimersError } from './errors.js';
-
-let hardirq = 0;
-let softirq = 0;
+import { irq } from './internal/irq.js';
 
 /** True in a hard (default-mode) hrtimer callback. Kernel: `in_hardirq()`. */
 export function in_hardirq(): boolean {
-  return hardirq > 0;
+  return irq.hard > 0;
 }
 /** Old name of {@link in_hardirq}. */
 export const in_irq = in_hardirq;
 /** True while serving a softirq: timer_list and SOFT hrtimer callbacks. */
 export function in_serving_softirq(): boolean {
-  return softirq > 0;
+  return irq.soft > 0;
 }
 /** Serving softirq or BH disabled (ktimers never disables BH outside a softirq). */
 export function in_softirq(): boolean {
-  return softirq > 0;
+  return irq.soft > 0;
 }
 /** NMI, hard IRQ or softirq. */
 export function in_interrupt(): boolean {
-  return hardirq > 0 || softirq > 0;
+  return irq.hard > 0 || irq.soft > 0;
 }
 /** Never: ktimers has no NMIs. */
 export function in_nmi(): boolean {
@@ -40,11 +38,11 @@ export function in_nmi(): boolean {
 }
 /** Neither NMI, hard IRQ nor serving softirq. */
 export function in_task(): boolean {
-  return hardirq === 0 && softirq === 0;
+  return irq.hard === 0 && irq.soft === 0;
 }
 /** Preempt count non-zero: here, inside any timer callback. */
 export function in_atomic(): boolean {
-  return hardirq > 0 || softirq > 0;
+  return irq.hard > 0 || irq.soft > 0;
 }
 
 /**
@@ -53,22 +51,11 @@ export function in_atomic(): boolean {
  * "BUG: sleeping function called from invalid context".
  */
 export function might_sleep(what = 'this function'): void {
-  if (hardirq > 0 || softirq > 0) {
+  if (irq.hard > 0 || irq.soft > 0) {
     throw new KtimersError(
       'ERR_KTIMERS_SLEEP_IN_ATOMIC',
       `sleeping function called from invalid context: ${what} may sleep, but this is a ` +
-        `${hardirq > 0 ? 'hard IRQ (hrtimer callback)' : 'softirq (timer callback)'} context`,
+        `${irq.hard > 0 ? 'hard IRQ (hrtimer callback)' : 'softirq (timer callback)'} context`,
     );
   }
-}
-
-/** @internal */
-export function enterIrq(soft: boolean): void {
-  if (soft) softirq++;
-  else hardirq++;
-}
-/** @internal */
-export function exitIrq(soft: boolean): void {
-  if (soft) softirq--;
-  else hardirq--;
 }

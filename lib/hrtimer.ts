@@ -26,7 +26,8 @@
 import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
 import { armAbs, armRel, clockNow, disarm, setRef, type TimerState } from './internal/engine.js';
 import { functionArg, ktimeArg, u64Arg } from './internal/validate.js';
-import { addSafe, CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI, type ktime_t } from './ktime.js';
+import { addSafe } from './internal/arith.js';
+import { CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI, type ktime_t } from './ktime.js';
 
 export { RESTART_LOOP_LIMIT } from './internal/engine.js';
 
@@ -74,6 +75,13 @@ const CLOCK_OF_INDEX = [CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_T
  * (the JS form of `container_of`).
  */
 export class hrtimer {
+  // Brand: only objects built by this constructor are timers. `instanceof` can be
+  // fooled (Object.create(hrtimer.prototype)) into handing a forged slot to the engine.
+  #brand = true;
+  /** @internal */
+  static isTimer(o: unknown): o is hrtimer {
+    return typeof o === 'object' && o !== null && #brand in o;
+  }
   /** The callback. Assign it after {@link hrtimer_init} (old API); prefer {@link hrtimer_setup}. */
   function: HrtimerCallback<any> | null = null;
   /** @internal */ _base = -1;
@@ -109,7 +117,7 @@ export class hrtimer {
 }
 
 function timerArg(t: unknown): hrtimer {
-  if (!(t instanceof hrtimer)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be an hrtimer, got ${describe(t)}`);
+  if (!hrtimer.isTimer(t)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be an hrtimer, got ${describe(t)}`);
   return t;
 }
 

@@ -13,6 +13,7 @@
  */
 import { native } from './binding.js';
 import { kwarn, rangeError } from './errors.js';
+import { addSafe } from './internal/arith.js';
 import { ktimeArg, s64Arg, u64Arg } from './internal/validate.js';
 
 /** A `ktime_t`: signed 64-bit nanoseconds, as a bigint. */
@@ -109,12 +110,6 @@ export function ktime_sub_ms(kt: ktime_t, ms: bigint | number): ktime_t {
   return s64(ktimeArg(kt, 'kt') - u64(u64Arg(ms, 'msec') * NSEC_PER_MSEC));
 }
 
-/** @internal the unchecked core of ktime_add_safe, used on hot paths. */
-export function addSafe(lhs: bigint, rhs: bigint): bigint {
-  const res = s64(lhs + rhs);
-  return res < 0n || res < lhs || res < rhs ? KTIME_MAX : res;
-}
-
 /**
  * `ktime_add_safe(lhs, rhs)`: the wrapping sum, or KTIME_MAX if that is negative
  * or smaller than either operand. Quirk kept from the kernel: a negative operand
@@ -131,14 +126,16 @@ export function ktime_to_ns(kt: ktime_t): bigint {
 
 /**
  * `ktime_divns(kt, div)`: quotient truncated toward zero.
- * A negative divisor WARNs (as the 64-bit kernel does) and divides anyway; a
- * zero divisor is a RangeError (the kernel would trap).
+ * A negative divisor WARNs on every call (the 64-bit kernel's `WARN_ON(div < 0)`,
+ * not WARN_ON_ONCE) and divides anyway; a zero divisor is a RangeError (the
+ * kernel would trap). `ktime_divns(KTIME_MIN, -1)` wraps to KTIME_MIN (the C
+ * division would trap on x86).
  */
 export function ktime_divns(kt: ktime_t, div: bigint | number): bigint {
   const k = ktimeArg(kt, 'kt');
   const d = s64Arg(div, 'div');
   if (d === 0n) throw rangeError('ERR_OUT_OF_RANGE', 'ktime_divns: division by zero');
-  if (d < 0n) kwarn('KTIMERS_WARN_NEGATIVE_DIVISOR', 'ktime_divns() called with a negative divisor', true);
+  if (d < 0n) kwarn('KTIMERS_WARN_NEGATIVE_DIVISOR', `ktime_divns() called with a negative divisor (${d})`);
   return s64(k / d);
 }
 

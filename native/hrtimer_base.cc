@@ -199,9 +199,10 @@ Napi::Value Now(const Napi::CallbackInfo& info) {
 Napi::Value ClockRes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t clock;
-  if (!GetInt(info, 0, 0, kNumClocks - 1, &clock, "clock")) return env.Undefined();
+  if (!GetInt(info, 0, 0, kNumClocks, &clock, "clock")) return env.Undefined();
+  clockid_t id = clock == kNumClocks ? CLOCK_MONOTONIC_RAW : LinuxClockId(static_cast<int>(clock));
   struct timespec ts;
-  clock_getres(LinuxClockId(static_cast<int>(clock)), &ts);
+  clock_getres(id, &ts);
   return Napi::BigInt::New(env, static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec);
 }
 

@@ -39,7 +39,8 @@
  * where it reaches 'uncaughtException' as an error in a Node timer would.
  */
 import { native } from '../binding.js';
-import { enterIrq, exitIrq } from '../context.js';
+import { addSafe } from './arith.js';
+import { enterIrq, exitIrq } from './irq.js';
 import { KtimersError, typeError } from '../errors.js';
 
 /** The fields of an hrtimer the engine owns (see lib/hrtimer.ts). */
@@ -166,11 +167,6 @@ export function armRel(t: TimerState, tim: bigint, range: bigint): void {
   t._hard = io[5]!;
   t._seq = seq;
   t._queued = true;
-}
-
-function addSafe(lhs: bigint, rhs: bigint): bigint {
-  const res = BigInt.asIntN(64, lhs + rhs);
-  return res < 0n || res < lhs || res < rhs ? (1n << 63n) - 1n : res;
 }
 
 /** Removes a queued timer (native heap or batch). Returns whether it was queued. */

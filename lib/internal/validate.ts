@@ -27,7 +27,12 @@ function intArg(v: unknown, name: string, min: bigint, max: bigint, what: string
     b = v;
   } else if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) {
-      throw rangeError('ERR_OUT_OF_RANGE', `${name} must be an integer (${what}), got ${describe(v)}`);
+      // NaN, ±Infinity, fractions, and integers past 2^53 (which a number cannot
+      // hold exactly: pass a bigint) are all out of range, as in Node's validators.
+      throw rangeError(
+        'ERR_OUT_OF_RANGE',
+        `${name} must be a safe integer number or a bigint (${what}), got ${describe(v)}`,
+      );
     }
     b = BigInt(v);
   } else {
