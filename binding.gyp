@@ -6,6 +6,7 @@
         "native/binding.cc",
         "native/addon.cc",
         "native/hrtimer_base.cc",
+        "native/timer_wheel.cc",
         "native/errors.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include "hrtimer_base.h"
+#include "timer_wheel.h"
 
 namespace {
 
@@ -18,6 +19,7 @@ Napi::Object RegisterModule(Napi::Env env, Napi::Object exports) {
   exports.Set("now", Napi::Function::New(env, ktimers::Now, "now"));
   exports.Set("clockRes", Napi::Function::New(env, ktimers::ClockRes, "clockRes"));
   exports.Set("state", Napi::Function::New(env, ktimers::State, "state"));
+  exports.Set("TimerWheel", ktimers::TimerWheel::Init(env));
   return exports;
 }
 

@@ -14,4 +14,10 @@ void ThrowRangeError(Napi::Env env, const char* code, const char* msg);
 // A failed syscall: Error with code = errno name (e.g. "EMFILE"), errno, syscall.
 void ThrowErrno(Napi::Env env, const char* syscall, int err);
 
+// Argument readers: false (with a coded exception pending) unless the argument
+// is an integer number in [lo, hi] / a bigint that fits.
+bool GetInt(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, int64_t* out, const char* what);
+bool GetKtime(const Napi::CallbackInfo& info, size_t i, int64_t* out, const char* what);
+bool GetU64(const Napi::CallbackInfo& info, size_t i, uint64_t* out, const char* what);
+
 }  // namespace ktimers

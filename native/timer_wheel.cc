@@ -1,0 +1,377 @@
+// timer_wheel.cc — see timer_wheel.h for the design and the level table.
+// Each function mirrors its kernel counterpart in kernel/time/timer.c (named in
+// its comment); the arithmetic is the kernel's on 64-bit unsigned long.
+#include "timer_wheel.h"
+
+#include <string>
+
+#include "errors.h"
+
+namespace ktimers {
+
+namespace {
+
+inline bool TimeAfter(uint64_t a, uint64_t b) { return static_cast<int64_t>(b - a) < 0; }
+inline bool TimeBefore(uint64_t a, uint64_t b) { return TimeAfter(b, a); }
+inline bool TimeAfterEq(uint64_t a, uint64_t b) { return static_cast<int64_t>(a - b) >= 0; }
+inline bool TimeBeforeEq(uint64_t a, uint64_t b) { return TimeAfterEq(b, a); }
+inline int LvlShift(int n) { return n * kLvlClkShift; }
+inline int LvlOffs(int n) { return n * kLvlSize; }
+
+// calc_index(): the first multiple of 8^lvl strictly after `expires`.
+inline int CalcIndex(uint64_t expires, int lvl, uint64_t* bucket_expiry) {
+  expires = (expires >> LvlShift(lvl)) + 1;
+  *bucket_expiry = expires << LvlShift(lvl);
+  return LvlOffs(lvl) + static_cast<int>(expires & kLvlMask);
+}
+
+}  // namespace
+
+Napi::Function TimerWheel::Init(Napi::Env env) {
+  return DefineClass(env, "TimerWheel",
+                     {InstanceMethod<&TimerWheel::JsMod>("mod"), InstanceMethod<&TimerWheel::JsDel>("del"),
+                      InstanceMethod<&TimerWheel::JsCollect>("collect"), InstanceMethod<&TimerWheel::JsNext>("next"),
+                      InstanceMethod<&TimerWheel::JsNextExpiry>("nextExpiry"),
+                      InstanceMethod<&TimerWheel::JsReset>("reset"), InstanceMethod<&TimerWheel::JsInfo>("info"),
+                      InstanceMethod<&TimerWheel::JsState>("state")});
+}
+
+// new TimerWheel(depth, clk): depth 9 (HZ > 100) or 8; clk = the jiffy to start at.
+TimerWheel::TimerWheel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TimerWheel>(info), depth_(kMaxDepth) {
+  int64_t depth;
+  uint64_t clk = 0;
+  if (!GetInt(info, 0, 8, 9, &depth, "depth") || !GetU64(info, 1, &clk, "clk")) return;
+  depth_ = static_cast<int>(depth);
+  // LVL_START(n) = (LVL_SIZE - 1) << ((n - 1) * LVL_CLK_SHIFT)
+  lvl_start_[0] = 0;
+  for (int n = 1; n <= kMaxDepth; n++) lvl_start_[n] = uint64_t{kLvlSize - 1} << ((n - 1) * kLvlClkShift);
+  timeout_cutoff_ = lvl_start_[depth_];                                  // WHEEL_TIMEOUT_CUTOFF
+  timeout_max_ = timeout_cutoff_ - (uint64_t{1} << LvlShift(depth_ - 1));  // WHEEL_TIMEOUT_MAX
+  for (auto& b : bases_) {
+    b.clk = clk;
+    b.next_expiry = clk + kTimerNextMaxDelta;
+  }
+}
+
+// calc_wheel_index()
+int TimerWheel::CalcWheelIndex(uint64_t expires, uint64_t clk, uint64_t* bucket_expiry) const {
+  uint64_t delta = expires - clk;
+  for (int lvl = 0; lvl < depth_ - 1; lvl++) {
+    if (delta < lvl_start_[lvl + 1]) return CalcIndex(expires, lvl, bucket_expiry);
+  }
+  if (static_cast<int64_t>(delta) < 0) {
+    // Already due: the current level-0 bucket, effective expiry clk.
+    *bucket_expiry = clk;
+    return static_cast<int>(clk & kLvlMask);
+  }
+  // Force obscenely large timeouts to expire at the wheel's capacity limit.
+  if (delta >= timeout_cutoff_) expires = clk + timeout_max_;
+  return CalcIndex(expires, depth_ - 1, bucket_expiry);
+}
+
+// __forward_timer_base(): never moves clk backwards, never skips a due bucket.
+void TimerWheel::ForwardBase(WheelBase& b, uint64_t jiffies) {
+  if (TimeBeforeEq(jiffies, b.clk)) return;
+  if (TimeAfter(b.next_expiry, jiffies)) {
+    b.clk = jiffies;
+  } else {
+    if (TimeBefore(b.next_expiry, b.clk)) return;  // kernel: WARN_ON_ONCE
+    b.clk = b.next_expiry;
+  }
+}
+
+// next_pending_bucket(): distance from `clk` to the next set bit of a level, wrapping.
+int TimerWheel::NextPendingBucket(const WheelBase& b, int offset, int clk) const {
+  int start = offset + clk;
+  int end = offset + kLvlSize;
+  for (int pos = start; pos < end; pos++)
+    if (TestBit(b, pos)) return pos - start;
+  for (int pos = offset; pos < start; pos++)
+    if (TestBit(b, pos)) return pos + kLvlSize - start;
+  return -1;
+}
+
+// timer_recalc_next_expiry()
+void TimerWheel::RecalcNextExpiry(WheelBase& b) {
+  uint64_t next = b.clk + kTimerNextMaxDelta;
+  uint64_t clk = b.clk;
+  int offset = 0;
+  for (int lvl = 0; lvl < depth_; lvl++, offset += kLvlSize) {
+    // A whole empty level is skipped with one test of its 64-bit word.
+    int pos = b.pending_map[lvl] == 0 ? -1 : NextPendingBucket(b, offset, static_cast<int>(clk & kLvlMask));
+    uint64_t lvl_clk = clk & kLvlClkMask;
+    if (pos >= 0) {
+      uint64_t tmp = (clk + static_cast<uint64_t>(pos)) << LvlShift(lvl);
+      if (TimeBefore(tmp, next)) next = tmp;
+      // Expires before the next level is reached: no need to look further.
+      if (static_cast<uint64_t>(pos) <= ((8 - lvl_clk) & kLvlClkMask)) break;
+    }
+    uint64_t adj = lvl_clk ? 1 : 0;
+    clk >>= kLvlClkShift;
+    clk += adj;
+  }
+  b.next_expiry = next;
+  b.next_expiry_recalc = false;
+  b.timers_pending = next != b.clk + kTimerNextMaxDelta;
+}
+
+int32_t TimerWheel::AllocSlot() {
+  int32_t s;
+  if (!free_.empty()) {
+    s = free_.back();
+    free_.pop_back();
+  } else {
+    s = static_cast<int32_t>(slots_.size());
+    slots_.push_back(WheelEntry{});
+  }
+  return s;
+}
+
+void TimerWheel::FreeSlot(int32_t s) {
+  slots_[s].where = -1;
+  free_.push_back(s);
+}
+
+bool TimerWheel::SlotPending(int64_t s) const {
+  return s >= 0 && s < static_cast<int64_t>(slots_.size()) && slots_[s].where >= 0;
+}
+
+int32_t* TimerWheel::HeadOf(int32_t s) {
+  WheelEntry& e = slots_[s];
+  WheelBase& b = bases_[e.base];
+  return e.where == kInBucket ? &b.vectors[e.idx] : &b.expiring[e.level];
+}
+
+void TimerWheel::LinkHead(int32_t* head, int32_t s) {
+  WheelEntry& e = slots_[s];
+  e.prev = -1;
+  e.next = *head;
+  if (*head >= 0) slots_[*head].prev = s;
+  *head = s;
+}
+
+void TimerWheel::Unlink(int32_t* head, int32_t s) {
+  WheelEntry& e = slots_[s];
+  if (e.prev >= 0) slots_[e.prev].next = e.next;
+  else *head = e.next;
+  if (e.next >= 0) slots_[e.next].prev = e.prev;
+  e.next = e.prev = -1;
+}
+
+// enqueue_timer(): at the head of its bucket; lowers next_expiry if earlier.
+void TimerWheel::Enqueue(WheelBase& b, int32_t s, int idx, uint64_t bucket_expiry) {
+  WheelEntry& e = slots_[s];
+  e.idx = static_cast<int16_t>(idx);
+  e.where = kInBucket;
+  LinkHead(&b.vectors[idx], s);
+  SetBit(b, idx);
+  if (TimeBefore(bucket_expiry, b.next_expiry)) {
+    b.next_expiry = bucket_expiry;
+    b.timers_pending = true;
+    b.next_expiry_recalc = false;
+  }
+}
+
+// detach_if_pending(): a bucket emptied by a delete leaves next_expiry stale
+// (maybe early) and flags it for recalculation, as the kernel does. A timer on
+// an expiring list never clears a bucket bit (it is not in the bucket any more).
+int TimerWheel::DetachIfPending(int32_t s) {
+  WheelEntry& e = slots_[s];
+  WheelBase& b = bases_[e.base];
+  int32_t* head = HeadOf(s);
+  if (e.where == kInBucket && *head == s && e.next < 0) {
+    ClearBit(b, e.idx);
+    b.next_expiry_recalc = true;
+  }
+  Unlink(head, s);
+  return 1;
+}
+
+// __mod_timer() for everything after the "has it been shut down" check, which
+// the JS layer makes (it owns timer->function). slot < 0: the timer is not pending.
+Napi::Value TimerWheel::JsMod(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t slot, base, options;
+  uint64_t expires, jiffies;
+  if (!GetInt(info, 0, -1, INT32_MAX, &slot, "slot") || !GetInt(info, 1, 0, kNumWheelBases - 1, &base, "base") ||
+      !GetU64(info, 2, &expires, "expires") || !GetU64(info, 3, &jiffies, "jiffies") ||
+      !GetInt(info, 4, 0, 7, &options, "options")) {
+    return env.Undefined();
+  }
+  if (slot >= 0 && !SlotPending(slot)) {
+    ThrowRangeError(env, "ERR_KTIMERS_BAD_SLOT", "slot is not pending");
+    return env.Undefined();
+  }
+  int32_t s = static_cast<int32_t>(slot);
+  bool pending = s >= 0;
+  int ret = 0;
+  int idx = -1;
+  uint64_t bucket_expiry = 0, clk = 0;
+  WheelBase* b = pending ? &bases_[slots_[s].base] : &bases_[base];
+  if (!(options & kModNotPending) && pending) {
+    WheelEntry& e = slots_[s];
+    int64_t diff = static_cast<int64_t>(e.expires - expires);
+    if (diff == 0) return Napi::Number::New(env, (s + 1) * 2 + 1);
+    if ((options & kModReduce) && diff <= 0) return Napi::Number::New(env, (s + 1) * 2 + 1);
+    ForwardBase(*b, jiffies);
+    if ((options & kModReduce) && TimeBeforeEq(e.expires, expires)) return Napi::Number::New(env, (s + 1) * 2 + 1);
+    clk = b->clk;
+    idx = CalcWheelIndex(expires, clk, &bucket_expiry);
+    // Same bucket: only the expiry changes; the bucket's (earlier or later)
+    // effective expiry stays in force.
+    if (idx == e.idx && b == &bases_[base]) {
+      if (!(options & kModReduce) || TimeAfter(e.expires, expires)) e.expires = expires;
+      return Napi::Number::New(env, (s + 1) * 2 + 1);
+    }
+  } else {
+    ForwardBase(*b, jiffies);
+  }
+  if (pending) ret = DetachIfPending(s);
+  if (!ret && (options & kModPendingOnly)) return Napi::Number::New(env, 0);
+  if (!pending) s = AllocSlot();
+  WheelBase& nb = bases_[base];
+  if (&nb != b) {
+    ForwardBase(nb, jiffies);  // migration to the base the timer's flags now select
+    idx = -1;
+  }
+  WheelEntry& e = slots_[s];
+  e.expires = expires;
+  e.base = static_cast<uint8_t>(base);
+  if (idx >= 0 && clk == nb.clk) {
+    Enqueue(nb, s, idx, bucket_expiry);
+  } else {
+    idx = CalcWheelIndex(expires, nb.clk, &bucket_expiry);  // internal_add_timer()
+    Enqueue(nb, s, idx, bucket_expiry);
+  }
+  return Napi::Number::New(env, (s + 1) * 2 + ret);
+}
+
+Napi::Value TimerWheel::JsDel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t slot;
+  if (!GetInt(info, 0, 0, INT32_MAX, &slot, "slot")) return env.Undefined();
+  if (!SlotPending(slot)) {
+    ThrowRangeError(env, "ERR_KTIMERS_BAD_SLOT", "slot is not pending");
+    return env.Undefined();
+  }
+  int32_t s = static_cast<int32_t>(slot);
+  DetachIfPending(s);
+  FreeSlot(s);
+  return Napi::Number::New(env, 1);
+}
+
+// One iteration of __run_timers(): if jiffies has reached clk and next_expiry,
+// set clk = next_expiry, move the due bucket of each level whose clock is
+// aligned onto the expiring lists (collect_expired_timers), then clk++ (callbacks
+// see clk one ahead of jiffies) and recalc next_expiry. JS then drains next().
+Napi::Value TimerWheel::JsCollect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t base;
+  uint64_t jiffies;
+  if (!GetInt(info, 0, 0, kNumWheelBases - 1, &base, "base") || !GetU64(info, 1, &jiffies, "jiffies"))
+    return env.Undefined();
+  WheelBase& b = bases_[base];
+  if (b.levels > 0) {
+    ThrowTypeError(env, "ERR_KTIMERS_PASS_ACTIVE", "collect() before the previous pass was drained");
+    return env.Undefined();
+  }
+  if (!(TimeAfterEq(jiffies, b.clk) && TimeAfterEq(jiffies, b.next_expiry))) return Napi::Number::New(env, 0);
+  uint64_t clk = b.clk = b.next_expiry;
+  int levels = 0;
+  for (int i = 0; i < depth_; i++) {
+    int idx = static_cast<int>(clk & kLvlMask) + i * kLvlSize;
+    if (TestBit(b, idx)) {
+      ClearBit(b, idx);
+      // Move the bucket list wholesale onto expiring list `levels`.
+      int32_t head = b.vectors[idx];
+      b.vectors[idx] = -1;
+      b.expiring[levels] = head;
+      for (int32_t s = head; s >= 0; s = slots_[s].next) {
+        slots_[s].where = kInExpiring;
+        slots_[s].level = static_cast<uint8_t>(levels);
+      }
+      levels++;
+    }
+    if (clk & kLvlClkMask) break;
+    clk >>= kLvlClkShift;
+  }
+  b.clk++;
+  RecalcNextExpiry(b);
+  b.levels = levels;
+  // A pass that found nothing still counts (it advanced clk); report >= 1.
+  return Napi::Number::New(env, levels > 0 ? levels : -1);
+}
+
+// expire_timers(): highest collected level first, each list head first.
+Napi::Value TimerWheel::JsNext(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t base;
+  if (!GetInt(info, 0, 0, kNumWheelBases - 1, &base, "base")) return env.Undefined();
+  WheelBase& b = bases_[base];
+  while (b.levels > 0) {
+    int32_t head = b.expiring[b.levels - 1];
+    if (head >= 0) {
+      Unlink(&b.expiring[b.levels - 1], head);
+      FreeSlot(head);
+      return Napi::Number::New(env, head);
+    }
+    b.levels--;
+  }
+  return Napi::Number::New(env, -1);
+}
+
+Napi::Value TimerWheel::JsNextExpiry(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t base;
+  if (!GetInt(info, 0, 0, kNumWheelBases - 1, &base, "base")) return env.Undefined();
+  WheelBase& b = bases_[base];
+  if (b.next_expiry_recalc) RecalcNextExpiry(b);
+  if (!b.timers_pending) return env.Null();
+  return Napi::BigInt::New(env, b.next_expiry);
+}
+
+Napi::Value TimerWheel::JsReset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t clk;
+  if (!GetU64(info, 0, &clk, "clk")) return env.Undefined();
+  if (slots_.size() != free_.size()) {
+    ThrowTypeError(env, "ERR_KTIMERS_WHEEL_BUSY", "reset() with timers pending");
+    return env.Undefined();
+  }
+  for (auto& b : bases_) {
+    b = WheelBase();
+    b.clk = clk;
+    b.next_expiry = clk + kTimerNextMaxDelta;
+  }
+  return env.Undefined();
+}
+
+Napi::Value TimerWheel::JsInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t slot;
+  if (!GetInt(info, 0, 0, INT32_MAX, &slot, "slot")) return env.Undefined();
+  if (!SlotPending(slot)) return env.Null();
+  const WheelEntry& e = slots_[slot];
+  Napi::Array out = Napi::Array::New(env, 3);
+  int lvl = e.idx / kLvlSize;
+  out.Set(0u, Napi::Number::New(env, e.idx));
+  out.Set(1u, Napi::Number::New(env, lvl));
+  out.Set(2u, Napi::Number::New(env, e.where));
+  return out;
+}
+
+Napi::Value TimerWheel::JsState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t base;
+  if (!GetInt(info, 0, 0, kNumWheelBases - 1, &base, "base")) return env.Undefined();
+  const WheelBase& b = bases_[base];
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("clk", Napi::BigInt::New(env, b.clk));
+  out.Set("nextExpiry", Napi::BigInt::New(env, b.next_expiry));
+  out.Set("timersPending", Napi::Boolean::New(env, b.timers_pending));
+  out.Set("recalc", Napi::Boolean::New(env, b.next_expiry_recalc));
+  out.Set("slotsInUse", Napi::Number::New(env, static_cast<double>(slots_.size() - free_.size())));
+  return out;
+}
+
+}  // namespace ktimers
