@@ -189,6 +189,8 @@ int TimerWheel::DetachIfPending(int32_t s) {
 
 // __mod_timer() for everything after the "has it been shut down" check, which
 // the JS layer makes (it owns timer->function). slot < 0: the timer is not pending.
+// Returns the kernel's 0/1, the slot, whether timer->expires changed, and
+// whether the base's next_expiry moved earlier (the driver then re-arms).
 Napi::Value TimerWheel::JsMod(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t slot, base, options;
@@ -202,48 +204,57 @@ Napi::Value TimerWheel::JsMod(const Napi::CallbackInfo& info) {
     ThrowRangeError(env, "ERR_KTIMERS_BAD_SLOT", "slot is not pending");
     return env.Undefined();
   }
-  int32_t s = static_cast<int32_t>(slot);
+  ModResult r = Mod(static_cast<int32_t>(slot), static_cast<int>(base), expires, jiffies, static_cast<int>(options));
+  // (slot + 1, updated, lowered, ret) packed in one number: no result object per call.
+  return Napi::Number::New(env, ((static_cast<double>(r.slot) + 1) * 2 + r.updated) * 4 + r.lowered * 2 + r.ret);
+}
+
+TimerWheel::ModResult TimerWheel::Mod(int32_t s, int base, uint64_t expires, uint64_t jiffies, int options) {
+  ModResult r{s, 0, 0, 0};
   bool pending = s >= 0;
-  int ret = 0;
   int idx = -1;
   uint64_t bucket_expiry = 0, clk = 0;
   WheelBase* b = pending ? &bases_[slots_[s].base] : &bases_[base];
   if (!(options & kModNotPending) && pending) {
     WheelEntry& e = slots_[s];
     int64_t diff = static_cast<int64_t>(e.expires - expires);
-    if (diff == 0) return Napi::Number::New(env, (s + 1) * 2 + 1);
-    if ((options & kModReduce) && diff <= 0) return Napi::Number::New(env, (s + 1) * 2 + 1);
+    r.ret = 1;
+    if (diff == 0) return r;
+    if ((options & kModReduce) && diff <= 0) return r;
     ForwardBase(*b, jiffies);
-    if ((options & kModReduce) && TimeBeforeEq(e.expires, expires)) return Napi::Number::New(env, (s + 1) * 2 + 1);
+    if ((options & kModReduce) && TimeBeforeEq(e.expires, expires)) return r;
     clk = b->clk;
     idx = CalcWheelIndex(expires, clk, &bucket_expiry);
-    // Same bucket: only the expiry changes; the bucket's (earlier or later)
-    // effective expiry stays in force.
+    // Same bucket: only the expiry changes; the bucket's effective expiry stays.
     if (idx == e.idx && b == &bases_[base]) {
-      if (!(options & kModReduce) || TimeAfter(e.expires, expires)) e.expires = expires;
-      return Napi::Number::New(env, (s + 1) * 2 + 1);
+      if (!(options & kModReduce) || TimeAfter(e.expires, expires)) {
+        e.expires = expires;
+        r.updated = 1;
+      }
+      return r;
     }
+    r.ret = 0;
   } else {
     ForwardBase(*b, jiffies);
   }
-  if (pending) ret = DetachIfPending(s);
-  if (!ret && (options & kModPendingOnly)) return Napi::Number::New(env, 0);
+  if (pending) r.ret = DetachIfPending(s);
+  if (!r.ret && (options & kModPendingOnly)) return r;
   if (!pending) s = AllocSlot();
   WheelBase& nb = bases_[base];
   if (&nb != b) {
-    ForwardBase(nb, jiffies);  // migration to the base the timer's flags now select
+    ForwardBase(nb, jiffies);  // the timer's flags now select another base
     idx = -1;
   }
   WheelEntry& e = slots_[s];
   e.expires = expires;
   e.base = static_cast<uint8_t>(base);
-  if (idx >= 0 && clk == nb.clk) {
-    Enqueue(nb, s, idx, bucket_expiry);
-  } else {
-    idx = CalcWheelIndex(expires, nb.clk, &bucket_expiry);  // internal_add_timer()
-    Enqueue(nb, s, idx, bucket_expiry);
-  }
-  return Napi::Number::New(env, (s + 1) * 2 + ret);
+  if (idx < 0 || clk != nb.clk) idx = CalcWheelIndex(expires, nb.clk, &bucket_expiry);  // internal_add_timer()
+  uint64_t before = nb.next_expiry;
+  Enqueue(nb, s, idx, bucket_expiry);
+  r.slot = s;
+  r.updated = 1;
+  r.lowered = nb.next_expiry != before;
+  return r;
 }
 
 Napi::Value TimerWheel::JsDel(const Napi::CallbackInfo& info) {

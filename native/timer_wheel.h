@@ -97,13 +97,21 @@ class TimerWheel : public Napi::ObjectWrap<TimerWheel> {
   static Napi::Function Init(Napi::Env env);
   explicit TimerWheel(const Napi::CallbackInfo& info);
 
-  // Pure wheel operations (also used by the unit-level tests through N-API).
+  struct ModResult {
+    int32_t slot;  // -1: not pending afterwards
+    int updated;   // timer->expires was set
+    int lowered;   // next_expiry moved earlier
+    int ret;       // the kernel's return value
+  };
+  ModResult Mod(int32_t slot, int base, uint64_t expires, uint64_t jiffies, int options);
+
+  // Pure wheel operations.
   int CalcWheelIndex(uint64_t expires, uint64_t clk, uint64_t* bucket_expiry) const;
   void ForwardBase(WheelBase& b, uint64_t jiffies);
   void RecalcNextExpiry(WheelBase& b);
 
  private:
-  // JS: mod(slot, base, expires, jiffies, options) -> (slot + 1) * 2 + ret
+  // JS: mod(slot, base, expires, jiffies, options) -> ((slot + 1) * 2 + updated) * 4 + lowered * 2 + ret
   Napi::Value JsMod(const Napi::CallbackInfo& info);
   // JS: del(slot) -> 1
   Napi::Value JsDel(const Napi::CallbackInfo& info);
