@@ -22,6 +22,8 @@ export interface NativeBinding {
   cancel(slot: number): void;
   setRef(slot: number, refd: boolean): void;
   collect(base: number): number;
+  /** earliest hard expiry of a base (0..15), or null */
+  peek(base: number): bigint | null;
   /** 0 MONOTONIC, 1 REALTIME, 2 BOOTTIME, 3 TAI, 4 MONOTONIC_RAW */
   now(clock: number): bigint;
   clockRes(clock: number): bigint;

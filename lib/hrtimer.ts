@@ -85,6 +85,7 @@ export class hrtimer {
   /** The callback. Assign it after {@link hrtimer_init} (old API); prefer {@link hrtimer_setup}. */
   function: HrtimerCallback<any> | null = null;
   /** @internal */ _base = -1;
+  /** @internal */ _nbase = -1;
   /** @internal */ _soft = 0n;
   /** @internal */ _hard = 0n;
   /** @internal */ _slot = -1;

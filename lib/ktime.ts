@@ -11,9 +11,9 @@
  * Unit constants are bigints so they mix with ktime_t values:
  * `ktime_add(ktime_get(), 5n * NSEC_PER_MSEC)`.
  */
-import { native } from './binding.js';
 import { kwarn, rangeError } from './errors.js';
 import { addSafe } from './internal/arith.js';
+import { clockNs } from './internal/virtual.js';
 import { ktimeArg, s64Arg, u64Arg } from './internal/validate.js';
 
 /** A `ktime_t`: signed 64-bit nanoseconds, as a bigint. */
@@ -171,20 +171,21 @@ export function ktime_before(a: ktime_t, b: ktime_t): boolean {
   return ktimeArg(a, 'cmp1') < ktimeArg(b, 'cmp2');
 }
 
-// Clock reads (clock_gettime through the vDSO). Indices are the native ones.
+// Clock reads (clock_gettime through the vDSO, or the virtual timeline of
+// ktimers/testing while it is installed). Indices are the native ones.
 /** CLOCK_MONOTONIC now. Context: any. */
-export const ktime_get = (): ktime_t => native.now(0);
+export const ktime_get = (): ktime_t => clockNs(0);
 /** CLOCK_REALTIME now. */
-export const ktime_get_real = (): ktime_t => native.now(1);
+export const ktime_get_real = (): ktime_t => clockNs(1);
 /** CLOCK_BOOTTIME now (monotonic + time spent in suspend). */
-export const ktime_get_boottime = (): ktime_t => native.now(2);
+export const ktime_get_boottime = (): ktime_t => clockNs(2);
 /** CLOCK_TAI now. */
-export const ktime_get_clocktai = (): ktime_t => native.now(3);
+export const ktime_get_clocktai = (): ktime_t => clockNs(3);
 /** CLOCK_MONOTONIC_RAW now (not slewed by NTP). */
-export const ktime_get_raw = (): ktime_t => native.now(4);
+export const ktime_get_raw = (): ktime_t => clockNs(4);
 /** `ktime_get_ns()`: u64 ns (always non-negative on these clocks). */
-export const ktime_get_ns = (): bigint => native.now(0);
-export const ktime_get_real_ns = (): bigint => native.now(1);
-export const ktime_get_boottime_ns = (): bigint => native.now(2);
-export const ktime_get_clocktai_ns = (): bigint => native.now(3);
-export const ktime_get_raw_ns = (): bigint => native.now(4);
+export const ktime_get_ns = (): bigint => clockNs(0);
+export const ktime_get_real_ns = (): bigint => clockNs(1);
+export const ktime_get_boottime_ns = (): bigint => clockNs(2);
+export const ktime_get_clocktai_ns = (): bigint => clockNs(3);
+export const ktime_get_raw_ns = (): bigint => clockNs(4);

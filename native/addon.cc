@@ -120,7 +120,7 @@ Addon* Addon::Create(Napi::Env env, Napi::Function on_wake, std::string* err) {
   napi_create_arraybuffer(raw, sizeof(int32_t) * kCollectCapacity, &data, &ab);
   a->collect_buf_ = static_cast<int32_t*>(data);
   napi_create_reference(raw, ab, 1, &a->collect_ref_);
-  napi_create_arraybuffer(raw, sizeof(int64_t) * (kNumClocks + 4), &data, &ab);
+  napi_create_arraybuffer(raw, sizeof(int64_t) * kIoSize, &data, &ab);
   a->pass_now_ = static_cast<int64_t*>(data);
   napi_create_reference(raw, ab, 1, &a->now_ref_);
 
@@ -238,6 +238,7 @@ int32_t Addon::Start(int32_t slot, int base, int64_t soft, int64_t hard, uint64_
   queues_[base]->Insert(QueueEntry{hard, soft, seq, s, 0});
   if (refd) UpdateRef(1);
   int clock = ClockOfBase(base);
+  if (IsVirtualBase(base)) return s;
   if (in_pass_) {
     clocks_[clock].dirty = true;
   } else if (hard < clocks_[clock].programmed || clocks_[clock].programmed == INT64_MIN) {
@@ -261,9 +262,9 @@ void Addon::Remove(int32_t slot) {
 }
 
 void Addon::Cancel(int32_t slot) {
-  int clock = ClockOfBase(slots_[slot].base);
+  int base = slots_[slot].base;
   Remove(slot);
-  TouchClock(clock);
+  if (!IsVirtualBase(base)) TouchClock(ClockOfBase(base));
 }
 
 void Addon::SetRef(int32_t slot, bool refd) {
@@ -280,7 +281,7 @@ void Addon::SetRef(int32_t slot, bool refd) {
 // objects before any callback can allocate again.
 int Addon::Collect(int base) {
   HrtimerQueue& q = *queues_[base];
-  int64_t now = pass_now_[ClockOfBase(base)];
+  int64_t now = pass_now_[ClockOfBase(base) + (IsVirtualBase(base) ? kNumRealBases : 0)];
   int n = 0;
   while (n < kCollectCapacity && !q.empty() && q.top().soft <= now) {
     const QueueEntry& top = q.top();
@@ -291,7 +292,7 @@ int Addon::Collect(int base) {
     if (refd) UpdateRef(-1);
     collect_buf_[n++] = s;
   }
-  if (n > 0) clocks_[ClockOfBase(base)].dirty = true;
+  if (n > 0 && !IsVirtualBase(base)) clocks_[ClockOfBase(base)].dirty = true;
   return n;
 }
 
@@ -310,7 +311,7 @@ void Addon::Wake() {
   // kernel samples the base time once per hrtimer_interrupt).
   uint32_t due = 0;
   for (int c = 0; c < kNumClocks; c++) pass_now_[c] = Now(c);
-  for (int b = 0; b < kNumBases; b++) {
+  for (int b = 0; b < kNumRealBases; b++) {
     const HrtimerQueue& q = *queues_[b];
     if (!q.empty() && q.top().soft <= pass_now_[ClockOfBase(b)]) due |= 1u << b;
   }

@@ -24,8 +24,12 @@ namespace ktimers {
 // REALTIME, BOOTTIME, TAI). The kernel's expiry pass walks bases in this order.
 enum ClockIndex : int { kMono = 0, kReal = 1, kBoot = 2, kTai = 3, kNumClocks = 4 };
 // Bases 0..3 are the hard (interrupt) bases, 4..7 their SOFT twins: the same
-// numbering as the kernel's HRTIMER_BASE_* enum.
-constexpr int kNumBases = 8;
+// numbering as the kernel's HRTIMER_BASE_* enum. Bases 8..15 mirror them on the
+// virtual timeline of ktimers/testing: same queues, but never programmed into a
+// timerfd and never keeping the loop alive; the virtual clock drives them.
+constexpr int kNumRealBases = 8;
+constexpr int kNumBases = 16;
+inline bool IsVirtualBase(int base) { return base >= kNumRealBases; }
 inline int ClockOfBase(int base) { return base & 3; }
 
 // Linux clockid for each ClockIndex.
@@ -35,6 +39,7 @@ clockid_t LinuxClockId(int clock);
 // is simply several collect() calls; order is preserved because entries leave
 // the heap in (hard, seq) order. 4096 * 4 bytes keeps the buffer in L1/L2.
 constexpr int kCollectCapacity = 4096;
+constexpr int kIoSize = 12;
 
 struct ClockState {
   int fd = -1;                 // timerfd: one per clock, never per timer
@@ -68,6 +73,7 @@ class Addon {
   napi_ref now_ref() const { return now_ref_; }
   const ClockState& clock(int c) const { return clocks_[c]; }
   size_t QueueSize(int base) const { return queues_[base]->size(); }
+  const HrtimerQueue& Queue(int base) const { return *queues_[base]; }
   size_t SlotsInUse() const { return slots_.in_use(); }
   int64_t RefCount() const { return refd_count_; }
   int epoll_fd() const { return epfd_; }
@@ -97,7 +103,8 @@ class Addon {
   // Shared with JS through ArrayBuffers that V8 owns and we hold strongly (their
   // backing stores never move), so a pass needs no per-timer N-API traffic.
   int32_t* collect_buf_ = nullptr;   // kCollectCapacity slots popped by Collect()
-  int64_t* pass_now_ = nullptr;      // [0..3] pass time per clock; [4],[5] soft/hard of the last Start
+  int64_t* pass_now_ = nullptr;      // [0..3] pass time per clock; [4],[5] soft/hard of the last Start;
+                                     // [8..11] virtual pass time per clock (written by JS)
   napi_ref collect_ref_ = nullptr;
   napi_ref now_ref_ = nullptr;
 };

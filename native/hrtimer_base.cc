@@ -74,7 +74,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   napi_get_reference_value(env, a->now_ref(), &now_ab);
   Napi::Object out = Napi::Object::New(env);
   out.Set("collect", Napi::Int32Array::New(env, kCollectCapacity, Napi::ArrayBuffer(env, collect_ab), 0));
-  out.Set("io", Napi::TypedArrayOf<int64_t>::New(env, kNumClocks + 4, Napi::ArrayBuffer(env, now_ab), 0,
+  out.Set("io", Napi::TypedArrayOf<int64_t>::New(env, kIoSize, Napi::ArrayBuffer(env, now_ab), 0,
                                                  napi_bigint64_array));
   return out;
 }
@@ -150,6 +150,18 @@ Napi::Value Collect(const Napi::CallbackInfo& info) {
   int64_t base;
   if (a == nullptr || !GetInt(info, 0, 0, kNumBases - 1, &base, "base")) return env.Undefined();
   return Napi::Number::New(env, a->Collect(static_cast<int>(base)));
+}
+
+// peek(base) -> the earliest hard expiry of a base (bigint), or null when empty.
+// The virtual clock uses it to step from event to event.
+Napi::Value Peek(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* a = GetAddon(env);
+  int64_t base;
+  if (a == nullptr || !GetInt(info, 0, 0, kNumBases - 1, &base, "base")) return env.Undefined();
+  const HrtimerQueue& q = a->Queue(static_cast<int>(base));
+  if (q.empty()) return env.Null();
+  return Napi::BigInt::New(env, q.top().hard);
 }
 
 // now(clockIndex) -> bigint ns. Works without an initialised engine.

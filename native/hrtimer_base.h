@@ -10,6 +10,7 @@ Napi::Value Start(const Napi::CallbackInfo& info);
 Napi::Value Cancel(const Napi::CallbackInfo& info);
 Napi::Value SetRef(const Napi::CallbackInfo& info);
 Napi::Value Collect(const Napi::CallbackInfo& info);
+Napi::Value Peek(const Napi::CallbackInfo& info);
 Napi::Value Now(const Napi::CallbackInfo& info);
 Napi::Value ClockRes(const Napi::CallbackInfo& info);
 Napi::Value State(const Napi::CallbackInfo& info);

@@ -41,6 +41,7 @@
 import { native } from '../binding.js';
 import { addSafe } from './arith.js';
 import { enterIrq, exitIrq } from './irq.js';
+import { clockNs, reportError, virt } from './virtual.js';
 import { KtimersError, typeError } from '../errors.js';
 
 /** The fields of an hrtimer the engine owns (see lib/hrtimer.ts). */
@@ -48,6 +49,8 @@ export interface TimerState {
   function: ((timer: any) => unknown) | null;
   /** 0..7: clock base index (clock + 4 for SOFT). -1 before setup. */
   _base: number;
+  /** native base of the queued instance: _base, or _base + 8 on the virtual timeline */
+  _nbase: number;
   _soft: bigint;
   _hard: bigint;
   /** native slot while in the native heap, else -1 */
@@ -116,7 +119,8 @@ function dropFromNative(t: TimerState): void {
 /** Arms `t` at absolute (soft, hard) expiries (restart semantics). */
 export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
   const seq = ++seqCounter;
-  if (dispatching && t._base === passBase && soft <= passNow && batchPos < batch.length) {
+  const nbase = virt.active ? t._base + 8 : t._base;
+  if (dispatching && nbase === passBase && soft <= passNow && batchPos < batch.length) {
     const last = batch[batch.length - 1]!;
     if (keyLess(hard, seq, last.hard, last.seq)) {
       dropFromNative(t);
@@ -134,14 +138,17 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
         else hi = mid;
       }
       batch.splice(lo, 0, { t, hard, seq });
+      t._nbase = nbase;
       return;
     }
   }
   engine();
   const old = t._slot;
-  const slot = native.start(old, t._base, soft, hard, false, seq, t._refd);
+  // Virtual timers never keep the process alive: the test drives them.
+  const slot = native.start(old, nbase, soft, hard, false, seq, t._refd && !virt.active);
   if (old >= 0) armed[old] = undefined;
   setSlot(t, slot);
+  t._nbase = nbase;
   t._soft = soft;
   t._hard = hard;
   t._seq = seq;
@@ -150,9 +157,9 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
 
 /** Arms `t` relative to its clock's current time: soft = tim + now, hard = soft + range (both ktime_add_safe). */
 export function armRel(t: TimerState, tim: bigint, range: bigint): void {
-  if (dispatching && t._base === passBase) {
-    // Needs the JS-side batch decision: compute the absolute times here.
-    const now = native.now(t._base & 3);
+  if (virt.active || (dispatching && t._base === passBase)) {
+    // Virtual time, or the JS-side batch decision: compute absolute times here.
+    const now = clockNs(t._base & 3);
     const soft = addSafe(tim, now);
     armAbs(t, soft, addSafe(soft, range));
     return;
@@ -163,6 +170,7 @@ export function armRel(t: TimerState, tim: bigint, range: bigint): void {
   const slot = native.start(old, t._base, tim, range, true, seq, t._refd);
   if (old >= 0) armed[old] = undefined;
   setSlot(t, slot);
+  t._nbase = t._base;
   t._soft = io[4]!;
   t._hard = io[5]!;
   t._seq = seq;
@@ -180,21 +188,15 @@ export function disarm(t: TimerState): boolean {
 export function setRef(t: TimerState, refd: boolean): void {
   if (t._refd === refd) return;
   t._refd = refd;
-  if (t._slot >= 0) native.setRef(t._slot, refd);
+  if (t._slot >= 0 && t._nbase < 8) native.setRef(t._slot, refd);
 }
 
 export function clockNow(base: number): bigint {
-  return native.now(base & 3);
+  return clockNs(base & 3);
 }
 
 export function engineState() {
   return native.state();
-}
-
-function report(err: unknown): void {
-  process.nextTick(() => {
-    throw err;
-  });
 }
 
 function runOne(t: TimerState): void {
@@ -205,7 +207,7 @@ function runOne(t: TimerState): void {
     ret = t.function!(t);
   } catch (err) {
     ret = 0;
-    report(err);
+    reportError(err);
   } finally {
     t._running = false;
   }
@@ -217,7 +219,7 @@ function runOne(t: TimerState): void {
         t._passRuns = 0;
       }
       if (++t._passRuns >= RESTART_LOOP_LIMIT) {
-        report(
+        reportError(
           new KtimersError(
             'ERR_KTIMERS_RESTART_LOOP',
             `hrtimer callback ${t.function!.name || '(anonymous)'} returned HRTIMER_RESTART ${RESTART_LOOP_LIMIT} ` +
@@ -230,7 +232,7 @@ function runOne(t: TimerState): void {
     }
     armAbs(t, t._soft, t._hard);
   } else if (ret !== 0 && ret !== undefined) {
-    report(
+    reportError(
       typeError(
         'ERR_KTIMERS_INVALID_RESTART',
         `hrtimer callback ${t.function!.name || '(anonymous)'} returned ${
@@ -243,8 +245,8 @@ function runOne(t: TimerState): void {
 
 function runBase(base: number, buf: Int32Array, io: BigInt64Array): void {
   passBase = base;
-  passNow = io[base & 3]!;
-  const soft = base >= 4;
+  passNow = io[(base & 3) + (base >= 8 ? 8 : 0)]!;
+  const soft = (base & 4) !== 0;
   enterIrq(soft);
   try {
     for (;;) {
@@ -288,4 +290,48 @@ function onWake(dueMask: number): void {
     dispatching = false;
     passBase = -1;
   }
+}
+
+/**
+ * One expiry pass of the virtual bases at virtual time `now` (monotonic ns):
+ * `soft` false runs the hard bases (hard IRQ), true the SOFT ones (softirq).
+ * Returns whether any base had timers. @internal (ktimers/testing)
+ */
+export function runVirtualPass(soft: boolean): void {
+  const { collect: buf, io } = engine();
+  for (let c = 0; c < 4; c++) io[8 + c] = virt.now + virt.offset[c]!;
+  dispatching = true;
+  passId++;
+  try {
+    for (let base = soft ? 12 : 8; base < (soft ? 16 : 12); base++) runBase(base, buf, io);
+  } finally {
+    dispatching = false;
+    passBase = -1;
+  }
+}
+
+/** Earliest hard expiry over the virtual bases, as virtual monotonic ns, or null. @internal */
+export function nextVirtualEvent(): bigint | null {
+  if (shared === null) return null;
+  let best: bigint | null = null;
+  for (let base = 8; base < 16; base++) {
+    const h = native.peek(base);
+    if (h === null) continue;
+    const mono = h - virt.offset[base & 3]!; // compare on the monotonic timeline
+    if (best === null || mono < best) best = mono;
+  }
+  return best;
+}
+
+/** Cancels every timer armed on the virtual timeline. @internal */
+export function cancelVirtual(): number {
+  let n = 0;
+  for (let slot = 0; slot < armed.length; slot++) {
+    const t = armed[slot];
+    if (t !== undefined && t._nbase >= 8) {
+      disarm(t);
+      n++;
+    }
+  }
+  return n;
 }

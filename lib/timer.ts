@@ -1,0 +1,514 @@
+/**
+ * timer_list: the kernel's jiffies timers on the non-cascading wheel.
+ *
+ * The wheel itself is native (native/timer_wheel.{h,cc}: levels, buckets,
+ * pending bitmap, clk and next_expiry exactly as kernel/time/timer.c). This file
+ * is the kernel API on top of it and the NO_HZ driver:
+ *
+ * - There is no periodic tick. One internal SOFT-mode hrtimer on
+ *   CLOCK_MONOTONIC (so, the monotonic timerfd) is armed for the earliest
+ *   bucket expiry of BASE_LOCAL and BASE_GLOBAL, the jiffy J being the instant
+ *   `(J - INITIAL_JIFFIES) * TICK_NSEC`. Deferrable timers (BASE_DEF) never arm
+ *   it: they run at the next wake-up that happens anyway. 100,000 far-future
+ *   timers cost nothing while they wait.
+ * - At a wake-up the driver reads jiffies and runs `__run_timers` for BASE_LOCAL,
+ *   BASE_GLOBAL, then BASE_DEF: each due bucket is collected, `clk` moves one
+ *   ahead of jiffies, and the callbacks run highest level first, most recently
+ *   added first within a bucket. After a long stall the wheel catches up by
+ *   jumping from bucket expiry to bucket expiry, as after NO_HZ idle.
+ * - Callbacks run in softirq context (`in_serving_softirq()`), on the JS thread.
+ *
+ * Differences from the kernel: one CPU (add_timer_on accepts only CPU 0);
+ * timer_delete_sync / timer_shutdown_sync from the timer's own callback throw
+ * `ERR_KTIMERS_DEADLOCK` (the kernel spins forever); a callback exception is
+ * reported through uncaughtException after the pass; pending timers keep the
+ * process alive unless `unref()`'d, except deferrable ones, which never do
+ * (they never wake the process by themselves).
+ */
+import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
+import {
+  hrtimer,
+  hrtimer_setup,
+  hrtimer_start,
+  HRTIMER_MODE_ABS_SOFT,
+  HRTIMER_NORESTART,
+} from './hrtimer.js';
+import { native } from './binding.js';
+import { disarm } from './internal/engine.js';
+import { reportError } from './internal/virtual.js';
+import { enterIrq, exitIrq, irq } from './internal/irq.js';
+import { functionArg } from './internal/validate.js';
+import { HZ, INITIAL_JIFFIES, refreshJiffies, TICK_NSEC } from './jiffies.js';
+import { CLOCK_MONOTONIC } from './ktime.js';
+
+/** timer_list flags (`include/linux/timer.h`). */
+export const TIMER_CPUMASK = 0x0003ffff;
+export const TIMER_MIGRATING = 0x00040000;
+export const TIMER_BASEMASK = TIMER_CPUMASK | TIMER_MIGRATING;
+export const TIMER_DEFERRABLE = 0x00080000;
+export const TIMER_PINNED = 0x00100000;
+export const TIMER_IRQSAFE = 0x00200000;
+export const TIMER_INIT_FLAGS = TIMER_DEFERRABLE | TIMER_PINNED | TIMER_IRQSAFE;
+export const TIMER_ARRAYSHIFT = 22;
+export const TIMER_ARRAYMASK = 0xffc00000;
+
+/** Wheel geometry for this process's HZ. */
+export const LVL_DEPTH = HZ > 100 ? 9 : 8;
+export const LVL_SIZE = 64;
+export const LVL_CLK_SHIFT = 3;
+/** LVL_START(n) = 63 << 3(n-1) */
+export const LVL_START = (n: number): bigint => (n <= 0 ? 0n : 63n << BigInt(3 * (n - 1)));
+export const WHEEL_TIMEOUT_CUTOFF = LVL_START(LVL_DEPTH);
+export const WHEEL_TIMEOUT_MAX = WHEEL_TIMEOUT_CUTOFF - (1n << BigInt(3 * (LVL_DEPTH - 1)));
+
+const BASE_LOCAL = 0;
+const BASE_GLOBAL = 1;
+const BASE_DEF = 2;
+const MOD_TIMER_PENDING_ONLY = 0x01;
+const MOD_TIMER_REDUCE = 0x02;
+const MOD_TIMER_NOTPENDING = 0x04;
+const U64_MAX = (1n << 64n) - 1n;
+
+export type TimerCallback<T extends timer_list = timer_list> = (timer: T) => void;
+
+interface NativeWheel {
+  mod(slot: number, base: number, expires: bigint, jiffies: bigint, options: number): number;
+  del(slot: number): number;
+  collect(base: number, jiffies: bigint): number;
+  next(base: number): number;
+  nextExpiry(base: number): bigint | null;
+  reset(clk: bigint): void;
+  info(slot: number): [number, number, number] | null;
+  state(base: number): { clk: bigint; nextExpiry: bigint; timersPending: boolean; recalc: boolean; slotsInUse: number };
+}
+
+/**
+ * `struct timer_list`. Set up with {@link timer_setup} (or {@link DEFINE_TIMER});
+ * `expires` is absolute jiffies (a bigint), writable before {@link add_timer}.
+ * Subclass it to embed your own fields: the callback receives the same object.
+ */
+export class timer_list {
+  #brand = true;
+  /** @internal */
+  static isTimer(o: unknown): o is timer_list {
+    return typeof o === 'object' && o !== null && #brand in o;
+  }
+  /** Absolute expiry in jiffies. */
+  expires: bigint = 0n;
+  /** The callback; null after timer_shutdown (re-arming is then ignored). */
+  function: TimerCallback<any> | null = null;
+  /** TIMER_* flags (CPU bits are 0: one CPU). */
+  flags = 0;
+  /** @internal */ _setup = false;
+  /** @internal */ _slot = -1;
+  /** @internal */ _running = false;
+  /** @internal */ _refd = true;
+  /** @internal the wheel holding the pending instance */ _ctx: WheelCtx | null = null;
+
+  /** Lets the process exit while this timer is pending. Returns this. */
+  unref(): this {
+    if (this._refd) {
+      if (countsForRef(this)) refDelta(-1);
+      this._refd = false;
+    }
+    return this;
+  }
+  /** Makes a pending timer keep the process alive again (the default). Returns this. */
+  ref(): this {
+    if (!this._refd) {
+      this._refd = true;
+      if (countsForRef(this)) refDelta(1);
+    }
+    return this;
+  }
+  /** Whether this timer keeps the process alive while pending. */
+  hasRef(): boolean {
+    return this._refd;
+  }
+}
+
+// --- the driver ------------------------------------------------------------------
+
+/** One wheel and the slot -> timer map of its pending timers. */
+interface WheelCtx {
+  w: NativeWheel;
+  armed: (timer_list | undefined)[];
+  virtual: boolean;
+}
+
+let real: WheelCtx | null = null;
+let virtualCtx: WheelCtx | null = null;
+let tick: hrtimer | null = null;
+let tickAt: bigint | null = null; // jiffy the tick is armed for
+let refCount = 0;
+
+function newWheel(clk: bigint): NativeWheel {
+  const Ctor = (native as unknown as { TimerWheel: new (depth: number, clk: bigint) => NativeWheel }).TimerWheel;
+  return new Ctor(LVL_DEPTH, clk);
+}
+
+function realCtx(): WheelCtx {
+  if (real === null) {
+    real = { w: newWheel(refreshJiffies()), armed: [], virtual: false };
+    tick = new hrtimer();
+    hrtimer_setup(tick, onTick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
+    tick.unref();
+  }
+  return real;
+}
+
+/** The wheel that arms go to: the virtual one while ktimers/testing is installed. */
+function currentCtx(): WheelCtx {
+  return virtualCtx ?? realCtx();
+}
+
+function countsForRef(t: timer_list): boolean {
+  return t._slot >= 0 && t._refd && !(t.flags & TIMER_DEFERRABLE) && t._ctx !== null && !t._ctx.virtual;
+}
+
+function refDelta(d: number): void {
+  const before = refCount;
+  refCount += d;
+  if (tick === null) return;
+  if (before === 0 && refCount > 0) tick.ref();
+  else if (before > 0 && refCount === 0) tick.unref();
+}
+
+function baseOf(flags: number): number {
+  if (flags & TIMER_DEFERRABLE) return BASE_DEF;
+  return flags & TIMER_PINNED ? BASE_LOCAL : BASE_GLOBAL;
+}
+
+function jiffyToNs(j: bigint): bigint {
+  return (j - INITIAL_JIFFIES) * TICK_NSEC;
+}
+
+/** Arms the tick for the earliest non-deferrable bucket expiry of the real wheel (NO_HZ). */
+function rearm(): void {
+  const w = real!.w;
+  const a = w.nextExpiry(BASE_LOCAL);
+  const b = w.nextExpiry(BASE_GLOBAL);
+  const next = a === null ? b : b === null ? a : a < b ? a : b;
+  if (next === null) {
+    if (tickAt !== null) disarm(tick!);
+    tickAt = null;
+    return;
+  }
+  if (tickAt === next && tick!._queued) return;
+  tickAt = next;
+  // A bucket already due (a past expiry armed from task context) runs at the
+  // next tick, as in the kernel: this jiffy's expiry pass counts as done.
+  const soonest = refreshJiffies() + 1n;
+  hrtimer_start(tick!, jiffyToNs(next > soonest ? next : soonest), HRTIMER_MODE_ABS_SOFT);
+}
+
+function runCtx(ctx: WheelCtx, j: bigint): void {
+  const w = ctx.w;
+  enterIrq(true); // TIMER_SOFTIRQ
+  try {
+    for (let base = 0; base < 3; base++) {
+      while (w.collect(base, j) !== 0) {
+        for (let slot = w.next(base); slot >= 0; slot = w.next(base)) {
+          const t = ctx.armed[slot]!;
+          const refd = countsForRef(t);
+          ctx.armed[slot] = undefined;
+          t._slot = -1;
+          t._ctx = null;
+          if (refd) refDelta(-1);
+          const fn = t.function;
+          if (fn === null) continue;
+          t._running = true;
+          try {
+            fn(t);
+          } catch (err) {
+            reportError(err);
+          } finally {
+            t._running = false;
+          }
+        }
+      }
+    }
+  } finally {
+    exitIrq(true);
+  }
+}
+
+/** Runs every base of the current wheel up to jiffy `j` (kernel: __run_timers). @internal */
+export function runTimers(j: bigint): void {
+  runCtx(currentCtx(), j);
+}
+
+function onTick(): typeof HRTIMER_NORESTART {
+  tickAt = null;
+  runCtx(realCtx(), refreshJiffies());
+  rearm();
+  return HRTIMER_NORESTART;
+}
+
+/** ktimers/testing: a fresh wheel whose clk is `clk`, receiving every arm until removed. @internal */
+export function installVirtualWheel(clk: bigint): void {
+  virtualCtx = { w: newWheel(clk), armed: [], virtual: true };
+}
+
+/** ktimers/testing: drops the virtual wheel; its pending timers become inactive. @internal */
+export function uninstallVirtualWheel(): number {
+  if (virtualCtx === null) return 0;
+  let n = 0;
+  for (const t of virtualCtx.armed) {
+    if (t !== undefined) {
+      t._slot = -1;
+      t._ctx = null;
+      n++;
+    }
+  }
+  virtualCtx = null;
+  return n;
+}
+
+/** ktimers/testing: the virtual wheel's earliest bucket expiry over all three bases, or null. @internal */
+export function virtualNextExpiry(): bigint | null {
+  if (virtualCtx === null) return null;
+  let best: bigint | null = null;
+  for (let base = 0; base < 3; base++) {
+    const e = virtualCtx.w.nextExpiry(base);
+    if (e !== null && (best === null || e < best)) best = e;
+  }
+  return best;
+}
+
+// --- argument checks -------------------------------------------------------------
+
+function timerArg(t: unknown): timer_list {
+  if (!timer_list.isTimer(t)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be a timer_list, got ${describe(t)}`);
+  return t;
+}
+
+function setupArg(t: unknown): timer_list {
+  const timer = timerArg(t);
+  if (!timer._setup) throw typeError('ERR_KTIMERS_NOT_SETUP', 'timer_list was never set up: call timer_setup() first');
+  return timer;
+}
+
+function jiffiesArg(v: unknown, name: string): bigint {
+  if (typeof v !== 'bigint') {
+    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a bigint (jiffies), got ${describe(v)}`);
+  }
+  if (v < 0n || v > U64_MAX) throw rangeError('ERR_OUT_OF_RANGE', `${name} must be an unsigned long (0 .. 2^64-1), got ${v}n`);
+  return v;
+}
+
+// --- the API -----------------------------------------------------------------------
+
+/**
+ * `timer_setup(timer, callback, flags)` — prepare a timer for first use.
+ * Flags outside TIMER_DEFERRABLE | TIMER_PINNED | TIMER_IRQSAFE are masked off
+ * with a warning, as the kernel's WARN_ON_ONCE does.
+ * Context: any; the timer must not be pending.
+ */
+export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallback<T>, flags = 0): void {
+  const t = timerArg(timer);
+  const fn = functionArg<TimerCallback<any>>(callback, 'callback');
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
+    throw typeError('ERR_INVALID_ARG_TYPE', `flags must be a u32 of TIMER_* bits, got ${describe(flags)}`);
+  }
+  if (t._slot >= 0 || t._running) {
+    throw new KtimersError('ERR_KTIMERS_TIMER_ACTIVE', 'timer_setup() on a pending or running timer would corrupt the wheel');
+  }
+  if (flags & ~TIMER_INIT_FLAGS) {
+    kwarn('KTIMERS_WARN_TIMER_FLAGS', `timer_setup(): flags 0x${((flags & ~TIMER_INIT_FLAGS) >>> 0).toString(16)} are not TIMER_INIT_FLAGS; masked off`, true);
+  }
+  t.function = fn;
+  t.flags = flags & TIMER_INIT_FLAGS; // | current CPU (0)
+  t._setup = true;
+}
+
+/** `DEFINE_TIMER(name, fn)`: a new, set-up timer with flags 0. */
+export function DEFINE_TIMER(fn: TimerCallback<timer_list>): timer_list {
+  const t = new timer_list();
+  timer_setup(t, fn, 0);
+  return t;
+}
+
+function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
+  if (t.function === null) return 0; // shut down: silently ignored
+  const ctx = currentCtx();
+  let moved: 0 | 1 = 0;
+  if (t._ctx !== null && t._ctx !== ctx) {
+    // Pending on the other timeline (real vs virtual): it moves to this one.
+    moved = detach(t);
+    options &= ~MOD_TIMER_PENDING_ONLY;
+  }
+  const base = baseOf(t.flags);
+  const r = ctx.w.mod(t._slot, base, expires, refreshJiffies(), options);
+  const ret = (r & 1) as 0 | 1;
+  const lowered = r & 2;
+  const packed = Math.floor(r / 4);
+  const slot = Math.floor(packed / 2) - 1;
+  if (packed & 1) t.expires = expires;
+  if (slot !== t._slot) {
+    const refdBefore = countsForRef(t);
+    if (t._slot >= 0) ctx.armed[t._slot] = undefined;
+    t._slot = slot;
+    t._ctx = slot >= 0 ? ctx : null;
+    if (slot >= 0) ctx.armed[slot] = t;
+    const refdAfter = countsForRef(t);
+    if (refdBefore !== refdAfter) refDelta(refdAfter ? 1 : -1);
+  }
+  if (lowered && base !== BASE_DEF && !ctx.virtual) rearm();
+  return (ret | moved) as 0 | 1;
+}
+
+/**
+ * `mod_timer(timer, expires)` — modify a timer's timeout; starts it if inactive.
+ * Context: any, including the timer's own callback.
+ * Return: 0 when the timer was inactive (now started) or shut down; 1 when it
+ * was pending (re-queued, or left in its bucket when the new expiry maps to the
+ * same bucket or is unchanged).
+ */
+export function mod_timer(timer: timer_list, expires: bigint): 0 | 1 {
+  const t = setupArg(timer);
+  return modTimer(t, jiffiesArg(expires, 'expires'), 0);
+}
+
+/** `mod_timer_pending(timer, expires)`: as mod_timer, but never starts an inactive timer. Return: 0 inactive or shut down, 1 pending. */
+export function mod_timer_pending(timer: timer_list, expires: bigint): 0 | 1 {
+  const t = setupArg(timer);
+  return modTimer(t, jiffiesArg(expires, 'expires'), MOD_TIMER_PENDING_ONLY);
+}
+
+/** `timer_reduce(timer, expires)`: only ever moves a pending timer earlier; starts an inactive one. Return: as mod_timer. */
+export function timer_reduce(timer: timer_list, expires: bigint): 0 | 1 {
+  const t = setupArg(timer);
+  return modTimer(t, jiffiesArg(expires, 'expires'), MOD_TIMER_REDUCE);
+}
+
+/**
+ * `add_timer(timer)` — start a timer at `timer.expires`. A pending timer is left
+ * unchanged with a warning (the kernel's WARN_ON_ONCE). Context: any.
+ */
+export function add_timer(timer: timer_list): void {
+  const t = setupArg(timer);
+  const expires = jiffiesArg(t.expires, 'timer.expires');
+  if (t._slot >= 0) {
+    kwarn('KTIMERS_WARN_ADD_PENDING', 'add_timer() on a pending timer: ignored', true);
+    return;
+  }
+  modTimer(t, expires, MOD_TIMER_NOTPENDING);
+}
+
+/** `add_timer_local(timer)`: sets TIMER_PINNED, then add_timer. */
+export function add_timer_local(timer: timer_list): void {
+  const t = setupArg(timer);
+  if (t._slot >= 0) return add_timer(t);
+  t.flags |= TIMER_PINNED;
+  add_timer(t);
+}
+
+/** `add_timer_global(timer)`: clears TIMER_PINNED, then add_timer. */
+export function add_timer_global(timer: timer_list): void {
+  const t = setupArg(timer);
+  if (t._slot >= 0) return add_timer(t);
+  t.flags &= ~TIMER_PINNED;
+  add_timer(t);
+}
+
+/** `add_timer_on(timer, cpu)`: pinned to `cpu`. ktimers has one CPU: 0. */
+export function add_timer_on(timer: timer_list, cpu: number): void {
+  const t = setupArg(timer);
+  if (cpu !== 0) {
+    throw rangeError('ERR_KTIMERS_INVALID_CPU', `add_timer_on(): cpu must be 0 (ktimers runs timers on one CPU), got ${describe(cpu)}`);
+  }
+  if (t._slot >= 0) return add_timer(t);
+  t.flags |= TIMER_PINNED;
+  add_timer(t);
+}
+
+/** `timer_pending(timer)`: 1 while queued (not while its callback runs), else 0. */
+export function timer_pending(timer: timer_list): 0 | 1 {
+  return timerArg(timer)._slot >= 0 ? 1 : 0;
+}
+
+function detach(t: timer_list): 0 | 1 {
+  const ctx = t._ctx;
+  if (t._slot < 0 || ctx === null) return 0;
+  const refd = countsForRef(t);
+  ctx.w.del(t._slot);
+  ctx.armed[t._slot] = undefined;
+  t._slot = -1;
+  t._ctx = null;
+  if (refd) refDelta(-1);
+  return 1;
+}
+
+/** `timer_delete(timer)` (old `del_timer`). Return: 0 not pending, 1 was pending and removed. */
+export function timer_delete(timer: timer_list): 0 | 1 {
+  return detach(timerArg(timer));
+}
+
+function refuseSelfSync(t: timer_list, what: string): void {
+  if (t._running) {
+    throw new KtimersError(
+      'ERR_KTIMERS_DEADLOCK',
+      `${what}() called from the timer's own callback: the kernel would wait forever for the callback to finish`,
+    );
+  }
+  // The kernel WARNs on a sync delete from hard IRQ (an hrtimer callback here)
+  // unless the timer is TIMER_IRQSAFE: the callback's CPU could be the one waiting.
+  if (irq.hard > 0 && !(t.flags & TIMER_IRQSAFE)) {
+    kwarn('KTIMERS_WARN_SYNC_IN_HARDIRQ', `${what}() from hard IRQ context on a timer without TIMER_IRQSAFE`, true);
+  }
+}
+
+/**
+ * `timer_delete_sync(timer)` (old `del_timer_sync`): delete and wait for the
+ * callback. Synchronous here (callbacks run on this thread).
+ * Context: not the timer's own callback (throws ERR_KTIMERS_DEADLOCK).
+ * Return: 0 not pending, 1 was pending.
+ */
+export function timer_delete_sync(timer: timer_list): 0 | 1 {
+  const t = timerArg(timer);
+  refuseSelfSync(t, 'timer_delete_sync');
+  return detach(t);
+}
+
+/** `timer_delete_sync_try(timer)` (old `try_to_del_timer_sync`). Return: -1 callback running, else as timer_delete. */
+export function timer_delete_sync_try(timer: timer_list): -1 | 0 | 1 {
+  const t = timerArg(timer);
+  if (t._running) return -1;
+  return detach(t);
+}
+
+/**
+ * `timer_shutdown(timer)`: delete and make every later arm a silent no-op,
+ * until timer_setup() again. Return: 0 not pending, 1 was pending.
+ */
+export function timer_shutdown(timer: timer_list): 0 | 1 {
+  const t = timerArg(timer);
+  const r = detach(t);
+  t.function = null;
+  return r;
+}
+
+/** `timer_shutdown_sync(timer)`: timer_shutdown that waits for the callback. Context: not its own callback. */
+export function timer_shutdown_sync(timer: timer_list): 0 | 1 {
+  const t = timerArg(timer);
+  refuseSelfSync(t, 'timer_shutdown_sync');
+  return timer_shutdown(t);
+}
+
+/** Old names (removed from the kernel in 6.15/6.16), kept for older code. */
+export const del_timer = timer_delete;
+export const del_timer_sync = timer_delete_sync;
+export const try_to_del_timer_sync = timer_delete_sync_try;
+
+/** @internal wheel introspection for tests */
+export function wheelInfo(t: timer_list): { idx: number; level: number } | null {
+  if (t._slot < 0 || t._ctx === null) return null;
+  const i = t._ctx.w.info(t._slot);
+  return i === null ? null : { idx: i[0], level: i[1] };
+}
+
+/** @internal */
+export function wheelState(base = BASE_GLOBAL) {
+  return currentCtx().w.state(base);
+}

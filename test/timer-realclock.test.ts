@@ -1,0 +1,94 @@
+// timer_list on the real clock: never early, within the level's granularity,
+// NO_HZ (no wake-ups while waiting), deferrable timers, process lifetime.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import * as k from '../dist/index.js';
+import { engineState } from '../dist/internal/engine.js';
+import * as T from '../dist/timer.js';
+
+const until = (pred: () => boolean, ms = 5000) =>
+  new Promise<void>((resolve, reject) => {
+    const end = Date.now() + ms;
+    const poll = () => (pred() ? resolve() : Date.now() > end ? reject(new Error('timeout')) : setTimeout(poll, 2));
+    poll();
+  });
+
+describe('timer_list on the real clock', () => {
+  it('fires after expires and within its level granularity (level 0 and 1)', async () => {
+    const got: Record<string, bigint> = {};
+    const j = k.get_jiffies_64();
+    for (const [name, d] of [['l0', 20n], ['l1', 100n]] as const) {
+      const t = new T.timer_list();
+      T.timer_setup(t, () => (got[name] = k.get_jiffies_64()), 0);
+      T.mod_timer(t, j + d);
+    }
+    await until(() => got.l0 !== undefined && got.l1 !== undefined);
+    expect(got.l0! > j + 20n).toBe(true);
+    expect(got.l1! > j + 100n).toBe(true);
+    // Granularity 1 and 8 jiffies, plus loose room for a late wake-up on a busy VM.
+    const slack = k.msecs_to_jiffies(50);
+    expect(got.l0! <= j + 21n + slack).toBe(true);
+    expect(got.l1! <= j + 108n + slack).toBe(true);
+  });
+
+  it('NO_HZ: 100,000 far-future timers cost no wake-ups; the tick waits for the first bucket', async () => {
+    const j = k.get_jiffies_64();
+    const ts: T.timer_list[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const t = new T.timer_list();
+      T.timer_setup(t, () => {}, 0);
+      T.mod_timer(t, j + k.msecs_to_jiffies(3_600_000 + i));
+      ts.push(t);
+    }
+    const programmed = engineState().programmed![0]!;
+    // Armed about an hour out (the first bucket's expiry), not at the next tick.
+    expect(programmed - k.ktime_get() > 3_000n * k.NSEC_PER_SEC).toBe(true);
+    const cpu0 = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 500));
+    const cpu = process.cpuUsage(cpu0);
+    expect((cpu.user + cpu.system) / 1000).toBeLessThan(50); // ms of CPU in 500 ms: ~idle
+    for (const t of ts) expect(T.timer_delete(t)).toBe(1);
+  });
+
+  it('a deferrable timer does not wake the process; it runs at the next wake-up for a normal timer', async () => {
+    const got: string[] = [];
+    const j = k.get_jiffies_64();
+    const d = new T.timer_list();
+    T.timer_setup(d, () => got.push('deferrable'), T.TIMER_DEFERRABLE);
+    T.mod_timer(d, j + k.msecs_to_jiffies(20));
+    const tickAt = () => engineState().programmed![0];
+    const soon = (ns: bigint | null | undefined) => ns != null && ns - k.ktime_get() < 50n * k.NSEC_PER_MSEC;
+    expect(soon(tickAt())).toBe(false); // the deferrable timer did not arm the tick
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual([]); // due 80 ms ago, nothing woke up for it
+    expect(T.timer_pending(d)).toBe(1);
+    const n = new T.timer_list();
+    T.timer_setup(n, () => got.push('normal'), 0);
+    T.mod_timer(n, k.get_jiffies_64() + k.msecs_to_jiffies(10));
+    expect(soon(tickAt())).toBe(true); // the normal timer did
+    await until(() => got.length === 2);
+    expect(got).toEqual(['normal', 'deferrable']); // BASE_GLOBAL before BASE_DEF
+  });
+
+  const fixture = fileURLToPath(new URL('./fixtures/timer-exit.mjs', import.meta.url));
+  const run = (stage: string) => {
+    const r = spawnSync(process.execPath, [fixture, stage], { encoding: 'utf8', timeout: 20_000 });
+    return { status: r.status, signal: r.signal, json: JSON.parse(r.stdout.trim().split('\n').pop()!) };
+  };
+
+  it('a pending timer keeps the process alive until it fires; unref\'d and deferrable-only ones do not', () => {
+    const refd = run('refd');
+    expect(refd.status).toBe(0);
+    expect(refd.json.fired).toBe(1);
+    expect(refd.json.ms).toBeGreaterThanOrEqual(195);
+    const unrefd = run('unrefd');
+    expect(unrefd.status).toBe(0);
+    expect(unrefd.json).toMatchObject({ fired: 0 });
+    expect(unrefd.json.ms).toBeLessThan(2000);
+    const def = run('deferrable-only');
+    expect(def.status).toBe(0);
+    expect(def.json).toMatchObject({ fired: 0 });
+    expect(def.json.ms).toBeLessThan(2000);
+  });
+});

@@ -1,0 +1,327 @@
+// timer_list and the wheel, against the kernel's rules (shared/kernel-api.md §a,
+// §b; shared/kernel-cases.md §A, §B). The wheel test model: the monotonic clock
+// is pinned so jiffies read a chosen value; `advanceTo(J)` visits every bucket
+// expiry up to J in order and runs that jiffy's expiry pass, exactly what a
+// ticking kernel does (nothing happens at the jiffies in between), so a
+// billion-jiffy timeout costs a handful of passes. This file runs in its own
+// process (vitest forks), so the wheel is created on the pinned clock.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as k from '../dist/index.js';
+import { setMonotonicSource } from '../dist/internal/clock.js';
+import * as T from '../dist/timer.js';
+
+const J0 = k.INITIAL_JIFFIES + 1_000_000n; // an arbitrary, unaligned start
+let now = J0;
+const setJiffies = (j: bigint) => {
+  now = j;
+  setMonotonicSource(() => (j - k.INITIAL_JIFFIES) * k.TICK_NSEC);
+};
+
+function advanceTo(target: bigint): void {
+  for (;;) {
+    let next: bigint | null = null;
+    for (const base of [0, 1, 2]) {
+      const st = T.wheelState(base);
+      if (st.timersPending && (next === null || st.nextExpiry < next)) next = st.nextExpiry;
+    }
+    if (next === null || next > target) break;
+    if (next <= now) next = now + 1n; // the pass of the current jiffy has run
+    setJiffies(next);
+    T.runTimers(next);
+  }
+  setJiffies(target);
+}
+
+const fires: [string, bigint][] = [];
+function mk(name: string, flags = 0, fn?: (t: T.timer_list) => void): T.timer_list {
+  const t = new T.timer_list();
+  T.timer_setup(t, fn ?? (() => fires.push([name, k.get_jiffies_64()])), flags);
+  return t;
+}
+function firedAt(name: string): bigint[] {
+  return fires.filter(([n]) => n === name).map(([, j]) => j);
+}
+
+beforeAll(() => setJiffies(J0));
+afterAll(() => setMonotonicSource(null));
+
+describe('return values (kernel cases §A)', () => {
+  it('1: mod_timer returns 0 on an inactive timer, 1 on a pending one', () => {
+    const t = mk('a1');
+    expect(T.mod_timer(t, now + 100n)).toBe(0);
+    expect(T.mod_timer(t, now + 200n)).toBe(1);
+    expect(T.timer_pending(t)).toBe(1);
+    expect(t.expires).toBe(now + 200n);
+    expect(T.timer_delete(t)).toBe(1);
+  });
+
+  it('3/4: mod_timer_pending never starts a timer; on a pending one it modifies it', () => {
+    const t = mk('a3');
+    expect(T.mod_timer_pending(t, now + 50n)).toBe(0);
+    expect(T.timer_pending(t)).toBe(0);
+    const start = now;
+    const u = mk('a4');
+    expect(T.mod_timer(u, start + 100n)).toBe(0);
+    expect(T.mod_timer_pending(u, start + 50n)).toBe(1);
+    advanceTo(start + 1000n);
+    expect(firedAt('a3')).toEqual([]);
+    expect(firedAt('a4')).toEqual([start + 51n]);
+  });
+
+  it('6: add_timer on a pending timer warns once and changes nothing', async () => {
+    const warnings: string[] = [];
+    const on = (w: any) => warnings.push(w.code);
+    process.on('warning', on);
+    const start = now;
+    const t = mk('a6');
+    t.expires = start + 10n;
+    T.add_timer(t);
+    t.expires = start + 500n;
+    T.add_timer(t);
+    advanceTo(start + 1000n);
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', on);
+    expect(warnings).toContain('KTIMERS_WARN_ADD_PENDING');
+    expect(firedAt('a6')).toEqual([start + 11n]);
+    expect(t.expires).toBe(start + 500n);
+  });
+
+  it('7: a past or current expiry fires at the next tick', () => {
+    const start = now;
+    const past = mk('a7p');
+    past.expires = start - 10n;
+    T.add_timer(past);
+    const cur = mk('a7c');
+    cur.expires = start;
+    T.add_timer(cur);
+    advanceTo(start + 5n);
+    expect(firedAt('a7p')).toEqual([start + 1n]);
+    expect(firedAt('a7c')).toEqual([start + 1n]);
+  });
+
+  it('8: timer_delete returns 1 then 0, and the callback never runs', () => {
+    const start = now;
+    const t = mk('a8');
+    T.mod_timer(t, start + 30n);
+    expect(T.timer_delete(t)).toBe(1);
+    expect(T.del_timer(t)).toBe(0);
+    advanceTo(start + 100n);
+    expect(firedAt('a8')).toEqual([]);
+  });
+
+  it('9/10: in its own callback a timer is not pending; sync delete is refused, sync_try returns -1', () => {
+    const seen: unknown[] = [];
+    const t = mk('a9', 0, (tm) => {
+      seen.push(T.timer_pending(tm), T.timer_delete_sync_try(tm), k.in_serving_softirq(), k.in_task());
+      try {
+        T.timer_delete_sync(tm);
+      } catch (e: any) {
+        seen.push(e.code);
+      }
+      try {
+        T.timer_shutdown_sync(tm);
+      } catch (e: any) {
+        seen.push(e.code);
+      }
+    });
+    T.mod_timer(t, now + 3n);
+    advanceTo(now + 10n);
+    expect(seen).toEqual([0, -1, true, false, 'ERR_KTIMERS_DEADLOCK', 'ERR_KTIMERS_DEADLOCK']);
+  });
+
+  it('12/15: timer_shutdown forbids re-arming until timer_setup again', () => {
+    const start = now;
+    const t = mk('a12');
+    T.mod_timer(t, start + 5n);
+    expect(T.timer_shutdown(t)).toBe(1);
+    expect(T.mod_timer(t, start + 5n)).toBe(0);
+    t.expires = start + 6n;
+    T.add_timer(t);
+    expect(T.timer_reduce(t, start + 1n)).toBe(0);
+    expect(T.timer_pending(t)).toBe(0);
+    advanceTo(start + 1000n);
+    expect(firedAt('a12')).toEqual([]);
+    const again = now;
+    T.timer_setup(t, () => fires.push(['a15', k.get_jiffies_64()]), 0);
+    expect(T.mod_timer(t, again + 3n)).toBe(0);
+    advanceTo(again + 20n);
+    expect(firedAt('a15')).toEqual([again + 4n]);
+  });
+
+  it('13: a running callback\'s re-arm after timer_shutdown is ignored', () => {
+    const start = now;
+    let x = -1;
+    const t = mk('a13', 0, (tm) => {
+      T.timer_shutdown(tm);
+      x = T.mod_timer(tm, k.get_jiffies_64() + 5n);
+    });
+    T.mod_timer(t, start + 2n);
+    advanceTo(start + 100n);
+    expect(x).toBe(0);
+    expect(T.timer_pending(t)).toBe(0);
+  });
+
+  it('16: flags outside TIMER_INIT_FLAGS are masked off with a warning', () => {
+    const t = new T.timer_list();
+    T.timer_setup(t, () => {}, 0x1 | T.TIMER_DEFERRABLE);
+    expect(t.flags).toBe(T.TIMER_DEFERRABLE);
+  });
+
+  it('timer_reduce only moves a pending timer earlier', () => {
+    const start = now;
+    const t = mk('reduce');
+    expect(T.timer_reduce(t, start + 100n)).toBe(0); // inactive: started
+    expect(T.timer_reduce(t, start + 200n)).toBe(1);
+    expect(t.expires).toBe(start + 100n);
+    expect(T.timer_reduce(t, start + 40n)).toBe(1);
+    expect(t.expires).toBe(start + 40n);
+    advanceTo(start + 300n);
+    expect(firedAt('reduce')).toEqual([start + 41n]);
+  });
+});
+
+describe('wheel placement and firing jiffies (§B)', () => {
+  // From an aligned start, as the kernel cases state them (J=0 there).
+  function fireJiffy(delta: bigint, start: bigint): bigint {
+    const t = mk(`d${delta}@${start}`);
+    T.mod_timer(t, start + delta);
+    advanceTo(start + delta + (1n << BigInt(3 * (T.LVL_DEPTH - 1))) * 2n);
+    const f = firedAt(`d${delta}@${start}`);
+    expect(f).toHaveLength(1);
+    return f[0]!;
+  }
+
+  it('17/18: level 0 fires at expires + 1; the level-1 boundary at 63/64', () => {
+    const s = now;
+    const t0 = mk('b17a');
+    const t1 = mk('b17b');
+    const t62 = mk('b17c');
+    T.mod_timer(t0, s + 0n);
+    T.mod_timer(t1, s + 1n);
+    T.mod_timer(t62, s + 62n);
+    const t63 = mk('b18a');
+    T.mod_timer(t63, s + 63n);
+    advanceTo(s + 200n);
+    expect(firedAt('b17a')).toEqual([s + 1n]);
+    expect(firedAt('b17b')).toEqual([s + 2n]);
+    expect(firedAt('b17c')).toEqual([s + 63n]);
+    // level 1: the first multiple of 8 strictly after expires
+    expect(firedAt('b18a')).toEqual([(((s + 63n) >> 3n) + 1n) << 3n]);
+  });
+
+  it('23: at every level boundary (±1) a timer fires in ((E >> 3L) + 1) << 3L, never early, at most 8^L late', () => {
+    for (let L = 1; L < T.LVL_DEPTH; L++) {
+      for (const d of [T.LVL_START(L) - 1n, T.LVL_START(L), T.LVL_START(L) + 1n]) {
+        const start = now;
+        const E = start + d;
+        const lvl = d < T.LVL_START(L) ? L - 1 : L;
+        const shift = BigInt(3 * lvl);
+        const t = mk(`lvl${L}:${d}`);
+        T.mod_timer(t, E);
+        expect(T.wheelInfo(t)!.level).toBe(lvl);
+        advanceTo(E + (1n << shift) + 1n);
+        const f = firedAt(`lvl${L}:${d}`);
+        expect(f).toEqual([((E >> shift) + 1n) << shift]);
+        expect(f[0]! > E && f[0]! <= E + (1n << shift)).toBe(true);
+      }
+    }
+  });
+
+  it('huge timeouts are placed at the wheel capacity (WHEEL_TIMEOUT_MAX), timer->expires unchanged', () => {
+    const start = now;
+    const t = mk('huge');
+    const E = start + (1n << 40n);
+    T.mod_timer(t, E);
+    expect(t.expires).toBe(E);
+    expect(T.wheelInfo(t)!.level).toBe(T.LVL_DEPTH - 1);
+    const shift = BigInt(3 * (T.LVL_DEPTH - 1));
+    const capped = start + T.WHEEL_TIMEOUT_MAX;
+    advanceTo(capped + (1n << shift));
+    expect(firedAt('huge')).toEqual([((capped >> shift) + 1n) << shift]);
+  });
+
+  it('26: mod_timer to a different bucket re-queues: fires at the new expiry only', () => {
+    const s = now;
+    const t = mk('b26');
+    T.mod_timer(t, s + 100n);
+    expect(T.mod_timer(t, s + 50n)).toBe(1);
+    advanceTo(s + 300n);
+    expect(firedAt('b26')).toEqual([s + 51n]);
+  });
+
+  it('same-bucket mod_timer keeps the original bucket expiry', () => {
+    // Level 1 (granularity 8): two expiries inside one bucket.
+    const s = now;
+    const base = ((s + 100n) >> 3n) << 3n; // aligned, level-1 distance
+    const t = mk('same');
+    T.mod_timer(t, base + 1n);
+    const idx = T.wheelInfo(t)!.idx;
+    expect(T.mod_timer(t, base + 6n)).toBe(1);
+    expect(T.wheelInfo(t)!.idx).toBe(idx);
+    expect(t.expires).toBe(base + 6n);
+    advanceTo(base + 100n);
+    expect(firedAt('same')).toEqual([base + 8n]);
+  });
+
+  it('27: inside one bucket, the most recently added runs first', () => {
+    const s = now;
+    const a = mk('A27');
+    const b = mk('B27');
+    const order: string[] = [];
+    T.timer_setup(a, () => order.push('A'), 0);
+    T.timer_setup(b, () => order.push('B'), 0);
+    T.mod_timer(a, s + 5n);
+    T.mod_timer(b, s + 5n);
+    advanceTo(s + 10n);
+    expect(order).toEqual(['B', 'A']);
+  });
+
+  it('a higher level\'s bucket runs before level 0 in the same tick', () => {
+    const order: string[] = [];
+    const s = ((now >> 6n) + 1n) << 6n; // start aligned to 64
+    setJiffies(s);
+    const hi = new T.timer_list();
+    T.timer_setup(hi, () => order.push('L1'), 0);
+    T.mod_timer(hi, s + 70n); // level 1, fires at 72 + s
+    advanceTo(s + 10n);
+    const lo = new T.timer_list();
+    T.timer_setup(lo, () => order.push('L0'), 0);
+    T.mod_timer(lo, s + 71n); // level 0 from s+10: fires at s+72
+    advanceTo(s + 100n);
+    expect(order).toEqual(['L1', 'L0']);
+  });
+
+  it('31: same expiry on pinned, plain and deferrable timers runs LOCAL, GLOBAL, DEF', () => {
+    const order: string[] = [];
+    const s = now;
+    const def = new T.timer_list();
+    T.timer_setup(def, () => order.push('def'), T.TIMER_DEFERRABLE);
+    const plain = new T.timer_list();
+    T.timer_setup(plain, () => order.push('plain'), 0);
+    const pinned = new T.timer_list();
+    T.timer_setup(pinned, () => order.push('pinned'), T.TIMER_PINNED);
+    for (const t of [def, plain, pinned]) T.mod_timer(t, s + 7n);
+    advanceTo(s + 20n);
+    expect(order).toEqual(['pinned', 'plain', 'def']);
+  });
+
+  it('re-arming from the callback: jiffies fires at J+1, jiffies + 1 at J+2 (clk is one ahead)', () => {
+    const runs: bigint[] = [];
+    let mode: 'j' | 'j1' = 'j';
+    const t = new T.timer_list();
+    T.timer_setup(t, (tm) => {
+      const j = k.get_jiffies_64();
+      runs.push(j);
+      if (runs.length === 1) T.mod_timer(tm, j);
+      else if (runs.length === 2) {
+        mode = 'j1';
+        T.mod_timer(tm, j + 1n);
+      }
+    }, 0);
+    const s = now;
+    T.mod_timer(t, s + 3n);
+    advanceTo(s + 20n);
+    expect(mode).toBe('j1');
+    expect(runs).toEqual([s + 4n, s + 5n, s + 7n]);
+  });
+});
