@@ -1,36 +1,22 @@
 // timer_list and the wheel, against the kernel's rules (shared/kernel-api.md §a,
-// §b; shared/kernel-cases.md §A, §B). The wheel test model: the monotonic clock
-// is pinned so jiffies read a chosen value; `advanceTo(J)` visits every bucket
-// expiry up to J in order and runs that jiffy's expiry pass, exactly what a
-// ticking kernel does (nothing happens at the jiffies in between), so a
-// billion-jiffy timeout costs a handful of passes. This file runs in its own
-// process (vitest forks), so the wheel is created on the pinned clock.
+// §b; shared/kernel-cases.md §A, §B), on the virtual clock of ktimers/testing:
+// `advanceTo(J)` runs every jiffy's expiry pass up to J exactly as a ticking
+// kernel does, skipping idle stretches, so a billion-jiffy timeout costs only
+// the passes that have something to do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
-import { setMonotonicSource } from '../dist/internal/clock.js';
+import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
 import * as T from '../dist/timer.js';
 
 const J0 = k.INITIAL_JIFFIES + 1_000_000n; // an arbitrary, unaligned start
+let clock: VirtualClock;
 let now = J0;
-const setJiffies = (j: bigint) => {
-  now = j;
-  setMonotonicSource(() => (j - k.INITIAL_JIFFIES) * k.TICK_NSEC);
-};
 
 function advanceTo(target: bigint): void {
-  for (;;) {
-    let next: bigint | null = null;
-    for (const base of [0, 1, 2]) {
-      const st = T.wheelState(base);
-      if (st.timersPending && (next === null || st.nextExpiry < next)) next = st.nextExpiry;
-    }
-    if (next === null || next > target) break;
-    if (next <= now) next = now + 1n; // the pass of the current jiffy has run
-    setJiffies(next);
-    T.runTimers(next);
-  }
-  setJiffies(target);
+  clock.advanceJiffies(target - clock.jiffies());
+  now = clock.jiffies();
 }
+const setJiffies = advanceTo;
 
 const fires: [string, bigint][] = [];
 function mk(name: string, flags = 0, fn?: (t: T.timer_list) => void): T.timer_list {
@@ -42,8 +28,10 @@ function firedAt(name: string): bigint[] {
   return fires.filter(([n]) => n === name).map(([, j]) => j);
 }
 
-beforeAll(() => setJiffies(J0));
-afterAll(() => setMonotonicSource(null));
+beforeAll(() => {
+  clock = installVirtualClock({ startJiffies: J0 });
+});
+afterAll(() => clock.uninstall());
 
 describe('return values (kernel cases §A)', () => {
   it('1: mod_timer returns 0 on an inactive timer, 1 on a pending one', () => {
