@@ -86,6 +86,7 @@ export class hrtimer {
   function: HrtimerCallback<any> | null = null;
   /** @internal */ _base = -1;
   /** @internal */ _nbase = -1;
+  /** @internal */ _realOnly = false;
   /** @internal */ _soft = 0n;
   /** @internal */ _hard = 0n;
   /** @internal */ _slot = -1;

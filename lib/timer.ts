@@ -35,7 +35,7 @@ import {
 } from './hrtimer.js';
 import { native } from './binding.js';
 import { disarm } from './internal/engine.js';
-import { reportError } from './internal/virtual.js';
+import { reportError, virt } from './internal/virtual.js';
 import { enterIrq, exitIrq, irq } from './internal/irq.js';
 import { functionArg } from './internal/validate.js';
 import { HZ, INITIAL_JIFFIES, refreshJiffies, TICK_NSEC } from './jiffies.js';
@@ -151,6 +151,7 @@ function realCtx(): WheelCtx {
   if (real === null) {
     real = { w: newWheel(refreshJiffies()), armed: [], virtual: false };
     tick = new hrtimer();
+    tick._realOnly = true; // real-time infrastructure: stays on the real timeline under ktimers/testing
     hrtimer_setup(tick, onTick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
     tick.unref();
   }
@@ -183,6 +184,15 @@ function jiffyToNs(j: bigint): bigint {
   return (j - INITIAL_JIFFIES) * TICK_NSEC;
 }
 
+/**
+ * jiffies of the real clock. The tick and the real wheel always use it: while
+ * ktimers/testing is installed, refreshJiffies() reads the virtual timeline,
+ * and the real wheel must not run at a virtual jiffy.
+ */
+function realJiffies(): bigint {
+  return virt.active ? INITIAL_JIFFIES + native.now(0) / TICK_NSEC : refreshJiffies();
+}
+
 /** Arms the tick for the earliest non-deferrable bucket expiry of the real wheel (NO_HZ). */
 function rearm(): void {
   const w = real!.w;
@@ -198,7 +208,7 @@ function rearm(): void {
   tickAt = next;
   // A bucket already due (a past expiry armed from task context) runs at the
   // next tick, as in the kernel: this jiffy's expiry pass counts as done.
-  const soonest = refreshJiffies() + 1n;
+  const soonest = realJiffies() + 1n;
   hrtimer_start(tick!, jiffyToNs(next > soonest ? next : soonest), HRTIMER_MODE_ABS_SOFT);
 }
 
@@ -240,7 +250,7 @@ export function runTimers(j: bigint): void {
 
 function onTick(): typeof HRTIMER_NORESTART {
   tickAt = null;
-  runCtx(realCtx(), refreshJiffies());
+  runCtx(realCtx(), realJiffies());
   rearm();
   return HRTIMER_NORESTART;
 }

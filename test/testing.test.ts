@@ -142,3 +142,28 @@ describe('virtual clock', () => {
     expect(() => installVirtualClock({ startJiffies: -1n })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
   });
 });
+
+describe('virtual clock and the real wheel', () => {
+  it('real timer_list timers keep real time while a virtual clock far ahead is installed', async () => {
+    const fired: string[] = [];
+    const mk = (name: string, ms: number) => {
+      const t = new k.timer_list();
+      k.timer_setup(t, () => fired.push(name), 0);
+      k.mod_timer(t, k.get_jiffies_64() + k.msecs_to_jiffies(ms));
+      return t;
+    };
+    const soon = mk('soon', 40);
+    const later = mk('later', 5000);
+    clock = installVirtualClock({ startJiffies: k.get_jiffies_64() + 10_000_000n }); // virtual jiffies far ahead
+    clock.advanceJiffies(5);
+    await new Promise((r) => setTimeout(r, 150));
+    // The real tick for `soon` ran the real wheel at the real jiffy, not at the
+    // virtual one (which would have expired `later` too, ~5 s early).
+    expect(fired).toEqual(['soon']);
+    expect(k.timer_pending(soon)).toBe(0);
+    expect(k.timer_pending(later)).toBe(1);
+    expect(clock.uninstall()).toBe(0); // real timers are not the virtual clock's to cancel
+    clock = null;
+    expect(k.timer_delete(later)).toBe(1);
+  });
+});

@@ -51,6 +51,8 @@ export interface TimerState {
   _base: number;
   /** native base of the queued instance: _base, or _base + 8 on the virtual timeline */
   _nbase: number;
+  /** ktimers' own real-time infrastructure (the wheel's tick): never virtual */
+  _realOnly: boolean;
   _soft: bigint;
   _hard: bigint;
   /** native slot while in the native heap, else -1 */
@@ -119,7 +121,7 @@ function dropFromNative(t: TimerState): void {
 /** Arms `t` at absolute (soft, hard) expiries (restart semantics). */
 export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
   const seq = ++seqCounter;
-  const nbase = virt.active ? t._base + 8 : t._base;
+  const nbase = virt.active && !t._realOnly ? t._base + 8 : t._base;
   if (dispatching && nbase === passBase && soft <= passNow && batchPos < batch.length) {
     const last = batch[batch.length - 1]!;
     if (keyLess(hard, seq, last.hard, last.seq)) {
@@ -145,7 +147,7 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
   engine();
   const old = t._slot;
   // Virtual timers never keep the process alive: the test drives them.
-  const slot = native.start(old, nbase, soft, hard, false, seq, t._refd && !virt.active);
+  const slot = native.start(old, nbase, soft, hard, false, seq, t._refd && nbase < 8);
   if (old >= 0) armed[old] = undefined;
   setSlot(t, slot);
   t._nbase = nbase;
@@ -157,7 +159,7 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
 
 /** Arms `t` relative to its clock's current time: soft = tim + now, hard = soft + range (both ktime_add_safe). */
 export function armRel(t: TimerState, tim: bigint, range: bigint): void {
-  if (virt.active || (dispatching && t._base === passBase)) {
+  if ((virt.active && !t._realOnly) || (dispatching && t._base === passBase)) {
     // Virtual time, or the JS-side batch decision: compute absolute times here.
     const now = clockNs(t._base & 3);
     const soft = addSafe(tim, now);
