@@ -72,7 +72,7 @@ const U64_MAX = (1n << 64n) - 1n;
 export type TimerCallback<T extends timer_list = timer_list> = (timer: T) => void;
 
 interface NativeWheel {
-  mod(slot: number, base: number, expires: bigint, jiffies: bigint, options: number): number;
+  mod(slot: number, base: number, expires: bigint, jiffies: bigint | null, options: number): number;
   del(slot: number): number;
   collect(base: number, jiffies: bigint): number;
   next(base: number): number;
@@ -143,8 +143,10 @@ let tickAt: bigint | null = null; // jiffy the tick is armed for
 let refCount = 0;
 
 function newWheel(clk: bigint): NativeWheel {
-  const Ctor = (native as unknown as { TimerWheel: new (depth: number, clk: bigint) => NativeWheel }).TimerWheel;
-  return new Ctor(LVL_DEPTH, clk);
+  const Ctor = (native as unknown as {
+    TimerWheel: new (depth: number, clk: bigint, initial: bigint, tickNsec: number) => NativeWheel;
+  }).TimerWheel;
+  return new Ctor(LVL_DEPTH, clk, INITIAL_JIFFIES, Number(TICK_NSEC));
 }
 
 function realCtx(): WheelCtx {
@@ -349,7 +351,8 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
     options &= ~MOD_TIMER_PENDING_ONLY;
   }
   const base = baseOf(t.flags);
-  const r = ctx.w.mod(t._slot, base, expires, refreshJiffies(), options);
+  // The real wheel reads jiffies natively (null); the virtual one is told.
+  const r = ctx.w.mod(t._slot, base, expires, ctx.virtual ? refreshJiffies() : null, options);
   const ret = (r & 1) as 0 | 1;
   const lowered = r & 2;
   const packed = Math.floor(r / 4);

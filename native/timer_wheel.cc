@@ -3,6 +3,8 @@
 // its comment); the arithmetic is the kernel's on 64-bit unsigned long.
 #include "timer_wheel.h"
 
+#include <time.h>
+
 #include <string>
 
 #include "errors.h"
@@ -36,11 +38,18 @@ Napi::Function TimerWheel::Init(Napi::Env env) {
                       InstanceMethod<&TimerWheel::JsState>("state")});
 }
 
-// new TimerWheel(depth, clk): depth 9 (HZ > 100) or 8; clk = the jiffy to start at.
+// new TimerWheel(depth, clk, initialJiffies, tickNsec): depth 9 (HZ > 100) or 8;
+// clk = the jiffy to start at. The last two let mod() read jiffies itself from
+// CLOCK_MONOTONIC (jiffies = INITIAL_JIFFIES + monotonic / TICK_NSEC), which
+// saves the hot path a clock call and a bigint through N-API.
 TimerWheel::TimerWheel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TimerWheel>(info), depth_(kMaxDepth) {
-  int64_t depth;
+  int64_t depth, tick;
   uint64_t clk = 0;
-  if (!GetInt(info, 0, 8, 9, &depth, "depth") || !GetU64(info, 1, &clk, "clk")) return;
+  if (!GetInt(info, 0, 8, 9, &depth, "depth") || !GetU64(info, 1, &clk, "clk") ||
+      !GetU64(info, 2, &initial_jiffies_, "initialJiffies") || !GetInt(info, 3, 1, 1000000000, &tick, "tickNsec")) {
+    return;
+  }
+  tick_nsec_ = tick;
   depth_ = static_cast<int>(depth);
   // LVL_START(n) = (LVL_SIZE - 1) << ((n - 1) * LVL_CLK_SHIFT)
   lvl_start_[0] = 0;
@@ -51,6 +60,13 @@ TimerWheel::TimerWheel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TimerW
     b.clk = clk;
     b.next_expiry = clk + kTimerNextMaxDelta;
   }
+}
+
+uint64_t TimerWheel::NowJiffies() const {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int64_t ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  return initial_jiffies_ + static_cast<uint64_t>(ns / tick_nsec_);
 }
 
 // calc_wheel_index()
@@ -196,8 +212,13 @@ Napi::Value TimerWheel::JsMod(const Napi::CallbackInfo& info) {
   int64_t slot, base, options;
   uint64_t expires, jiffies;
   if (!GetInt(info, 0, -1, INT32_MAX, &slot, "slot") || !GetInt(info, 1, 0, kNumWheelBases - 1, &base, "base") ||
-      !GetU64(info, 2, &expires, "expires") || !GetU64(info, 3, &jiffies, "jiffies") ||
-      !GetInt(info, 4, 0, 7, &options, "options")) {
+      !GetU64(info, 2, &expires, "expires") || !GetInt(info, 4, 0, 7, &options, "options")) {
+    return env.Undefined();
+  }
+  // jiffies: given (virtual timeline), or null: read CLOCK_MONOTONIC here.
+  if (info.Length() > 3 && info[3].IsNull()) {
+    jiffies = NowJiffies();
+  } else if (!GetU64(info, 3, &jiffies, "jiffies")) {
     return env.Undefined();
   }
   if (slot >= 0 && !SlotPending(slot)) {

@@ -111,7 +111,7 @@ class TimerWheel : public Napi::ObjectWrap<TimerWheel> {
   void RecalcNextExpiry(WheelBase& b);
 
  private:
-  // JS: mod(slot, base, expires, jiffies, options) -> ((slot + 1) * 2 + updated) * 4 + lowered * 2 + ret
+  // JS: mod(slot, base, expires, jiffies | null, options) -> ((slot + 1) * 2 + updated) * 4 + lowered * 2 + ret
   Napi::Value JsMod(const Napi::CallbackInfo& info);
   // JS: del(slot) -> 1
   Napi::Value JsDel(const Napi::CallbackInfo& info);
@@ -141,7 +141,11 @@ class TimerWheel : public Napi::ObjectWrap<TimerWheel> {
   void SetBit(WheelBase& b, int idx) { b.pending_map[idx >> 6] |= uint64_t{1} << (idx & 63); }
   void ClearBit(WheelBase& b, int idx) { b.pending_map[idx >> 6] &= ~(uint64_t{1} << (idx & 63)); }
 
+  uint64_t NowJiffies() const;
+
   int depth_;
+  uint64_t initial_jiffies_ = 0;
+  int64_t tick_nsec_ = 1000000;
   uint64_t lvl_start_[kMaxDepth + 1];
   uint64_t timeout_cutoff_;
   uint64_t timeout_max_;
