@@ -42,6 +42,7 @@ import { native } from '../binding.js';
 import { addSafe } from './arith.js';
 import { enterIrq, exitIrq } from './irq.js';
 import { clockNs, reportError, virt } from './virtual.js';
+import { refreshJiffies } from '../jiffies.js';
 import { KtimersError, typeError } from '../errors.js';
 
 /** The fields of an hrtimer the engine owns (see lib/hrtimer.ts). */
@@ -282,6 +283,7 @@ function runBase(base: number, buf: Int32Array, io: BigInt64Array): void {
 
 function onWake(dueMask: number): void {
   const { collect: buf, io } = shared!;
+  refreshJiffies(); // `jiffies` is current inside every callback, as in the kernel
   dispatching = true;
   passId++;
   try {
@@ -301,6 +303,7 @@ function onWake(dueMask: number): void {
  */
 export function runVirtualPass(soft: boolean): void {
   const { collect: buf, io } = engine();
+  refreshJiffies();
   for (let c = 0; c < 4; c++) io[8 + c] = virt.now + virt.offset[c]!;
   dispatching = true;
   passId++;
