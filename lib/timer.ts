@@ -67,15 +67,17 @@ const BASE_DEF = 2;
 const MOD_TIMER_PENDING_ONLY = 0x01;
 const MOD_TIMER_REDUCE = 0x02;
 const MOD_TIMER_NOTPENDING = 0x04;
+/** ktimers-private: the timer is collected in the current pass (native/timer_wheel.h). */
+const MOD_TIMER_BATCHED = 0x08;
 const U64_MAX = (1n << 64n) - 1n;
 
 export type TimerCallback<T extends timer_list = timer_list> = (timer: T) => void;
 
 interface NativeWheel {
-  mod(slot: number, base: number, expires: bigint, jiffies: bigint | null, options: number): number;
+  mod(slot: number, base: number, expires: bigint, jiffies: bigint | null, options: number, idx?: number): number;
   del(slot: number): number;
   collect(base: number, jiffies: bigint): number;
-  next(base: number): number;
+  drain(base: number, buf: Int32Array): number;
   nextExpiry(base: number): bigint | null;
   reset(clk: bigint): void;
   info(slot: number): [number, number, number] | null;
@@ -104,6 +106,7 @@ export class timer_list {
   /** @internal */ _running = false;
   /** @internal */ _refd = true;
   /** @internal the wheel holding the pending instance */ _ctx: WheelCtx | null = null;
+  /** @internal bucket idx while collected in the current pass and not yet run, else -1 */ _bidx = -1;
 
   /** Lets the process exit while this timer is pending. Returns this. */
   unref(): this {
@@ -165,6 +168,11 @@ function currentCtx(): WheelCtx {
   return virtualCtx ?? realCtx();
 }
 
+/** Pending in the kernel's sense: in a bucket, or collected and waiting to run. */
+function isPending(t: timer_list): boolean {
+  return t._slot >= 0 || t._bidx >= 0;
+}
+
 function countsForRef(t: timer_list): boolean {
   return t._slot >= 0 && t._refd && !(t.flags & TIMER_DEFERRABLE) && t._ctx !== null && !t._ctx.virtual;
 }
@@ -214,28 +222,46 @@ function rearm(): void {
   hrtimer_start(tick!, jiffyToNs(next > soonest ? next : soonest), HRTIMER_MODE_ABS_SOFT);
 }
 
+// (slot, idx) pairs of one drain. 4096 timers per N-API crossing; a larger
+// pass is several drains, in order.
+const drainBuf = new Int32Array(2 * 4096);
+
 function runCtx(ctx: WheelCtx, j: bigint): void {
   const w = ctx.w;
   enterIrq(true); // TIMER_SOFTIRQ
   try {
     for (let base = 0; base < 3; base++) {
       while (w.collect(base, j) !== 0) {
-        for (let slot = w.next(base); slot >= 0; slot = w.next(base)) {
-          const t = ctx.armed[slot]!;
-          const refd = countsForRef(t);
-          ctx.armed[slot] = undefined;
-          t._slot = -1;
-          t._ctx = null;
-          if (refd) refDelta(-1);
-          const fn = t.function;
-          if (fn === null) continue;
-          t._running = true;
-          try {
-            fn(t);
-          } catch (err) {
-            reportError(err);
-          } finally {
-            t._running = false;
+        for (let n = w.drain(base, drainBuf); n > 0; n = w.drain(base, drainBuf)) {
+          // Resolve the whole batch before any callback: drain() freed the
+          // slots and a callback's mod_timer may reuse one.
+          const batch: timer_list[] = new Array(n);
+          let unref = 0;
+          for (let i = 0; i < n; i++) {
+            const slot = drainBuf[2 * i]!;
+            const t = ctx.armed[slot]!;
+            if (countsForRef(t)) unref++;
+            ctx.armed[slot] = undefined;
+            t._slot = -1;
+            t._bidx = drainBuf[2 * i + 1]!;
+            batch[i] = t;
+          }
+          if (unref > 0) refDelta(-unref);
+          for (let i = 0; i < n; i++) {
+            const t = batch[i]!;
+            if (t._bidx < 0) continue; // deleted or moved by an earlier callback
+            t._bidx = -1;
+            t._ctx = null;
+            const fn = t.function;
+            if (fn === null) continue;
+            t._running = true;
+            try {
+              fn(t);
+            } catch (err) {
+              reportError(err);
+            } finally {
+              t._running = false;
+            }
           }
         }
       }
@@ -323,7 +349,7 @@ export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallb
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
     throw typeError('ERR_INVALID_ARG_TYPE', `flags must be a u32 of TIMER_* bits, got ${describe(flags)}`);
   }
-  if (t._slot >= 0 || t._running) {
+  if (isPending(t) || t._running) {
     throw new KtimersError('ERR_KTIMERS_TIMER_ACTIVE', 'timer_setup() on a pending or running timer would corrupt the wheel');
   }
   if (flags & ~TIMER_INIT_FLAGS) {
@@ -351,8 +377,26 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
     options &= ~MOD_TIMER_PENDING_ONLY;
   }
   const base = baseOf(t.flags);
-  // The real wheel reads jiffies natively (null); the virtual one is told.
-  const r = ctx.w.mod(t._slot, base, expires, ctx.virtual ? refreshJiffies() : null, options);
+  const jiffies = ctx.virtual ? refreshJiffies() : null; // the real wheel reads jiffies natively
+  if (t._bidx >= 0 && !(options & MOD_TIMER_NOTPENDING)) {
+    // Collected in this pass, not run yet: the kernel's pending-timer checks.
+    const diff = BigInt.asIntN(64, t.expires - expires);
+    if (diff === 0n || (options & MOD_TIMER_REDUCE && diff <= 0n)) return 1;
+    const rb = ctx.w.mod(-1, base, expires, jiffies, options | MOD_TIMER_BATCHED, t._bidx);
+    t.expires = expires;
+    const slot = Math.floor(rb / 8) - 1;
+    if (slot >= 0) {
+      // Moved to another bucket: out of this pass, into the wheel.
+      t._bidx = -1;
+      t._slot = slot;
+      t._ctx = ctx;
+      ctx.armed[slot] = t;
+      if (countsForRef(t)) refDelta(1);
+      if (rb & 2 && base !== BASE_DEF && !ctx.virtual) rearm();
+    }
+    return 1;
+  }
+  const r = ctx.w.mod(t._slot, base, expires, jiffies, options);
   const ret = (r & 1) as 0 | 1;
   const lowered = r & 2;
   const packed = Math.floor(r / 4);
@@ -402,7 +446,7 @@ export function timer_reduce(timer: timer_list, expires: bigint): 0 | 1 {
 export function add_timer(timer: timer_list): void {
   const t = setupArg(timer);
   const expires = jiffiesArg(t.expires, 'timer.expires');
-  if (t._slot >= 0) {
+  if (isPending(t)) {
     kwarn('KTIMERS_WARN_ADD_PENDING', 'add_timer() on a pending timer: ignored', true);
     return;
   }
@@ -412,7 +456,7 @@ export function add_timer(timer: timer_list): void {
 /** `add_timer_local(timer)`: sets TIMER_PINNED, then add_timer. */
 export function add_timer_local(timer: timer_list): void {
   const t = setupArg(timer);
-  if (t._slot >= 0) return add_timer(t);
+  if (isPending(t)) return add_timer(t);
   t.flags |= TIMER_PINNED;
   add_timer(t);
 }
@@ -420,7 +464,7 @@ export function add_timer_local(timer: timer_list): void {
 /** `add_timer_global(timer)`: clears TIMER_PINNED, then add_timer. */
 export function add_timer_global(timer: timer_list): void {
   const t = setupArg(timer);
-  if (t._slot >= 0) return add_timer(t);
+  if (isPending(t)) return add_timer(t);
   t.flags &= ~TIMER_PINNED;
   add_timer(t);
 }
@@ -431,17 +475,22 @@ export function add_timer_on(timer: timer_list, cpu: number): void {
   if (cpu !== 0) {
     throw rangeError('ERR_KTIMERS_INVALID_CPU', `add_timer_on(): cpu must be 0 (ktimers runs timers on one CPU), got ${describe(cpu)}`);
   }
-  if (t._slot >= 0) return add_timer(t);
+  if (isPending(t)) return add_timer(t);
   t.flags |= TIMER_PINNED;
   add_timer(t);
 }
 
 /** `timer_pending(timer)`: 1 while queued (not while its callback runs), else 0. */
 export function timer_pending(timer: timer_list): 0 | 1 {
-  return timerArg(timer)._slot >= 0 ? 1 : 0;
+  return isPending(timerArg(timer)) ? 1 : 0;
 }
 
 function detach(t: timer_list): 0 | 1 {
+  if (t._bidx >= 0) {
+    t._bidx = -1; // collected in this pass: it simply will not run
+    t._ctx = null;
+    return 1;
+  }
   const ctx = t._ctx;
   if (t._slot < 0 || ctx === null) return 0;
   const refd = countsForRef(t);

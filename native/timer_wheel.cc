@@ -32,7 +32,7 @@ inline int CalcIndex(uint64_t expires, int lvl, uint64_t* bucket_expiry) {
 Napi::Function TimerWheel::Init(Napi::Env env) {
   return DefineClass(env, "TimerWheel",
                      {InstanceMethod<&TimerWheel::JsMod>("mod"), InstanceMethod<&TimerWheel::JsDel>("del"),
-                      InstanceMethod<&TimerWheel::JsCollect>("collect"), InstanceMethod<&TimerWheel::JsNext>("next"),
+                      InstanceMethod<&TimerWheel::JsCollect>("collect"), InstanceMethod<&TimerWheel::JsDrain>("drain"),
                       InstanceMethod<&TimerWheel::JsNextExpiry>("nextExpiry"),
                       InstanceMethod<&TimerWheel::JsReset>("reset"), InstanceMethod<&TimerWheel::JsInfo>("info"),
                       InstanceMethod<&TimerWheel::JsState>("state")});
@@ -212,7 +212,7 @@ Napi::Value TimerWheel::JsMod(const Napi::CallbackInfo& info) {
   int64_t slot, base, options;
   uint64_t expires, jiffies;
   if (!GetInt(info, 0, -1, INT32_MAX, &slot, "slot") || !GetInt(info, 1, 0, kNumWheelBases - 1, &base, "base") ||
-      !GetU64(info, 2, &expires, "expires") || !GetInt(info, 4, 0, 7, &options, "options")) {
+      !GetU64(info, 2, &expires, "expires") || !GetInt(info, 4, 0, 15, &options, "options")) {
     return env.Undefined();
   }
   // jiffies: given (virtual timeline), or null: read CLOCK_MONOTONIC here.
@@ -225,7 +225,19 @@ Napi::Value TimerWheel::JsMod(const Napi::CallbackInfo& info) {
     ThrowRangeError(env, "ERR_KTIMERS_BAD_SLOT", "slot is not pending");
     return env.Undefined();
   }
-  ModResult r = Mod(static_cast<int32_t>(slot), static_cast<int>(base), expires, jiffies, static_cast<int>(options));
+  ModResult r;
+  if (options & kModBatched) {
+    // A timer collected in this pass but not run yet (slot already freed):
+    // pending for the kernel, with its bucket index in argument 5.
+    int64_t old_idx;
+    if (slot != -1 || !GetInt(info, 5, 0, kWheelMaxSize - 1, &old_idx, "idx")) {
+      if (!env.IsExceptionPending()) ThrowRangeError(env, "ERR_OUT_OF_RANGE", "a batched mod takes slot -1 and an idx");
+      return env.Undefined();
+    }
+    r = ModBatched(static_cast<int>(base), expires, jiffies, static_cast<int>(options), static_cast<int>(old_idx));
+  } else {
+    r = Mod(static_cast<int32_t>(slot), static_cast<int>(base), expires, jiffies, static_cast<int>(options));
+  }
   // (slot + 1, updated, lowered, ret) packed in one number: no result object per call.
   return Napi::Number::New(env, ((static_cast<double>(r.slot) + 1) * 2 + r.updated) * 4 + r.lowered * 2 + r.ret);
 }
@@ -275,6 +287,32 @@ TimerWheel::ModResult TimerWheel::Mod(int32_t s, int base, uint64_t expires, uin
   r.slot = s;
   r.updated = 1;
   r.lowered = nb.next_expiry != before;
+  return r;
+}
+
+// __mod_timer() on a collected, not yet run timer whose new expiry differs
+// (the JS side made the diff == 0 and REDUCE checks): the same bucket index at
+// the forwarded clk keeps it in this pass (slot -1, ret 1); anything else
+// detaches it from the pass and enqueues it.
+TimerWheel::ModResult TimerWheel::ModBatched(int base, uint64_t expires, uint64_t jiffies, int options, int old_idx) {
+  ModResult r{-1, 0, 0, 1};
+  WheelBase& b = bases_[base];
+  ForwardBase(b, jiffies);
+  uint64_t bucket_expiry;
+  int idx = CalcWheelIndex(expires, b.clk, &bucket_expiry);
+  if (idx == old_idx) {
+    r.updated = 1;  // the REDUCE case reaches here only when moving earlier
+    return r;
+  }
+  int32_t s = AllocSlot();
+  WheelEntry& e = slots_[s];
+  e.expires = expires;
+  e.base = static_cast<uint8_t>(base);
+  uint64_t before = b.next_expiry;
+  Enqueue(b, s, idx, bucket_expiry);
+  r.slot = s;
+  r.updated = 1;
+  r.lowered = b.next_expiry != before;
   return r;
 }
 
@@ -334,22 +372,39 @@ Napi::Value TimerWheel::JsCollect(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, levels > 0 ? levels : -1);
 }
 
-// expire_timers(): highest collected level first, each list head first.
-Napi::Value TimerWheel::JsNext(const Napi::CallbackInfo& info) {
+// expire_timers(), batched: pops the timers of the current pass in run order
+// (highest collected level first, each list head first) into `buf` as
+// (slot, bucket idx) pairs, unlinking them and freeing their slots, so a pass
+// crosses N-API once per batch, not once per callback. The JS side keeps the
+// idx of each collected timer so mod_timer on it can still apply the kernel's
+// same-bucket rule (kModBatched).
+Napi::Value TimerWheel::JsDrain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t base;
   if (!GetInt(info, 0, 0, kNumWheelBases - 1, &base, "base")) return env.Undefined();
-  WheelBase& b = bases_[base];
-  while (b.levels > 0) {
-    int32_t head = b.expiring[b.levels - 1];
-    if (head >= 0) {
-      Unlink(&b.expiring[b.levels - 1], head);
-      FreeSlot(head);
-      return Napi::Number::New(env, head);
-    }
-    b.levels--;
+  if (info.Length() < 2 || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "buffer must be an Int32Array");
+    return env.Undefined();
   }
-  return Napi::Number::New(env, -1);
+  Napi::Int32Array buf = info[1].As<Napi::Int32Array>();
+  size_t cap = buf.ElementLength() / 2;
+  int32_t* out = buf.Data();
+  WheelBase& b = bases_[base];
+  size_t n = 0;
+  while (n < cap && b.levels > 0) {
+    int32_t head = b.expiring[b.levels - 1];
+    if (head < 0) {
+      b.levels--;
+      continue;
+    }
+    Unlink(&b.expiring[b.levels - 1], head);
+    out[2 * n] = head;
+    out[2 * n + 1] = slots_[head].idx;
+    FreeSlot(head);
+    n++;
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 Napi::Value TimerWheel::JsNextExpiry(const Napi::CallbackInfo& info) {

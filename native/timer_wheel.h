@@ -61,6 +61,8 @@ constexpr int kNumWheelBases = 3;  // BASE_LOCAL, BASE_GLOBAL, BASE_DEF
 constexpr int kModPendingOnly = 0x01;
 constexpr int kModReduce = 0x02;
 constexpr int kModNotPending = 0x04;
+// ktimers-private: the timer was collected in the current pass (see JsDrain).
+constexpr int kModBatched = 0x08;
 
 // Where a pending timer's entry is linked.
 constexpr int16_t kInBucket = 0;    // vectors[idx]
@@ -104,6 +106,7 @@ class TimerWheel : public Napi::ObjectWrap<TimerWheel> {
     int ret;       // the kernel's return value
   };
   ModResult Mod(int32_t slot, int base, uint64_t expires, uint64_t jiffies, int options);
+  ModResult ModBatched(int base, uint64_t expires, uint64_t jiffies, int options, int old_idx);
 
   // Pure wheel operations.
   int CalcWheelIndex(uint64_t expires, uint64_t clk, uint64_t* bucket_expiry) const;
@@ -117,8 +120,8 @@ class TimerWheel : public Napi::ObjectWrap<TimerWheel> {
   Napi::Value JsDel(const Napi::CallbackInfo& info);
   // JS: collect(base, jiffies) -> number of lists collected (0: nothing due)
   Napi::Value JsCollect(const Napi::CallbackInfo& info);
-  // JS: next(base) -> slot of the next timer to run in this pass, or -1
-  Napi::Value JsNext(const Napi::CallbackInfo& info);
+  // JS: drain(base, Int32Array) -> n; (slot, idx) pairs of the pass's timers in run order
+  Napi::Value JsDrain(const Napi::CallbackInfo& info);
   // JS: nextExpiry(base) -> bigint next bucket expiry, or null when nothing is pending
   Napi::Value JsNextExpiry(const Napi::CallbackInfo& info);
   // JS: reset(clk) -> fresh, empty bases at clk (virtual clock; nothing may be pending)

@@ -312,4 +312,53 @@ describe('wheel placement and firing jiffies (§B)', () => {
     expect(mode).toBe('j1');
     expect(runs).toEqual([s + 4n, s + 5n, s + 7n]);
   });
+
+  it('a callback deleting a timer collected in the same pass stops it (it was still pending)', () => {
+    const order: string[] = [];
+    const s0 = now;
+    const b = new T.timer_list();
+    const a = new T.timer_list();
+    let r = -9;
+    T.timer_setup(b, () => order.push('B'), 0);
+    T.timer_setup(a, () => {
+      order.push('A');
+      r = T.timer_pending(b);
+      r = r * 10 + T.timer_delete(b);
+    }, 0);
+    T.mod_timer(b, s0 + 5n);
+    T.mod_timer(a, s0 + 5n); // added last: runs first
+    advanceTo(s0 + 20n);
+    expect(order).toEqual(['A']);
+    expect(r).toBe(11); // pending, and timer_delete returned 1
+  });
+
+  it('mod_timer from a callback on a collected timer: same bucket index keeps it in this pass, another index moves it', () => {
+    const s0 = now;
+    const ran: [string, bigint][] = [];
+    const mkPair = (delta: bigint) => {
+      const b = new T.timer_list();
+      const a = new T.timer_list();
+      let ret = -1;
+      T.timer_setup(b, (tm) => ran.push([`B${delta}`, tm.expires]), 0);
+      T.timer_setup(a, () => {
+        ret = T.mod_timer(b, s0 + 5n + delta);
+      }, 0);
+      T.mod_timer(b, s0 + 5n);
+      T.mod_timer(a, s0 + 5n);
+      return () => ret;
+    };
+    // Level 0, fired at s0+6 with clk now s0+7: expires + 64 lands on the same
+    // index ((expires + 1) & 63), so the kernel just updates expires and the
+    // timer still runs in this pass; + 65 is another bucket.
+    const same = mkPair(64n);
+    const other = mkPair(65n);
+    advanceTo(s0 + 6n);
+    expect(same()).toBe(1);
+    expect(other()).toBe(1);
+    expect(ran).toEqual([[`B64`, s0 + 69n]]);
+    advanceTo(s0 + 200n);
+    expect(ran).toEqual([[`B64`, s0 + 69n], [`B65`, s0 + 70n]]);
+    expect(firedAt('unused')).toEqual([]);
+  });
 });
+
