@@ -228,6 +228,8 @@ const drainBuf = new Int32Array(2 * 4096);
 
 function runCtx(ctx: WheelCtx, j: bigint): void {
   const w = ctx.w;
+  const batch: (timer_list | undefined)[] = new Array(4096); // reused across drains of this pass
+  const refCounted = !ctx.virtual;
   enterIrq(true); // TIMER_SOFTIRQ
   try {
     for (let base = 0; base < 3; base++) {
@@ -235,39 +237,49 @@ function runCtx(ctx: WheelCtx, j: bigint): void {
         for (let n = w.drain(base, drainBuf); n > 0; n = w.drain(base, drainBuf)) {
           // Resolve the whole batch before any callback: drain() freed the
           // slots and a callback's mod_timer may reuse one.
-          const batch: timer_list[] = new Array(n);
           let unref = 0;
           for (let i = 0; i < n; i++) {
             const slot = drainBuf[2 * i]!;
             const t = ctx.armed[slot]!;
-            if (countsForRef(t)) unref++;
+            if (refCounted && t._refd && !(t.flags & TIMER_DEFERRABLE)) unref++;
             ctx.armed[slot] = undefined;
             t._slot = -1;
             t._bidx = drainBuf[2 * i + 1]!;
             batch[i] = t;
           }
           if (unref > 0) refDelta(-unref);
-          for (let i = 0; i < n; i++) {
-            const t = batch[i]!;
-            if (t._bidx < 0) continue; // deleted or moved by an earlier callback
-            t._bidx = -1;
-            t._ctx = null;
-            const fn = t.function;
-            if (fn === null) continue;
-            t._running = true;
-            try {
-              fn(t);
-            } catch (err) {
-              reportError(err);
-            } finally {
-              t._running = false;
-            }
-          }
+          // An exception ends runBatch early; it resumes after the thrower.
+          for (let i = runBatch(batch, 0, n); i < n; i = runBatch(batch, i, n));
+          batch.fill(undefined, 0, n);
         }
       }
     }
   } finally {
     exitIrq(true);
+  }
+}
+
+/** Runs batch[from..n); returns n, or the index after a callback that threw. */
+function runBatch(batch: (timer_list | undefined)[], from: number, n: number): number {
+  let i = from;
+  let t: timer_list | undefined;
+  try {
+    for (; i < n; i++) {
+      t = batch[i]!;
+      if (t._bidx < 0) continue; // deleted or moved by an earlier callback
+      t._bidx = -1;
+      t._ctx = null;
+      const fn = t.function;
+      if (fn === null) continue;
+      t._running = true;
+      fn(t);
+      t._running = false;
+    }
+    return n;
+  } catch (err) {
+    t!._running = false;
+    reportError(err);
+    return i + 1;
   }
 }
 

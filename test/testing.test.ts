@@ -167,3 +167,25 @@ describe('virtual clock and the real wheel', () => {
     expect(k.timer_delete(later)).toBe(1);
   });
 });
+
+describe('timer_list callback errors', () => {
+  it('a throwing callback does not stop the rest of its pass; the advance rethrows it', () => {
+    clock = installVirtualClock({ startJiffies: 0n });
+    const ran: string[] = [];
+    const mk = (name: string, fn: () => void) => {
+      const t = new k.timer_list();
+      k.timer_setup(t, fn, 0);
+      k.mod_timer(t, 5n);
+      return t;
+    };
+    mk('c', () => void ran.push('c'));
+    const bad = mk('bad', () => {
+      ran.push('bad');
+      throw new Error('wheel boom');
+    });
+    mk('a', () => void ran.push('a')); // added last: runs first
+    expect(() => clock!.advanceJiffies(10)).toThrow('wheel boom');
+    expect(ran).toEqual(['a', 'bad', 'c']);
+    expect(k.timer_delete_sync_try(bad)).toBe(0); // not running, not pending
+  });
+});
