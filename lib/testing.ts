@@ -74,6 +74,19 @@ function countArg(v: unknown, name: string): bigint {
   return v;
 }
 
+const KTIME_MAX_ = (1n << 63n) - 1n;
+const KTIME_MIN_ = -(1n << 63n);
+
+/** Every clock of the timeline at monotonic `ns` must be a ktime_t. */
+function checkTimeline(ns: bigint, offset: bigint[], what: string): void {
+  for (const off of offset) {
+    const v = ns + off;
+    if (v > KTIME_MAX_ || v < KTIME_MIN_) {
+      throw rangeError('ERR_OUT_OF_RANGE', `${what}: the virtual clocks would leave the ktime_t range (${v} ns)`);
+    }
+  }
+}
+
 const jiffiesAt = (mono: bigint): bigint => INITIAL_JIFFIES + (mono >= 0n ? mono / TICK_NSEC : (mono - TICK_NSEC + 1n) / TICK_NSEC);
 const jiffyStart = (j: bigint): bigint => (j - INITIAL_JIFFIES) * TICK_NSEC;
 
@@ -86,14 +99,18 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
     throw typeError('ERR_INVALID_ARG_TYPE', `options must be an object, got ${describe(options)}`);
   }
   if (virt.active) throw new KtimersError('ERR_KTIMERS_VIRTUAL_CLOCK_INSTALLED', 'a virtual clock is already installed in this thread');
-  const start = options.startJiffies ?? INITIAL_JIFFIES;
+  const start = options.startJiffies === undefined ? INITIAL_JIFFIES : options.startJiffies;
   if (typeof start !== 'bigint') throw typeError('ERR_INVALID_ARG_TYPE', `startJiffies must be a bigint, got ${describe(start)}`);
   if (start < 0n || start >= 1n << 62n) throw rangeError('ERR_OUT_OF_RANGE', `startJiffies must be in [0, 2^62), got ${start}n`);
 
-  // Offsets of the other clocks from MONOTONIC, as they are now.
+  // Offsets of the other clocks from MONOTONIC, as they are now. Everything is
+  // checked before any state changes: a rejected install leaves the thread real.
   const mono = native.now(0);
-  virt.offset = [0n, native.now(1) - mono, native.now(2) - mono, native.now(3) - mono, native.now(4) - mono];
-  virt.now = jiffyStart(start);
+  const offset = [0n, native.now(1) - mono, native.now(2) - mono, native.now(3) - mono, native.now(4) - mono];
+  const startNs = jiffyStart(start);
+  checkTimeline(startNs, offset, 'startJiffies');
+  virt.offset = offset;
+  virt.now = startNs;
   virt.errors = [];
   virt.active = true;
   setMonotonicSource(() => virt.now);
@@ -139,6 +156,7 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
 
   function advance(target: bigint): void {
     checkInstalled();
+    checkTimeline(target, virt.offset, 'advance'); // before time moves
     try {
       advanceTo(target);
     } finally {
@@ -151,6 +169,7 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
 
   return {
     advanceNs(ns) {
+      checkInstalled();
       advance(virt.now + countArg(ns, 'ns'));
     },
     advanceJiffies(n) {

@@ -56,8 +56,14 @@ export const TIMER_ARRAYMASK = 0xffc00000;
 export const LVL_DEPTH = HZ > 100 ? 9 : 8;
 export const LVL_SIZE = 64;
 export const LVL_CLK_SHIFT = 3;
-/** LVL_START(n) = 63 << 3(n-1) */
-export const LVL_START = (n: number): bigint => (n <= 0 ? 0n : 63n << BigInt(3 * (n - 1)));
+/** LVL_START(n) = 63 << 3(n-1): the first timeout (jiffies) that level n holds; n in [0, LVL_DEPTH]. */
+export function LVL_START(n: number): bigint {
+  if (typeof n !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `level must be a number, got ${describe(n)}`);
+  if (!Number.isInteger(n) || n < 0 || n > LVL_DEPTH) {
+    throw rangeError('ERR_OUT_OF_RANGE', `level must be an integer in [0, ${LVL_DEPTH}], got ${describe(n)}`);
+  }
+  return n === 0 ? 0n : 63n << BigInt(3 * (n - 1));
+}
 export const WHEEL_TIMEOUT_CUTOFF = LVL_START(LVL_DEPTH);
 export const WHEEL_TIMEOUT_MAX = WHEEL_TIMEOUT_CUTOFF - (1n << BigInt(3 * (LVL_DEPTH - 1)));
 
@@ -336,6 +342,15 @@ function timerArg(t: unknown): timer_list {
 function setupArg(t: unknown): timer_list {
   const timer = timerArg(t);
   if (!timer._setup) throw typeError('ERR_KTIMERS_NOT_SETUP', 'timer_list was never set up: call timer_setup() first');
+  // flags and function are writable fields, as in the kernel: check what was written.
+  const f: unknown = timer.flags;
+  if (typeof f !== 'number' || !Number.isInteger(f) || f < 0 || f > 0xffffffff) {
+    throw typeError('ERR_INVALID_ARG_TYPE', `timer.flags must be a u32 of TIMER_* bits, got ${describe(f)}`);
+  }
+  const fn: unknown = timer.function;
+  if (fn !== null && typeof fn !== 'function') {
+    throw typeError('ERR_KTIMERS_NO_FUNCTION', `timer.function must be a function (or null after timer_shutdown), got ${describe(fn)}`);
+  }
   return timer;
 }
 
@@ -468,6 +483,7 @@ export function add_timer(timer: timer_list): void {
 /** `add_timer_local(timer)`: sets TIMER_PINNED, then add_timer. */
 export function add_timer_local(timer: timer_list): void {
   const t = setupArg(timer);
+  jiffiesArg(t.expires, 'timer.expires'); // before touching flags: a rejected call changes nothing
   if (isPending(t)) return add_timer(t);
   t.flags |= TIMER_PINNED;
   add_timer(t);
@@ -476,6 +492,7 @@ export function add_timer_local(timer: timer_list): void {
 /** `add_timer_global(timer)`: clears TIMER_PINNED, then add_timer. */
 export function add_timer_global(timer: timer_list): void {
   const t = setupArg(timer);
+  jiffiesArg(t.expires, 'timer.expires');
   if (isPending(t)) return add_timer(t);
   t.flags &= ~TIMER_PINNED;
   add_timer(t);
@@ -487,6 +504,7 @@ export function add_timer_on(timer: timer_list, cpu: number): void {
   if (cpu !== 0) {
     throw rangeError('ERR_KTIMERS_INVALID_CPU', `add_timer_on(): cpu must be 0 (ktimers runs timers on one CPU), got ${describe(cpu)}`);
   }
+  jiffiesArg(t.expires, 'timer.expires');
   if (isPending(t)) return add_timer(t);
   t.flags |= TIMER_PINNED;
   add_timer(t);

@@ -8,17 +8,37 @@
 // The signature table SIG names the kernel parameter kind of every argument of
 // every exported function; the targeted tests and the fuzz below are driven by it.
 // A new export without an entry fails the "covers every export" test.
+// Covered: ktime, hrtimer, context, jiffies (lib/jiffies.ts), timer_list
+// (lib/timer.ts), and at the end ktimers/testing's installVirtualClock.
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { native } from '../dist/binding.js';
+import * as TL from '../dist/timer.js';
+import { installVirtualClock, type VirtualClock, type VirtualClockOptions } from '../dist/testing.js';
+import { virt } from '../dist/internal/virtual.js';
+import { setMonotonicSource } from '../dist/internal/clock.js';
+import { cancelVirtual } from '../dist/internal/engine.js';
 
 const MAX = (1n << 63n) - 1n;
 const MIN = -(1n << 63n);
 const U64_MAX = (1n << 64n) - 1n;
+const U32_MAX = 2 ** 32 - 1;
+/** Largest cpu of __round_jiffies*_relative: the kernel's `int` product 3·cpu must not overflow. */
+const SKEW_CPU_MAX = 715_827_882;
+/** How far ahead (jiffies) the valid expiry of the targeted tests is: nothing armed there ever fires. */
+const FAR = 1_000_000n;
 
-type Kind = 'ktime' | 'u64' | 's64' | 'div' | 'timer' | 'fn' | 'clock' | 'mode' | 'any';
-type Ret = 'ktime' | 'u64' | 'cmp' | 'bool' | 'try' | 'cancel' | 'void' | 'now';
+type Kind =
+  | 'ktime' | 'u64' | 's64' | 'div' | 'timer' | 'fn' | 'clock' | 'mode' | 'any'
+  // jiffies.h: `unsigned long` / `u64` jiffies (bigint only, [0, 2^64-1]); a `long` delta (bigint only, s64);
+  // `unsigned int` / `u32` counts (bigint or safe-integer number, [0, 2^32-1]); the `int cpu` of the round_jiffies skew.
+  | 'jiffies' | 'delta' | 'u32' | 'skewcpu'
+  // timer.h: a timer_list; timer_setup's `unsigned int flags`; add_timer_on's cpu (one CPU: 0); LVL_START's level.
+  | 'tlist' | 'flags' | 'cpu' | 'level';
+type Ret =
+  | 'ktime' | 'u64' | 'cmp' | 'bool' | 'try' | 'cancel' | 'void' | 'now'
+  | 'jiffies' | 'jnow' | 'u32' | 'tlist' | 'lvl';
 
 // prettier-ignore
 const SIG: Record<string, [Kind[], Ret]> = {
@@ -62,13 +82,50 @@ const SIG: Record<string, [Kind[], Ret]> = {
   in_atomic: [[], 'bool'], in_hardirq: [[], 'bool'], in_irq: [[], 'bool'], in_interrupt: [[], 'bool'],
   in_nmi: [[], 'bool'], in_serving_softirq: [[], 'bool'], in_softirq: [[], 'bool'], in_task: [[], 'bool'],
   might_sleep: [['any'], 'void'],
+  // jiffies (the *64 forms take a u64, the same range as unsigned long on a 64-bit kernel)
+  get_jiffies_64: [[], 'jnow'],
+  time_after: [['jiffies', 'jiffies'], 'bool'], time_before: [['jiffies', 'jiffies'], 'bool'],
+  time_after_eq: [['jiffies', 'jiffies'], 'bool'], time_before_eq: [['jiffies', 'jiffies'], 'bool'],
+  time_in_range: [['jiffies', 'jiffies', 'jiffies'], 'bool'], time_in_range_open: [['jiffies', 'jiffies', 'jiffies'], 'bool'],
+  time_after64: [['jiffies', 'jiffies'], 'bool'], time_before64: [['jiffies', 'jiffies'], 'bool'],
+  time_after_eq64: [['jiffies', 'jiffies'], 'bool'], time_before_eq64: [['jiffies', 'jiffies'], 'bool'],
+  time_in_range64: [['jiffies', 'jiffies', 'jiffies'], 'bool'],
+  time_after32: [['u32', 'u32'], 'bool'], time_before32: [['u32', 'u32'], 'bool'],
+  time_between32: [['u32', 'u32', 'u32'], 'bool'],
+  time_is_before_jiffies: [['jiffies'], 'bool'], time_is_after_jiffies: [['jiffies'], 'bool'],
+  time_is_before_eq_jiffies: [['jiffies'], 'bool'], time_is_after_eq_jiffies: [['jiffies'], 'bool'],
+  time_is_before_jiffies64: [['jiffies'], 'bool'], time_is_after_jiffies64: [['jiffies'], 'bool'],
+  time_is_before_eq_jiffies64: [['jiffies'], 'bool'], time_is_after_eq_jiffies64: [['jiffies'], 'bool'],
+  jiffies_to_msecs: [['jiffies'], 'u32'], jiffies_to_usecs: [['jiffies'], 'u32'], jiffies_to_nsecs: [['jiffies'], 'u64'],
+  jiffies_delta_to_msecs: [['delta'], 'u32'],
+  msecs_to_jiffies: [['u32'], 'jiffies'], usecs_to_jiffies: [['u32'], 'jiffies'],
+  nsecs_to_jiffies64: [['u64'], 'jiffies'], nsecs_to_jiffies: [['u64'], 'jiffies'], secs_to_jiffies: [['u64'], 'jiffies'],
+  round_jiffies: [['jiffies'], 'jiffies'], round_jiffies_up: [['jiffies'], 'jiffies'],
+  round_jiffies_relative: [['jiffies'], 'jiffies'], round_jiffies_up_relative: [['jiffies'], 'jiffies'],
+  __round_jiffies_relative: [['jiffies', 'skewcpu'], 'jiffies'], __round_jiffies_up_relative: [['jiffies', 'skewcpu'], 'jiffies'],
+  // timer_list ('cancel' is the kernel's 0/1 int, 'try' its -1/0/1)
+  timer_setup: [['tlist', 'fn', 'flags'], 'void'],
+  DEFINE_TIMER: [['fn'], 'tlist'],
+  add_timer: [['tlist'], 'void'], add_timer_local: [['tlist'], 'void'], add_timer_global: [['tlist'], 'void'],
+  add_timer_on: [['tlist', 'cpu'], 'void'],
+  mod_timer: [['tlist', 'jiffies'], 'cancel'], mod_timer_pending: [['tlist', 'jiffies'], 'cancel'],
+  timer_reduce: [['tlist', 'jiffies'], 'cancel'],
+  timer_pending: [['tlist'], 'cancel'],
+  timer_delete: [['tlist'], 'cancel'], timer_delete_sync: [['tlist'], 'cancel'], timer_delete_sync_try: [['tlist'], 'try'],
+  timer_shutdown: [['tlist'], 'cancel'], timer_shutdown_sync: [['tlist'], 'cancel'],
+  del_timer: [['tlist'], 'cancel'], del_timer_sync: [['tlist'], 'cancel'], try_to_del_timer_sync: [['tlist'], 'try'],
+  LVL_START: [['level'], 'lvl'],
 };
 /** Classes (constructors, not operations) and @internal helpers that leak through `export *` (see below). */
-const NOT_FUZZED = new Set(['hrtimer', 'KtimersError']);
-/** Functions that need a timer that went through hrtimer_setup()/hrtimer_init(). */
+const NOT_FUZZED = new Set(['hrtimer', 'timer_list', 'KtimersError']);
+/**
+ * Functions that need a timer that went through hrtimer_setup()/hrtimer_init(), or
+ * a timer_list that went through timer_setup() (ERR_KTIMERS_NOT_SETUP otherwise).
+ */
 const NEEDS_SETUP = new Set([
   'hrtimer_start', 'hrtimer_start_range_ns', 'hrtimer_start_expires', 'hrtimer_restart', 'hrtimer_forward_now',
   'hrtimer_cb_get_time', 'hrtimer_get_remaining', 'hrtimer_expires_remaining', 'hrtimer_update_function',
+  'add_timer', 'add_timer_local', 'add_timer_global', 'add_timer_on', 'mod_timer', 'mod_timer_pending', 'timer_reduce',
 ]);
 
 const fns = k as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -134,6 +191,20 @@ function cancelAll(list: k.hrtimer[]) {
 }
 afterEach(() => cancelAll(made.splice(0)));
 
+const madeTL: k.timer_list[] = [];
+const tlNoop = () => {};
+/** A set-up, idle timer_list whose `expires` is FAR ahead (so add_timer* would not fire it), deleted after each test. */
+function setupTList(flags = 0): k.timer_list {
+  const t = new k.timer_list();
+  k.timer_setup(t, tlNoop, flags);
+  t.expires = k.get_jiffies_64() + FAR;
+  madeTL.push(t);
+  return t;
+}
+afterEach(() => {
+  for (const t of madeTL.splice(0)) k.timer_delete(t);
+});
+
 /** A valid argument of each kind (a fresh set-up timer for 'timer'). */
 function valid(kind: Kind): unknown {
   switch (kind) {
@@ -146,6 +217,14 @@ function valid(kind: Kind): unknown {
     case 'clock': return k.CLOCK_MONOTONIC;
     case 'mode': return k.HRTIMER_MODE_REL;
     case 'any': return undefined;
+    case 'jiffies': return k.get_jiffies_64() + FAR;
+    case 'delta': return -5n;
+    case 'u32': return 3;
+    case 'skewcpu': return 1;
+    case 'tlist': return setupTList();
+    case 'flags': return k.TIMER_DEFERRABLE;
+    case 'cpu': return 0;
+    case 'level': return 2;
   }
 }
 
@@ -187,6 +266,7 @@ const BAD: Record<Exclude<Kind, 'any'>, Bad[]> = {
     ['duck-typed timer', () => ({ function: noop, _base: 0, _slot: -1, _queued: false, _running: false, _soft: 0n, _hard: 0n }), T, ARG],
     ['the class itself', () => k.hrtimer, T, ARG], ['its prototype', () => k.hrtimer.prototype, T, ARG],
     ['hostile object', hostile, T, ARG], ['hostile proxy', hostileProxy, T, ARG], ['array', () => [], T, ARG],
+    ['a timer_list', () => setupTList(), T, ARG],
   ],
   fn: [
     ['undefined', () => undefined, T, ARG], ['null', () => null, T, ARG], ['number', () => 1, T, ARG],
@@ -207,8 +287,62 @@ const BAD: Record<Exclude<Kind, 'any'>, Bad[]> = {
     ...notNumbers(),
     ['bigint 0n', () => 0n, T, ARG],
   ],
+  jiffies: [
+    ...notNumbers(),
+    ['number 1', () => 1, T, ARG], ['number 0', () => 0, T, ARG], ['-0', () => -0, T, ARG], ['1.5', () => 1.5, T, ARG],
+    ['NaN', () => NaN, T, ARG], ['Infinity', () => Infinity, T, ARG], ['2^53 number', () => 2 ** 53, T, ARG],
+    ['-1n', () => -1n, R, OOR], ['KTIME_MIN', () => MIN, R, OOR], ['2^64', () => 1n << 64n, R, OOR],
+    ['-2^64', () => -(1n << 64n), R, OOR], ['2^100', () => 1n << 100n, R, OOR],
+  ],
+  delta: [],
+  u32: [
+    ...notNumbers(),
+    ['-1', () => -1, R, OOR], ['-1n', () => -1n, R, OOR], ['1.5', () => 1.5, R, OOR], ['NaN', () => NaN, R, OOR],
+    ['Infinity', () => Infinity, R, OOR], ['-Infinity', () => -Infinity, R, OOR], ['2^32', () => 2 ** 32, R, OOR],
+    ['2^32n', () => 1n << 32n, R, OOR], ['2^53 (unsafe)', () => 2 ** 53, R, OOR], ['1e300', () => 1e300, R, OOR],
+    ['2^64n', () => 1n << 64n, R, OOR],
+  ],
+  skewcpu: [
+    ...notNumbers(),
+    ['-1', () => -1, R, OOR], ['-1n', () => -1n, R, OOR], ['1.5', () => 1.5, R, OOR], ['NaN', () => NaN, R, OOR],
+    ['Infinity', () => Infinity, R, OOR], ['715827883', () => SKEW_CPU_MAX + 1, R, OOR],
+    ['715827883n', () => BigInt(SKEW_CPU_MAX + 1), R, OOR], ['2^31', () => 2 ** 31, R, OOR], ['2^53', () => 2 ** 53, R, OOR],
+  ],
+  tlist: [
+    ['undefined', () => undefined, T, ARG], ['null', () => null, T, ARG], ['number', () => 1, T, ARG],
+    ['bigint', () => 1n, T, ARG], ['string', () => 'timer', T, ARG], ['symbol', () => Symbol('t'), T, ARG],
+    ['plain object', () => ({}), T, ARG],
+    ['duck-typed timer_list', () => ({ expires: 0n, function: tlNoop, flags: 0, _setup: true, _slot: -1, _running: false, _refd: true, _ctx: null }), T, ARG],
+    ['Object.create(timer_list.prototype)', () => Object.create(k.timer_list.prototype), T, ARG],
+    ['the class itself', () => k.timer_list, T, ARG], ['its prototype', () => k.timer_list.prototype, T, ARG],
+    ['an hrtimer', () => setupTimer(), T, ARG],
+    ['hostile object', hostile, T, ARG], ['hostile proxy', hostileProxy, T, ARG], ['array', () => [], T, ARG],
+  ],
+  // timer_setup's flags: a u32 number (undefined is the default, 0). Out-of-range numbers are
+  // TypeError ERR_INVALID_ARG_TYPE here, where the u32/u64 kinds give RangeError ERR_OUT_OF_RANGE (reported).
+  flags: [
+    ...notNumbers().filter(([label]) => label !== 'undefined'),
+    ['bigint 0n', () => 0n, T, ARG], ['-1', () => -1, T, ARG], ['1.5', () => 1.5, T, ARG], ['NaN', () => NaN, T, ARG],
+    ['Infinity', () => Infinity, T, ARG], ['2^32', () => 2 ** 32, T, ARG], ['2^53', () => 2 ** 53, T, ARG],
+  ],
+  // add_timer_on's cpu: ktimers has one CPU, so anything but the number 0 is RangeError ERR_KTIMERS_INVALID_CPU —
+  // non-numbers included (where clock ids and modes give TypeError ERR_INVALID_ARG_TYPE: reported).
+  cpu: [
+    1, -1, 1.5, NaN, Infinity, 2 ** 18, 2 ** 32, 0n, 1n, '0', undefined, null, true, false, {}, [0], Object(0), Symbol('cpu'),
+  ].map((v): Bad => [`cpu ${typeof v === 'symbol' ? 'symbol' : typeof v === 'bigint' ? `${v}n` : JSON.stringify(v) ?? String(v)}`, () => v, R, 'ERR_KTIMERS_INVALID_CPU'])
+    .concat([['hostile object', hostile, R, 'ERR_KTIMERS_INVALID_CPU'], ['hostile proxy', hostileProxy, R, 'ERR_KTIMERS_INVALID_CPU'],
+      ['function', () => () => 0, R, 'ERR_KTIMERS_INVALID_CPU']]),
+  // LVL_START's level: an integer number in [0, LVL_DEPTH] (LVL_START(0) = 0: level 0 starts at delta 0;
+  // LVL_START(LVL_DEPTH) = WHEEL_TIMEOUT_CUTOFF). Beyond that there are no levels.
+  level: [
+    ...notNumbers(),
+    ['bigint 1n', () => 1n, T, ARG], ['-1', () => -1, R, OOR], ['1.5', () => 1.5, R, OOR], ['NaN', () => NaN, R, OOR],
+    ['Infinity', () => Infinity, R, OOR], ['-Infinity', () => -Infinity, R, OOR], ['LVL_DEPTH+1', () => k.LVL_DEPTH + 1, R, OOR],
+    ['64', () => 64, R, OOR], ['2^53', () => 2 ** 53, R, OOR], ['1e300', () => 1e300, R, OOR],
+  ],
 };
 BAD.div = [...BAD.s64, ['0', () => 0, R, OOR], ['0n', () => 0n, R, OOR], ['-0', () => -0, R, OOR]];
+BAD.delta = BAD.ktime; // a `long` jiffies delta: bigint only, s64, as a ktime_t
 
 function accepts(kind: Kind, v: unknown): boolean {
   switch (kind) {
@@ -221,6 +355,14 @@ function accepts(kind: Kind, v: unknown): boolean {
     case 'clock': return [0, 1, 7, 11].includes(v as number);
     case 'mode': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0x1f && (v & 0x0c) !== 0x0c;
     case 'any': return true;
+    case 'jiffies': return typeof v === 'bigint' && v >= 0n && v <= U64_MAX;
+    case 'delta': return typeof v === 'bigint' && v >= MIN && v <= MAX;
+    case 'u32': return typeof v === 'bigint' ? v >= 0n && v <= BigInt(U32_MAX) : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= U32_MAX;
+    case 'skewcpu': return typeof v === 'bigint' ? v >= 0n && v <= BigInt(SKEW_CPU_MAX) : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= SKEW_CPU_MAX;
+    case 'tlist': return v instanceof k.timer_list;
+    case 'flags': return v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= U32_MAX);
+    case 'cpu': return v === 0;
+    case 'level': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= k.LVL_DEPTH;
   }
 }
 function returnOk(ret: Ret, v: unknown): boolean {
@@ -232,6 +374,11 @@ function returnOk(ret: Ret, v: unknown): boolean {
     case 'cancel': return v === 0 || v === 1;
     case 'bool': return typeof v === 'boolean';
     case 'void': return v === undefined;
+    case 'jiffies': return typeof v === 'bigint' && v >= 0n && v <= U64_MAX;
+    case 'jnow': return typeof v === 'bigint' && v >= k.INITIAL_JIFFIES && v <= U64_MAX;
+    case 'u32': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= U32_MAX;
+    case 'tlist': return v instanceof k.timer_list && k.timer_pending(v) === 0;
+    case 'lvl': return typeof v === 'bigint' && v >= 0n && v <= k.WHEEL_TIMEOUT_CUTOFF;
   }
 }
 
@@ -247,9 +394,15 @@ describe('export surface', () => {
   });
 
   // @internal helpers must not be runtime exports: `enterIrq` would let user code
-  // fake a context, `addSafe` skips validation.
+  // fake a context, `addSafe` skips validation, `refreshJiffies` and the wheel hooks
+  // belong to the timer wheel and ktimers/testing.
   it('does not export @internal helpers at runtime', () => {
-    expect(['addSafe', 'enterIrq', 'exitIrq'].filter((n) => n in k)).toEqual([]);
+    const internal = [
+      'addSafe', 'enterIrq', 'exitIrq',
+      'refreshJiffies', 'monotonicNs', 'setMonotonicSource', 'runTimers', 'installVirtualWheel', 'uninstallVirtualWheel',
+      'virtualNextExpiry', 'wheelInfo', 'wheelState', 'virt', 'reportError', 'cancelVirtual', 'installVirtualClock',
+    ];
+    expect(internal.filter((n) => n in k)).toEqual([]);
   });
 
 });
@@ -262,20 +415,26 @@ describe('each parameter rejects each bad value of its kind', () => {
       if (kind === 'any') return;
       it(`${name} arg ${idx} (${kind})`, () => {
         const before = coercions;
+        const failures: string[] = [];
         for (const [label, make, cls, code] of BAD[kind]) {
           const args = kinds.map((kd, j) => (j === idx ? make() : valid(kd)));
-          expectError(() => fns[name]!(...args), cls, code, `${name}(arg ${idx} = ${label})`);
+          const e = thrown(() => expectError(() => fns[name]!(...args), cls, code, `${name}(arg ${idx} = ${label})`));
+          if (e !== undefined) failures.push(e.message);
         }
+        expect(failures).toEqual([]);
         expect(coercions - before).toBe(0);
       });
     });
   }
 
   it('missing arguments are TypeErrors, not undefined-as-zero', () => {
+    const failures: string[] = [];
     for (const [name, [kinds]] of Object.entries(SIG)) {
       if (kinds.length === 0 || kinds.every((x) => x === 'any')) continue;
-      expectError(() => fns[name]!(), T, ARG, `${name}()`);
+      const e = thrown(() => expectError(() => fns[name]!(), T, ARG, `${name}()`));
+      if (e !== undefined) failures.push(e.message);
     }
+    expect(failures).toEqual([]);
   });
 });
 
@@ -298,18 +457,35 @@ describe('-0 where a number is allowed', () => {
     k.hrtimer_add_expires_ns(t, -0);
     expect([k.hrtimer_get_softexpires(t), k.hrtimer_get_expires(t)]).toEqual([hard, hard]);
   });
+  it('is zero for jiffies counts, u32 timestamps and the round_jiffies cpu', () => {
+    expect([k.msecs_to_jiffies(-0), k.usecs_to_jiffies(-0), k.nsecs_to_jiffies(-0), k.nsecs_to_jiffies64(-0), k.secs_to_jiffies(-0)])
+      .toEqual([0n, 0n, 0n, 0n, 0n]);
+    expect([k.time_after32(-0, 0), k.time_before32(0, -0), k.time_between32(-0, -0, -0)]).toEqual([false, false, true]);
+    expect(k.__round_jiffies_relative(10_000n, -0)).toBe(k.__round_jiffies_relative(10_000n, 0));
+    expect(k.__round_jiffies_up_relative(10_000n, -0)).toBe(k.__round_jiffies_up_relative(10_000n, 0));
+  });
+  it('is flags 0 for timer_setup and CPU 0 for add_timer_on', () => {
+    const t = setupTList(k.TIMER_PINNED);
+    k.timer_setup(t, tlNoop, -0);
+    expect(t.flags).toBe(0);
+    k.add_timer_on(t, -0);
+    expect([k.timer_pending(t), t.flags]).toEqual([1, k.TIMER_PINNED]);
+    expect(k.timer_delete(t)).toBe(1);
+  });
 });
 
 describe('timers', () => {
   it('a timer never set up: hrtimer_start → TypeError ERR_KTIMERS_NOT_SETUP', () => {
     const t = new k.hrtimer();
     expectError(() => k.hrtimer_start(t, 1000n, k.HRTIMER_MODE_REL), T, 'ERR_KTIMERS_NOT_SETUP', 'hrtimer_start');
+    const tl = new k.timer_list();
     for (const name of NEEDS_SETUP) {
       const [kinds] = SIG[name]!;
-      const args = kinds.map((kd, j) => (j === 0 ? t : valid(kd)));
+      const args = kinds.map((kd, j) => (j === 0 ? (kd === 'tlist' ? tl : t) : valid(kd)));
       expectError(() => fns[name]!(...args), T, 'ERR_KTIMERS_NOT_SETUP', name);
     }
     expect(k.hrtimer_is_queued(t)).toBe(false);
+    expect(k.timer_pending(tl)).toBe(0);
   });
 
   it('a timer never set up reads as the kernel\'s zeroed struct elsewhere', () => {
@@ -423,6 +599,233 @@ describe('timers', () => {
   });
 });
 
+// --- timer_list and jiffies, beyond one bad argument at a time ----------------
+
+describe('timer_list', () => {
+  it("a timer_list never set up reads as the kernel's zeroed struct outside the arm calls", () => {
+    const t = new k.timer_list();
+    expect([t.expires, t.function, t.flags]).toEqual([0n, null, 0]);
+    expect([k.timer_pending(t), k.timer_delete(t), k.timer_delete_sync(t), k.timer_delete_sync_try(t)]).toEqual([0, 0, 0, 0]);
+    expect([k.del_timer(t), k.del_timer_sync(t), k.try_to_del_timer_sync(t)]).toEqual([0, 0, 0]);
+    expect([k.timer_shutdown(t), k.timer_shutdown_sync(t)]).toEqual([0, 0]);
+    // Shutting it down did not set it up.
+    expectError(() => k.mod_timer(t, k.get_jiffies_64() + FAR), T, 'ERR_KTIMERS_NOT_SETUP', 'mod_timer after shutdown of an unset timer');
+  });
+
+  it('DEFINE_TIMER(fn) is a set-up, idle timer with flags 0', () => {
+    const t = k.DEFINE_TIMER(tlNoop);
+    madeTL.push(t);
+    expect(t).toBeInstanceOf(k.timer_list);
+    expect([t.function, t.flags, t.expires, k.timer_pending(t)]).toEqual([tlNoop, 0, 0n, 0]);
+    expect(k.mod_timer(t, k.get_jiffies_64() + FAR)).toBe(0);
+    expect(k.timer_delete(t)).toBe(1);
+  });
+
+  // WARN_ON_ONCE: this must be the file's first timer_setup with such bits (the fuzz comes later).
+  it('timer_setup flags outside TIMER_INIT_FLAGS are masked off with a KtimersWarning, not an error', () => {
+    const warnings: unknown[][] = [];
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation((...a: unknown[]) => void warnings.push(a));
+    try {
+      const t = setupTList();
+      k.timer_setup(t, tlNoop, 0xffffffff);
+      expect(t.flags).toBe(k.TIMER_INIT_FLAGS);
+      k.timer_setup(t, tlNoop, k.TIMER_MIGRATING | 5 | k.TIMER_PINNED);
+      expect(t.flags).toBe(k.TIMER_PINNED);
+      k.timer_setup(t, tlNoop, k.TIMER_INIT_FLAGS);
+      expect(t.flags).toBe(k.TIMER_INIT_FLAGS);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warnings.map(([, o]) => o)).toEqual([{ type: 'KtimersWarning', code: 'KTIMERS_WARN_TIMER_FLAGS' }]);
+  });
+
+  it('timer_setup on a pending timer → KtimersError ERR_KTIMERS_TIMER_ACTIVE, nothing changed', () => {
+    const t = setupTList(k.TIMER_PINNED);
+    const e0 = k.get_jiffies_64() + FAR;
+    k.mod_timer(t, e0);
+    const other = () => {};
+    const err = thrown(() => k.timer_setup(t, other, k.TIMER_DEFERRABLE));
+    expect(err).toBeInstanceOf(k.KtimersError);
+    expect(err.code).toBe('ERR_KTIMERS_TIMER_ACTIVE');
+    expect([t.function, t.flags, t.expires, k.timer_pending(t)]).toEqual([tlNoop, k.TIMER_PINNED, e0, 1]);
+    expect(k.timer_delete(t)).toBe(1);
+  });
+
+  it('a rejected call changes nothing (validation before any effect)', () => {
+    const t = setupTList(k.TIMER_DEFERRABLE);
+    const e0 = k.get_jiffies_64() + FAR;
+    expect(k.mod_timer(t, e0)).toBe(0);
+    const wheel = TL.wheelState().slotsInUse;
+    for (const f of [k.mod_timer, k.mod_timer_pending, k.timer_reduce]) {
+      expectError(() => f(t, -1n), R, OOR, `${f.name}(-1n)`);
+      expectError(() => f(t, 5 as unknown as bigint), T, ARG, `${f.name}(5)`);
+      expectError(() => f(t, hostile() as unknown as bigint), T, ARG, `${f.name}(hostile)`);
+    }
+    expectError(() => k.add_timer_on(t, 1), R, 'ERR_KTIMERS_INVALID_CPU', 'add_timer_on(pending, 1)');
+    expectError(() => k.timer_setup(t, 'x' as never, 0), T, ARG, 'timer_setup(pending, bad fn)');
+    expectError(() => k.timer_setup(t, tlNoop, -1), T, ARG, 'timer_setup(pending, bad flags)');
+    expect([t.expires, t.function, t.flags, k.timer_pending(t)]).toEqual([e0, tlNoop, k.TIMER_DEFERRABLE, 1]);
+    expect(TL.wheelState().slotsInUse).toBe(wheel);
+    expect(k.timer_delete(t)).toBe(1);
+
+    const idle = setupTList(k.TIMER_IRQSAFE);
+    expectError(() => k.add_timer_on(idle, 1), R, 'ERR_KTIMERS_INVALID_CPU', 'add_timer_on(idle, 1)');
+    expectError(() => k.timer_setup(idle, hostile() as never, 0), T, ARG, 'timer_setup(idle, hostile fn)');
+    expectError(() => k.timer_setup(idle, tlNoop, 2 ** 32), T, ARG, 'timer_setup(idle, 2^32)');
+    expect([idle.function, idle.flags, k.timer_pending(idle)]).toEqual([tlNoop, k.TIMER_IRQSAFE, 0]);
+  });
+
+  // add_timer_local/_global/_on set or clear TIMER_PINNED, then add_timer reads
+  // timer.expires: a bad expires must be refused before the flag is touched.
+  it('add_timer_local / add_timer_global / add_timer_on with a bad timer.expires change nothing, flags included', () => {
+    const cases: [string, (t: k.timer_list) => void, number][] = [
+      ['add_timer_local', (t) => k.add_timer_local(t), 0],
+      ['add_timer_global', (t) => k.add_timer_global(t), k.TIMER_PINNED],
+      ['add_timer_on', (t) => k.add_timer_on(t, 0), 0],
+    ];
+    const got = cases.map(([name, call, flags]) => {
+      const t = setupTList(flags);
+      t.expires = 'soon' as unknown as bigint;
+      const e = thrown(() => call(t));
+      return `${name}: ${e?.constructor?.name} ${e?.code}, flags 0x${t.flags.toString(16)}, pending ${k.timer_pending(t)}`;
+    });
+    expect(got).toEqual(cases.map(([name, , flags]) => `${name}: TypeError ${ARG}, flags 0x${flags.toString(16)}, pending 0`));
+  });
+
+  it('add_timer checks timer.expires as mod_timer checks its argument, without coercing it', () => {
+    const before = coercions;
+    const t = setupTList();
+    for (const [label, v, cls, code] of [
+      ['number', 5, T, ARG], ['string', '5', T, ARG], ['null', null, T, ARG], ['hostile', hostile(), T, ARG],
+      ['boxed bigint', Object(5n), T, ARG], ['-1n', -1n, R, OOR], ['2^64', 1n << 64n, R, OOR],
+    ] as const) {
+      t.expires = v as unknown as bigint;
+      for (const f of [k.add_timer, k.add_timer_local, k.add_timer_global]) expectError(() => f(t), cls, code, `${f.name}(expires = ${label})`);
+      expectError(() => k.add_timer_on(t, 0), cls, code, `add_timer_on(expires = ${label})`);
+      expect(k.timer_pending(t)).toBe(0);
+    }
+    expect(coercions - before).toBe(0);
+  });
+
+  // timer.flags and timer.function are public, writable fields: arming reads
+  // them. A hostile or wrong-typed value must be refused with a code when armed,
+  // not coerced (flags & TIMER_DEFERRABLE) and not called later from the tick
+  // (where "fn is not a function" would reach uncaughtException). hrtimer_start
+  // refuses a non-function with ERR_KTIMERS_NO_FUNCTION; timer_list should match.
+  it('hand-written timer.flags / timer.function are checked when the timer is armed, never coerced', () => {
+    const before = coercions;
+    const cases: [string, keyof k.timer_list, () => unknown, string][] = [
+      ['flags = hostile', 'flags', hostile, `TypeError ${ARG}`],
+      ['flags = "abc"', 'flags', () => 'abc', `TypeError ${ARG}`],
+      ['function = "noop"', 'function', () => 'noop', 'TypeError ERR_KTIMERS_NO_FUNCTION'],
+      ['function = 5', 'function', () => 5, 'TypeError ERR_KTIMERS_NO_FUNCTION'],
+      ['function = hostile', 'function', hostile, 'TypeError ERR_KTIMERS_NO_FUNCTION'],
+    ];
+    const got = cases.map(([label, field, make]) => {
+      const t = setupTList();
+      (t as unknown as Record<string, unknown>)[field] = make();
+      const e = thrown(() => k.mod_timer(t, k.get_jiffies_64() + FAR));
+      const pending = k.timer_pending(t);
+      k.timer_delete(t);
+      return `${label}: ${e === undefined ? 'accepted' : `${e?.constructor?.name} ${e?.code}`}, pending ${pending}`;
+    });
+    expect(got).toEqual(cases.map(([label, , , want]) => `${label}: ${want}, pending 0`));
+    expect(coercions - before).toBe(0);
+  });
+
+  // The brand check is a #private field, as for hrtimer: an object with the
+  // prototype and none of the state, or a Proxy, is not a timer_list.
+  it('an object with timer_list.prototype but no timer state, or a trapping Proxy, is rejected with a code', () => {
+    const forged = Object.create(k.timer_list.prototype) as k.timer_list;
+    expectError(() => k.timer_pending(forged), T, ARG, 'timer_pending(forged)');
+    expectError(() => k.timer_delete(forged), T, ARG, 'timer_delete(forged)');
+    const p = new Proxy({}, { getPrototypeOf() { throw new Error('trap'); }, has() { throw new Error('trap'); } });
+    expectError(() => k.timer_delete(p as k.timer_list), T, ARG, 'timer_delete(proxy)');
+    expectError(() => k.mod_timer(p as k.timer_list, 1n), T, ARG, 'mod_timer(proxy)');
+  });
+
+  it('a subclass instance is a timer_list, and its callback gets the same object', () => {
+    class MyTimer extends k.timer_list {
+      hits = 0;
+    }
+    const t = new MyTimer();
+    madeTL.push(t);
+    k.timer_setup(t, (self: MyTimer) => void self.hits++, 0);
+    expect(k.mod_timer(t, k.get_jiffies_64() + FAR)).toBe(0);
+    expect(k.timer_pending(t)).toBe(1);
+    expect(k.timer_delete(t)).toBe(1);
+  });
+
+  it('a shut-down timer ignores every arm (0, not pending) until timer_setup again', () => {
+    const t = setupTList();
+    k.mod_timer(t, k.get_jiffies_64() + FAR);
+    expect(k.timer_shutdown(t)).toBe(1);
+    expect(t.function).toBe(null);
+    const j = k.get_jiffies_64() + FAR;
+    expect([k.mod_timer(t, j), k.mod_timer_pending(t, j), k.timer_reduce(t, j)]).toEqual([0, 0, 0]);
+    for (const f of [k.add_timer, k.add_timer_local, k.add_timer_global]) f(t);
+    k.add_timer_on(t, 0);
+    expect(k.timer_pending(t)).toBe(0);
+    // Bad arguments are still bad arguments.
+    expectError(() => k.mod_timer(t, -1n), R, OOR, 'mod_timer(shut down, -1n)');
+    expectError(() => k.add_timer_on(t, 1), R, 'ERR_KTIMERS_INVALID_CPU', 'add_timer_on(shut down, 1)');
+    k.timer_setup(t, tlNoop, 0);
+    expect(k.mod_timer(t, j)).toBe(0);
+    expect(k.timer_pending(t)).toBe(1);
+    expect(k.timer_shutdown_sync(t)).toBe(1);
+  });
+
+  it('LVL_START(n) is 63 << 3(n-1) for the levels of this HZ, 0 for level 0, and pure', () => {
+    const kernel = [63n, 504n, 4032n, 32256n, 258048n, 2064384n, 16515072n, 132120576n, 1056964608n];
+    const levels = Array.from({ length: k.LVL_DEPTH }, (_, i) => i + 1);
+    expect(levels.map((n) => k.LVL_START(n))).toEqual(kernel.slice(0, k.LVL_DEPTH));
+    expect(levels.map((n) => k.LVL_START(n))).toEqual(levels.map((n) => k.LVL_START(n)));
+    expect(k.LVL_START(k.LVL_DEPTH)).toBe(k.WHEEL_TIMEOUT_CUTOFF);
+    expect([k.LVL_START(0), k.LVL_START(-0)]).toEqual([0n, 0n]);
+  });
+});
+
+describe('jiffies', () => {
+  it('u32 timestamps and unsigned int counts take a bigint or a number, with the same result', () => {
+    for (const [a, b] of [[0, 1], [U32_MAX, 0], [2 ** 31, 0], [5, 2 ** 31 + 5]]) {
+      expect(k.time_after32(a!, b!)).toBe(k.time_after32(BigInt(a!), BigInt(b!)));
+      expect(k.time_before32(a!, BigInt(b!))).toBe(k.time_before32(BigInt(a!), b!));
+      expect(k.time_between32(a!, b!, U32_MAX)).toBe(k.time_between32(BigInt(a!), BigInt(b!), BigInt(U32_MAX)));
+    }
+    for (const m of [0, 1, 999, 2 ** 31 - 1, 2 ** 31, U32_MAX]) {
+      expect(k.msecs_to_jiffies(m)).toBe(k.msecs_to_jiffies(BigInt(m)));
+      expect(k.usecs_to_jiffies(m)).toBe(k.usecs_to_jiffies(BigInt(m)));
+    }
+    expect(k.__round_jiffies_relative(12_345n, SKEW_CPU_MAX)).toBe(k.__round_jiffies_relative(12_345n, BigInt(SKEW_CPU_MAX)));
+  });
+
+  it('arguments are checked left to right, and every one is checked', () => {
+    expectError(() => k.time_after(-1n, 'x' as never), R, OOR, 'time_after(-1n, "x")');
+    expectError(() => k.time_after('x' as never, -1n), T, ARG, 'time_after("x", -1n)');
+    expectError(() => k.time_in_range(0n, 0n, -1n), R, OOR, 'time_in_range(0n, 0n, -1n)');
+    expectError(() => k.time_in_range64(0n, 1n << 64n, 'x' as never), R, OOR, 'time_in_range64(0n, 2^64, "x")');
+    expectError(() => k.time_between32(0, 0, 2 ** 32), R, OOR, 'time_between32(0, 0, 2^32)');
+    expectError(() => k.time_between32(-1, 'x' as never, 0), R, OOR, 'time_between32(-1, "x", 0)');
+    expectError(() => k.__round_jiffies_relative(-1n, 'x' as never), R, OOR, '__round_jiffies_relative(-1n, "x")');
+    expectError(() => k.__round_jiffies_up_relative(0n, -1), R, OOR, '__round_jiffies_up_relative(0n, -1)');
+  });
+
+  it('the extremes of each range are accepted', () => {
+    for (const name of Object.keys(SIG)) {
+      const [kinds, ret] = SIG[name]!;
+      if (!kinds.length || !kinds.every((kd) => kd === 'jiffies' || kd === 'u32' || kd === 'delta' || kd === 'skewcpu')) continue;
+      const extremes = (kd: Kind): unknown[] =>
+        kd === 'jiffies' ? [0n, U64_MAX, 1n << 63n] : kd === 'u32' ? [0, U32_MAX, 0n, BigInt(U32_MAX)]
+          : kd === 'delta' ? [MIN, MAX, 0n] : [0, SKEW_CPU_MAX];
+      for (const v of extremes(kinds[0]!)) {
+        const args = kinds.map((kd, j) => (j === 0 ? v : extremes(kd)[1]));
+        const r = fns[name]!(...args);
+        expect(returnOk(ret, r), `${name}(${args.map(String).join(', ')}) returned ${String(r)}`).toBe(true);
+      }
+    }
+  });
+});
+
 // --- fuzz ------------------------------------------------------------------
 
 function mulberry32(seed: number) {
@@ -436,11 +839,36 @@ function mulberry32(seed: number) {
   };
 }
 
+/**
+ * Brings the real wheel's NO_HZ tick to rest: a probe timer_list one jiffy ahead
+ * makes the tick fire, run the probe, and disarm (the wheel being otherwise
+ * empty). Deleting timers does not re-program the tick (as in the kernel), so
+ * without this the tick's hrtimer slot may or may not be in the native heap.
+ */
+async function settleWheelTick(): Promise<void> {
+  const probe = new k.timer_list();
+  let fired!: () => void;
+  const done = new Promise<'fired'>((resolve) => (fired = () => resolve('fired')));
+  k.timer_setup(probe, () => fired(), 0);
+  k.mod_timer(probe, k.get_jiffies_64() + 1n);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 2000)));
+  const r = await Promise.race([done, late]);
+  clearTimeout(timer);
+  if (r !== 'fired') {
+    k.timer_delete(probe);
+    throw new Error('the probe timer_list did not fire within 2 s');
+  }
+  await new Promise((resolve) => setImmediate(resolve)); // the tick's pass (and its rearm) has returned
+}
+
 describe('fuzz: every export with random hostile argument tuples', () => {
   const SEED = Number(process.env.KTIMERS_FUZZ_SEED ?? 0x6b7469);
   const TUPLES = 2000;
+  /** Failures reported per function; the fuzz goes on with the other functions. */
+  const PER_FUNCTION = 3;
 
-  it(`${TUPLES} tuples per function, seed ${SEED}`, () => {
+  it(`${TUPLES} tuples per function, seed ${SEED}`, async () => {
     const rnd = mulberry32(SEED);
     const pick = <V,>(a: readonly V[]): V => a[Math.floor(rnd() * a.length)]!;
     const timers: k.hrtimer[] = [];
@@ -459,6 +887,39 @@ describe('fuzz: every export with random hostile argument tuples', () => {
     k.hrtimer_init(initOnly, k.CLOCK_BOOTTIME, k.HRTIMER_MODE_REL);
     const unset = fresh();
 
+    // The callbacks the fuzz can install (hrtimer_update_function, timer_setup,
+    // DEFINE_TIMER) count their runs: the fuzz is synchronous and cancels or
+    // deletes everything it armed, so none may ever run.
+    let callbackRuns = 0;
+    const cbNoop = () => {
+      callbackRuns++;
+      return k.HRTIMER_NORESTART;
+    };
+    const cbRestart = () => {
+      callbackRuns++;
+      return k.HRTIMER_RESTART;
+    };
+    const cbThrower = () => {
+      callbackRuns++;
+      throw new Error('fuzzed callback ran');
+    };
+
+    const tls: k.timer_list[] = [];
+    const tl = (flags: number | null, expires = 0n) => {
+      const t = new k.timer_list();
+      if (flags !== null) k.timer_setup(t, cbNoop, flags);
+      t.expires = expires;
+      tls.push(t);
+      return t;
+    };
+    class SubTimer extends k.timer_list {}
+    const sub = new SubTimer();
+    k.timer_setup(sub, cbNoop, 0);
+    tls.push(sub);
+    const shut = tl(0);
+    k.timer_shutdown(shut);
+    const j0 = k.get_jiffies_64();
+
     const pool: [string, unknown][] = [
       ['0n', 0n], ['1n', 1n], ['-1n', -1n], ['KTIME_MAX', MAX], ['KTIME_MIN', MIN], ['2^63', 1n << 63n], ['MIN-1', MIN - 1n],
       ['2^64-1', U64_MAX], ['2^64', 1n << 64n], ['1e9n', 1_000_000_000n], ['-1e6n', -1_000_000n],
@@ -466,17 +927,29 @@ describe('fuzz: every export with random hostile argument tuples', () => {
       ['1.5', 1.5], ['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity], ['2^53', 2 ** 53], ['1e300', 1e300],
       ['""', ''], ['"1"', '1'], ['undefined', undefined], ['null', null], ['true', true], ['{}', {}], ['[]', []],
       ['symbol', Symbol('fuzz')], ['boxed 1n', Object(1n)], ['hostile', hostile()], ['hostile proxy', hostileProxy()],
-      ['noop', noop], ['restart', () => k.HRTIMER_RESTART], ['thrower', () => { throw new Error('cb'); }],
+      ['noop', cbNoop], ['restart', cbRestart], ['thrower', cbThrower],
       ['hrtimer class', k.hrtimer], ['duck timer', { function: noop, _base: 0, _slot: 0, _queued: true }],
       ['soft timer', soft], ['realtime timer', real], ['tai timer', tai], ['init-only timer', initOnly], ['unset timer', unset],
+      // jiffies and timer_list
+      ['jiffies now', j0], ['jiffies +100', j0 + 100n], ['jiffies +FAR', j0 + FAR], ['INITIAL_JIFFIES', k.INITIAL_JIFFIES],
+      ['MAX_JIFFY_OFFSET', k.MAX_JIFFY_OFFSET], ['2^32-1', U32_MAX], ['2^32', 2 ** 32], ['2^31', 2 ** 31], ['2^32n', 1n << 32n],
+      ['CPU_MAX', SKEW_CPU_MAX], ['TIMER_DEFERRABLE', k.TIMER_DEFERRABLE], ['PINNED|IRQSAFE', k.TIMER_PINNED | k.TIMER_IRQSAFE],
+      ['0xffffffff', 0xffffffff], ['LVL_DEPTH', k.LVL_DEPTH],
+      ['timer_list class', k.timer_list], ['forged timer_list', Object.create(k.timer_list.prototype)],
+      ['duck timer_list', { expires: 0n, function: tlNoop, flags: 0, _setup: true, _slot: 0, _running: false, _refd: true, _ctx: null }],
+      ['timer_list', tl(0)], ['timer_list expires +FAR', tl(0, j0 + FAR)], ['deferrable timer_list', tl(k.TIMER_DEFERRABLE, j0 + 100n)],
+      ['pinned irqsafe timer_list', tl(k.TIMER_PINNED | k.TIMER_IRQSAFE, 1n << 63n)], ['unset timer_list', tl(null)],
+      ['shut-down timer_list', shut], ['subclass timer_list', sub],
     ];
 
+    await settleWheelTick();
     const warnings: unknown[][] = [];
     const spy = vi.spyOn(process, 'emitWarning').mockImplementation((...a: unknown[]) => {
       warnings.push(a);
     });
     const slotsBefore = native.state().slotsInUse;
     const refBefore = native.state().refCount;
+    const wheelBefore = TL.wheelState().slotsInUse;
     const failures: string[] = [];
     const before = coercions;
     let calls = 0;
@@ -484,7 +957,12 @@ describe('fuzz: every export with random hostile argument tuples', () => {
     try {
       for (const [name, [kinds, ret]] of Object.entries(SIG)) {
         const f = fns[name]!;
-        for (let i = 0; i < TUPLES && failures.length < 20; i++) {
+        let bad = 0;
+        const fail = (msg: string) => {
+          failures.push(msg);
+          bad++;
+        };
+        for (let i = 0; i < TUPLES && bad < PER_FUNCTION; i++) {
           const n = Math.max(0, kinds.length + Math.floor(rnd() * 3) - 1);
           const drawn = Array.from({ length: n }, () => pick(pool));
           const args = drawn.map(([, v]) => v);
@@ -497,33 +975,38 @@ describe('fuzz: every export with random hostile argument tuples', () => {
             throws++;
             const okClass = e instanceof TypeError || e instanceof RangeError || e instanceof k.KtimersError;
             if (!okClass || typeof e.code !== 'string' || e.code === '') {
-              failures.push(`${label} threw ${e?.constructor?.name} code=${String(e?.code)}: ${e?.message}`);
+              fail(`${label} threw ${e?.constructor?.name} code=${String(e?.code)}: ${e?.message}`);
             }
             continue;
           }
           // It returned: then every declared argument must have been acceptable, and the result well-typed.
           const badArg = kinds.findIndex((kd, j) => !accepts(kd, args[j]));
-          if (badArg >= 0) failures.push(`${label} accepted arg ${badArg} (${kinds[badArg]}) and returned ${String(result)}`);
-          else if (!returnOk(ret, result)) failures.push(`${label} returned ${String(result)} (expected ${ret})`);
+          if (badArg >= 0) fail(`${label} accepted arg ${badArg} (${kinds[badArg]}) and returned ${String(result)}`);
+          else if (!returnOk(ret, result)) fail(`${label} returned ${String(result)} (expected ${ret})`);
         }
       }
     } finally {
       cancelAll(timers);
+      for (const t of tls) k.timer_delete(t);
       spy.mockRestore();
     }
     if (failures.length) throw new Error(`fuzz failures (KTIMERS_FUZZ_SEED=${SEED}):\n${failures.join('\n')}`);
     expect(coercions - before).toBe(0);
-    expect(calls).toBeGreaterThan(100_000);
+    expect(calls).toBeGreaterThan(Object.keys(SIG).length * TUPLES * 0.99);
     expect(throws).toBeGreaterThan(calls / 2);
     expect(calls - throws).toBeGreaterThan(1000); // the pool does reach the success paths too
     // Every warning is a KtimersWarning with a KTIMERS_WARN_* code.
     for (const [, opts] of warnings) {
       expect(opts).toMatchObject({ type: 'KtimersWarning', code: expect.stringMatching(/^KTIMERS_WARN_/) });
     }
-    // Nothing armed is left behind in the native heap, and the loop ref count is back.
+    // Nothing armed is left behind in the native heap or the wheel, and the loop ref count is back.
     expect(timers.filter((t) => k.hrtimer_active(t))).toEqual([]);
+    expect(tls.filter((t) => k.timer_pending(t))).toEqual([]);
+    expect(TL.wheelState().slotsInUse).toBe(wheelBefore);
+    await settleWheelTick();
     expect(native.state().slotsInUse).toBe(slotsBefore);
     expect(native.state().refCount).toBe(refBefore);
+    expect(callbackRuns).toBe(0);
   });
 });
 
@@ -581,7 +1064,7 @@ describe('native binding validates its own arguments', () => {
     const ok = [-1, 0, 1n, 2n, false, 1, true] as const;
     const bad: [number, unknown, typeof TypeError | typeof RangeError, string][] = [
       ...BAD_SLOTS.map(([s, c, code]) => [0, s, c, code] as [number, unknown, typeof TypeError, string]).filter(([, s]) => s !== -1),
-      [1, 8, R, OOR], [1, -1, R, OOR], [1, 1.5, R, OOR], [1, NaN, R, OOR], [1, '0', T, ARG], [1, undefined, T, ARG],
+      [1, 16, R, OOR], [1, -1, R, OOR], [1, 1.5, R, OOR], [1, NaN, R, OOR], [1, '0', T, ARG], [1, undefined, T, ARG],
       [2, 1, T, ARG], [2, '1', T, ARG], [2, undefined, T, ARG], [2, 1n << 63n, R, OOR], [2, MIN - 1n, R, OOR],
       [3, 2, T, ARG], [3, null, T, ARG], [3, 1n << 64n, R, OOR],
       [4, 1, T, ARG], [4, 'true', T, ARG], [4, undefined, T, ARG],
@@ -603,9 +1086,9 @@ describe('native binding validates its own arguments', () => {
     slot = (armedT as unknown as { _slot: number })._slot;
   });
 
-  it('collect: bases 0..7 only', () => {
+  it('collect: bases 0..15 only (8..15: the virtual timeline)', () => {
     for (const [b, cls, code] of [
-      [8, R, OOR], [-1, R, OOR], [1.5, R, OOR], [NaN, R, OOR], [2 ** 31, R, OOR], ['0', T, ARG], [0n, T, ARG], [undefined, T, ARG],
+      [16, R, OOR], [-1, R, OOR], [1.5, R, OOR], [NaN, R, OOR], [2 ** 31, R, OOR], ['0', T, ARG], [0n, T, ARG], [undefined, T, ARG],
     ] as const) {
       expectError(() => (native.collect as (x: unknown) => number)(b), cls, code, `collect(${String(b)})`);
     }
@@ -647,5 +1130,172 @@ describe('native binding validates its own arguments', () => {
       initialized: false,
       now: 'bigint',
     });
+  });
+});
+
+// --- ktimers/testing ----------------------------------------------------------
+
+/**
+ * If an installVirtualClock() call threw but left the thread on the virtual
+ * timeline (no handle to uninstall it), undo it as uninstall() would, so one
+ * failing test does not take the rest of the file with it. Return: whether it had to.
+ */
+function repairHalfInstall(): boolean {
+  if (!virt.active) return false;
+  cancelVirtual();
+  TL.uninstallVirtualWheel();
+  virt.active = false;
+  virt.errors = [];
+  setMonotonicSource(null);
+  k.get_jiffies_64();
+  return true;
+}
+
+describe('ktimers/testing: installVirtualClock and its clock validate their arguments', () => {
+  let clock: VirtualClock | null = null;
+  const install = (options?: unknown): VirtualClock => (clock = installVirtualClock(options as VirtualClockOptions));
+  afterEach(() => {
+    if (clock !== null && virt.active) clock.uninstall();
+    clock = null;
+    repairHalfInstall();
+  });
+
+  it('options that are not an object → TypeError ERR_INVALID_ARG_TYPE, nothing installed', () => {
+    const before = coercions;
+    for (const [label, v] of [
+      ['null', null], ['number', 1], ['string', 'x'], ['bigint', 1n], ['symbol', Symbol('o')], ['boolean', true], ['function', () => ({})],
+    ] as const) {
+      expectError(() => install(v), T, ARG, `installVirtualClock(${label})`);
+      expect(virt.active).toBe(false);
+    }
+    expect(coercions - before).toBe(0);
+  });
+
+  it('startJiffies not a bigint → TypeError, negative or ≥ 2^62 → RangeError; nothing installed', () => {
+    const before = coercions;
+    const bad: Bad[] = [
+      // undefined (and, through `??`, null) mean the default, INITIAL_JIFFIES
+      ...notNumbers().filter(([label]) => label !== 'undefined' && label !== 'null'),
+      ['number 5', () => 5, T, ARG], ['number 0', () => 0, T, ARG], ['-0', () => -0, T, ARG], ['1.5', () => 1.5, T, ARG],
+      ['NaN', () => NaN, T, ARG], ['-1', () => -1, T, ARG],
+      ['-1n', () => -1n, R, OOR], ['KTIME_MIN', () => MIN, R, OOR], ['2^62', () => 1n << 62n, R, OOR], ['2^64', () => 1n << 64n, R, OOR],
+    ];
+    const failures: string[] = [];
+    for (const [label, make, cls, code] of bad) {
+      const e = thrown(() => expectError(() => install({ startJiffies: make() }), cls, code, `startJiffies = ${label}`));
+      if (e !== undefined) failures.push(e.message);
+      if (repairHalfInstall()) failures.push(`startJiffies = ${label}: left the virtual clock installed`);
+    }
+    expect(failures).toEqual([]);
+    expect(coercions - before).toBe(0);
+  });
+
+  it('a throwing options getter propagates as is, and nothing is installed', () => {
+    const boom = new Error('getter');
+    const e = thrown(() => install({ get startJiffies(): never { throw boom; } }));
+    expect(e).toBe(boom);
+    expect(virt.active).toBe(false);
+    install({ startJiffies: 0n }); // and a later install works
+    expect(clock!.jiffies()).toBe(0n);
+  });
+
+  // Either the install is refused with RangeError ERR_OUT_OF_RANGE and leaves the
+  // thread on the real clocks, or every clock reads a valid ktime_t on it.
+  it('a startJiffies whose virtual clocks do not fit a ktime_t is refused, and nothing is half-installed', () => {
+    const edge = k.INITIAL_JIFFIES + MAX / k.TICK_NSEC; // CLOCK_MONOTONIC just fits; CLOCK_REALTIME (= it + ~1.7e18 ns) does not
+    const failures: string[] = [];
+    for (const start of [(1n << 62n) - 1n, edge + 1n, edge]) {
+      const label = `installVirtualClock({ startJiffies: ${start}n })`;
+      const e = thrown(() => install({ startJiffies: start }));
+      if (e === undefined) {
+        const reads = [k.ktime_get, k.ktime_get_real, k.ktime_get_boottime, k.ktime_get_clocktai, k.ktime_get_raw].map((f) => f());
+        if (!reads.every((v) => v >= MIN && v <= MAX)) failures.push(`${label}: installed, but the clocks read ${reads.join(', ')}`);
+        clock!.uninstall();
+        clock = null;
+      } else {
+        if (e?.code !== OOR || !(e instanceof RangeError)) failures.push(`${label}: threw ${e?.constructor?.name} ${e?.code}`);
+        if (repairHalfInstall()) failures.push(`${label}: threw ${e?.code} (${e?.message}) but left the virtual clock installed`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('advanceNs / advanceJiffies: bad amounts → TypeError / RangeError with codes, time unchanged', () => {
+    const c = install();
+    const t0 = c.now();
+    const before = coercions;
+    const bad: Bad[] = [
+      ...notNumbers(),
+      ['-1', () => -1, R, OOR], ['-1n', () => -1n, R, OOR], ['1.5', () => 1.5, R, OOR], ['NaN', () => NaN, R, OOR],
+      ['Infinity', () => Infinity, R, OOR], ['-Infinity', () => -Infinity, R, OOR], ['2^53 (unsafe)', () => 2 ** 53, R, OOR],
+      ['2^62+1', () => (1n << 62n) + 1n, R, OOR], ['2^64', () => 1n << 64n, R, OOR],
+    ];
+    const failures: string[] = [];
+    for (const method of ['advanceNs', 'advanceJiffies'] as const) {
+      for (const [label, make, cls, code] of bad) {
+        const e = thrown(() => expectError(() => c[method](make() as bigint), cls, code, `${method}(${label})`));
+        if (e !== undefined) failures.push(e.message);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(coercions - before).toBe(0);
+    expect(c.now()).toBe(t0);
+    c.advanceNs(-0);
+    c.advanceJiffies(0n);
+    expect(c.now()).toBe(t0);
+  });
+
+  // Either the advance is refused with RangeError ERR_OUT_OF_RANGE and the clock
+  // stays where it was, or every clock still reads a valid ktime_t.
+  it('an advance that would take the clocks past KTIME_MAX is refused, and the clock does not move', () => {
+    const c = install();
+    c.advanceNs(1n << 62n);
+    const failures: string[] = [];
+    for (const [label, advance] of [
+      ['advanceNs(2^62) again', () => c.advanceNs(1n << 62n)],
+      ['advanceJiffies(2^62)', () => c.advanceJiffies(1n << 62n)],
+    ] as const) {
+      const t0 = c.now();
+      const e = thrown(advance);
+      const t1 = c.now();
+      const jiffiesOk = thrown(() => k.get_jiffies_64()) === undefined;
+      if (e === undefined) {
+        const reads = [k.ktime_get, k.ktime_get_real, k.ktime_get_boottime, k.ktime_get_clocktai, k.ktime_get_raw].map((f) => f());
+        if (!reads.every((v) => v >= MIN && v <= MAX) || !jiffiesOk) failures.push(`${label}: accepted, clocks now ${reads.join(', ')}`);
+      } else {
+        if (e?.code !== OOR || !(e instanceof RangeError)) failures.push(`${label}: threw ${e?.constructor?.name} ${e?.code}`);
+        if (t1 !== t0 || !jiffiesOk) {
+          failures.push(`${label}: threw ${e?.code} but moved the clock from ${t0} to ${t1} ns (get_jiffies_64 ${jiffiesOk ? 'works' : 'throws'})`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('a second install → ERR_KTIMERS_VIRTUAL_CLOCK_INSTALLED; an uninstalled clock → ERR_KTIMERS_VIRTUAL_CLOCK_UNINSTALLED', () => {
+    const c = install();
+    const again = thrown(() => installVirtualClock());
+    expect(again).toBeInstanceOf(k.KtimersError);
+    expect(again.code).toBe('ERR_KTIMERS_VIRTUAL_CLOCK_INSTALLED');
+    // Checked before the options are: even bad options get this answer.
+    expect(thrown(() => installVirtualClock({ startJiffies: 'x' as never }))?.code).toBe('ERR_KTIMERS_VIRTUAL_CLOCK_INSTALLED');
+    expect(c.uninstall()).toBe(0);
+    clock = null;
+    expect(virt.active).toBe(false);
+    for (const [label, call] of [
+      ['now()', () => c.now()], ['jiffies()', () => c.jiffies()], ['uninstall()', () => c.uninstall()],
+      ['advanceNs(1)', () => c.advanceNs(1)], ['advanceJiffies(1)', () => c.advanceJiffies(1)],
+      ['advanceJiffies(-1)', () => c.advanceJiffies(-1)],
+    ] as const) {
+      const e = thrown(call);
+      expect(e, label).toBeInstanceOf(k.KtimersError);
+      expect(e.code, label).toBe('ERR_KTIMERS_VIRTUAL_CLOCK_UNINSTALLED');
+    }
+    // A stale handle cannot drive a newer installation.
+    const d = install();
+    expect(thrown(() => c.advanceJiffies(1))?.code).toBe('ERR_KTIMERS_VIRTUAL_CLOCK_UNINSTALLED');
+    expect(thrown(() => c.uninstall())?.code).toBe('ERR_KTIMERS_VIRTUAL_CLOCK_UNINSTALLED');
+    expect(virt.active).toBe(true);
+    expect(d.now()).toBe(0n);
   });
 });
