@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 namespace ktimers {
 
@@ -63,34 +64,37 @@ bool GetInt(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi, in
   return true;
 }
 
-bool GetKtime(const Napi::CallbackInfo& info, size_t i, int64_t* out, const char* what) {
+namespace {
+
+// A bigint argument that fits T (int64_t: a ktime_t; uint64_t: a u64).
+template <typename T>
+bool GetBig(const Napi::CallbackInfo& info, size_t i, T* out, const char* what, const char* range) {
   Napi::Env env = info.Env();
   if (info.Length() <= i || !info[i].IsBigInt()) {
     ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", (std::string(what) + " must be a bigint").c_str());
     return false;
   }
   bool lossless = false;
-  *out = info[i].As<Napi::BigInt>().Int64Value(&lossless);
+  if constexpr (std::is_signed_v<T>) {
+    *out = info[i].As<Napi::BigInt>().Int64Value(&lossless);
+  } else {
+    *out = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
+  }
   if (!lossless) {
-    ThrowRangeError(env, "ERR_OUT_OF_RANGE", (std::string(what) + " does not fit in a ktime_t (s64)").c_str());
+    ThrowRangeError(env, "ERR_OUT_OF_RANGE", (std::string(what) + " does not fit in " + range).c_str());
     return false;
   }
   return true;
 }
 
+}  // namespace
+
+bool GetKtime(const Napi::CallbackInfo& info, size_t i, int64_t* out, const char* what) {
+  return GetBig<int64_t>(info, i, out, what, "a ktime_t (s64)");
+}
+
 bool GetU64(const Napi::CallbackInfo& info, size_t i, uint64_t* out, const char* what) {
-  Napi::Env env = info.Env();
-  if (info.Length() <= i || !info[i].IsBigInt()) {
-    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", (std::string(what) + " must be a bigint").c_str());
-    return false;
-  }
-  bool lossless = false;
-  *out = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) {
-    ThrowRangeError(env, "ERR_OUT_OF_RANGE", (std::string(what) + " does not fit in a u64").c_str());
-    return false;
-  }
-  return true;
+  return GetBig<uint64_t>(info, i, out, what, "a u64");
 }
 
 }  // namespace ktimers

@@ -28,6 +28,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "slot_pool.h"
+
 namespace ktimers {
 
 struct QueueEntry {
@@ -45,36 +47,25 @@ struct Slot {
   uint16_t pad_;
 };
 
-// Slots are allocated LIFO from a free list so the JS side's slot->timer array
-// stays dense (a JS Array indexed by slot stays "packed" and fast).
+// The slot of every armed hrtimer; the free list lives in SlotPool.
 class SlotTable {
  public:
   int32_t Alloc(uint8_t base, bool refd) {
-    int32_t s;
-    if (!free_.empty()) {
-      s = free_.back();
-      free_.pop_back();
-    } else {
-      s = static_cast<int32_t>(slots_.size());
-      slots_.push_back(Slot{-1, 0, 0, 0});
-    }
-    slots_[s] = Slot{-1, base, static_cast<uint8_t>(refd ? 1 : 0), 0};
+    int32_t s = pool_.Alloc();
+    pool_[s] = Slot{-1, base, static_cast<uint8_t>(refd ? 1 : 0), 0};
     return s;
   }
   void Free(int32_t s) {
-    slots_[s].pos = -1;
-    free_.push_back(s);
+    pool_[s].pos = -1;
+    pool_.Free(s);
   }
-  bool InUse(int64_t s) const {
-    return s >= 0 && s < static_cast<int64_t>(slots_.size()) && slots_[s].pos >= 0;
-  }
-  Slot& operator[](int32_t s) { return slots_[s]; }
-  size_t capacity() const { return slots_.size(); }
-  size_t in_use() const { return slots_.size() - free_.size(); }
+  bool InUse(int64_t s) const { return pool_.InRange(s) && pool_[static_cast<int32_t>(s)].pos >= 0; }
+  Slot& operator[](int32_t s) { return pool_[s]; }
+  size_t capacity() const { return pool_.capacity(); }
+  size_t in_use() const { return pool_.in_use(); }
 
  private:
-  std::vector<Slot> slots_;
-  std::vector<int32_t> free_;
+  SlotPool<Slot> pool_;
 };
 
 class HrtimerQueue {

@@ -131,25 +131,15 @@ void TimerWheel::RecalcNextExpiry(WheelBase& b) {
   b.timers_pending = next != b.clk + kTimerNextMaxDelta;
 }
 
-int32_t TimerWheel::AllocSlot() {
-  int32_t s;
-  if (!free_.empty()) {
-    s = free_.back();
-    free_.pop_back();
-  } else {
-    s = static_cast<int32_t>(slots_.size());
-    slots_.push_back(WheelEntry{});
-  }
-  return s;
-}
+int32_t TimerWheel::AllocSlot() { return slots_.Alloc(); }
 
 void TimerWheel::FreeSlot(int32_t s) {
   slots_[s].where = -1;
-  free_.push_back(s);
+  slots_.Free(s);
 }
 
 bool TimerWheel::SlotPending(int64_t s) const {
-  return s >= 0 && s < static_cast<int64_t>(slots_.size()) && slots_[s].where >= 0;
+  return slots_.InRange(s) && slots_[static_cast<int32_t>(s)].where >= 0;
 }
 
 int32_t* TimerWheel::HeadOf(int32_t s) {
@@ -421,7 +411,7 @@ Napi::Value TimerWheel::JsReset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t clk;
   if (!GetU64(info, 0, &clk, "clk")) return env.Undefined();
-  if (slots_.size() != free_.size()) {
+  if (slots_.in_use() != 0) {
     ThrowTypeError(env, "ERR_KTIMERS_WHEEL_BUSY", "reset() with timers pending");
     return env.Undefined();
   }
@@ -457,7 +447,7 @@ Napi::Value TimerWheel::JsState(const Napi::CallbackInfo& info) {
   out.Set("nextExpiry", Napi::BigInt::New(env, b.next_expiry));
   out.Set("timersPending", Napi::Boolean::New(env, b.timers_pending));
   out.Set("recalc", Napi::Boolean::New(env, b.next_expiry_recalc));
-  out.Set("slotsInUse", Napi::Number::New(env, static_cast<double>(slots_.size() - free_.size())));
+  out.Set("slotsInUse", Napi::Number::New(env, static_cast<double>(slots_.in_use())));
   return out;
 }
 

@@ -45,6 +45,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "slot_pool.h"
+
 namespace ktimers {
 
 constexpr int kLvlClkShift = 3;
@@ -153,8 +155,7 @@ class TimerWheel : public Napi::ObjectWrap<TimerWheel> {
   uint64_t timeout_cutoff_;
   uint64_t timeout_max_;
   std::array<WheelBase, kNumWheelBases> bases_;
-  std::vector<WheelEntry> slots_;
-  std::vector<int32_t> free_;
+  SlotPool<WheelEntry> slots_;
 };
 
 }  // namespace ktimers
