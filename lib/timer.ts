@@ -179,6 +179,17 @@ function isPending(t: timer_list): boolean {
   return t._slot >= 0 || t._bidx >= 0;
 }
 
+/**
+ * Refuses a timer whose internal fields were written by hand (they are plain
+ * properties): its slot must map back to it, or it would reach another timer's
+ * wheel entry.
+ */
+function checkOwnSlot(t: timer_list): void {
+  if (t._slot >= 0 && (t._ctx === null || t._ctx.armed[t._slot] !== t)) {
+    throw new KtimersError('ERR_KTIMERS_CORRUPT_TIMER', 'timer_list internal state was modified: its wheel slot is not its own');
+  }
+}
+
 function countsForRef(t: timer_list): boolean {
   return t._slot >= 0 && t._refd && !(t.flags & TIMER_DEFERRABLE) && t._ctx !== null && !t._ctx.virtual;
 }
@@ -396,6 +407,7 @@ export function DEFINE_TIMER(fn: TimerCallback<timer_list>): timer_list {
 
 function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
   if (t.function === null) return 0; // shut down: silently ignored
+  checkOwnSlot(t);
   const ctx = currentCtx();
   let moved: 0 | 1 = 0;
   if (t._ctx !== null && t._ctx !== ctx) {
@@ -521,6 +533,7 @@ function detach(t: timer_list): 0 | 1 {
     t._ctx = null;
     return 1;
   }
+  checkOwnSlot(t);
   const ctx = t._ctx;
   if (t._slot < 0 || ctx === null) return 0;
   const refd = countsForRef(t);

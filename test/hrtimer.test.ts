@@ -450,4 +450,17 @@ describe('engine', () => {
     k.hrtimer_cancel(b);
     expect(engineState().refCount).toBe(rc0);
   });
+
+  it('a hand-written _slot never reaches another timer\'s native entry', async () => {
+    let aFired = false;
+    const a = timer(() => void (aFired = true));
+    const b = timer();
+    k.hrtimer_start(a, 20n * MS, k.HRTIMER_MODE_REL);
+    (b as any)._slot = (a as any)._slot;
+    (b as any)._queued = true;
+    k.hrtimer_cancel(b);
+    expect(k.hrtimer_is_queued(a)).toBe(true);
+    await until(() => aFired);
+  });
 });
+

@@ -360,5 +360,17 @@ describe('wheel placement and firing jiffies (§B)', () => {
     expect(ran).toEqual([[`B64`, s0 + 69n], [`B65`, s0 + 70n]]);
     expect(firedAt('unused')).toEqual([]);
   });
+
+  it('a timer_list with a forged wheel slot is refused, and the owner is untouched', () => {
+    const s0 = now;
+    const a = mk('forgeA');
+    const b = mk('forgeB');
+    T.mod_timer(a, s0 + 10n);
+    (b as any)._slot = (a as any)._slot;
+    expect(() => T.mod_timer(b, s0 + 500n)).toThrow(expect.objectContaining({ code: 'ERR_KTIMERS_CORRUPT_TIMER' }));
+    expect(() => T.timer_delete(b)).toThrow(expect.objectContaining({ code: 'ERR_KTIMERS_CORRUPT_TIMER' }));
+    advanceTo(s0 + 20n);
+    expect(firedAt('forgeA')).toEqual([s0 + 11n]);
+  });
 });
 

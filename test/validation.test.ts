@@ -461,8 +461,14 @@ describe('-0 where a number is allowed', () => {
     expect([k.msecs_to_jiffies(-0), k.usecs_to_jiffies(-0), k.nsecs_to_jiffies(-0), k.nsecs_to_jiffies64(-0), k.secs_to_jiffies(-0)])
       .toEqual([0n, 0n, 0n, 0n, 0n]);
     expect([k.time_after32(-0, 0), k.time_before32(0, -0), k.time_between32(-0, -0, -0)]).toEqual([false, false, true]);
-    expect(k.__round_jiffies_relative(10_000n, -0)).toBe(k.__round_jiffies_relative(10_000n, 0));
-    expect(k.__round_jiffies_up_relative(10_000n, -0)).toBe(k.__round_jiffies_up_relative(10_000n, 0));
+    // Relative rounding reads jiffies: pin time so both calls see the same jiffy.
+    const clock = installVirtualClock();
+    try {
+      expect(k.__round_jiffies_relative(10_000n, -0)).toBe(k.__round_jiffies_relative(10_000n, 0));
+      expect(k.__round_jiffies_up_relative(10_000n, -0)).toBe(k.__round_jiffies_up_relative(10_000n, 0));
+    } finally {
+      clock.uninstall();
+    }
   });
   it('is flags 0 for timer_setup and CPU 0 for add_timer_on', () => {
     const t = setupTList(k.TIMER_PINNED);

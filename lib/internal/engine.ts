@@ -110,8 +110,18 @@ function setSlot(t: TimerState, slot: number): void {
   armed[slot] = t;
 }
 
-function dropFromNative(t: TimerState): void {
+/**
+ * The native slot of `t`, trusted only if it maps back to `t`: the fields are
+ * plain properties, and a forged `_slot` must never reach another timer's entry.
+ */
+function ownSlot(t: TimerState): number {
   const slot = t._slot;
+  return slot >= 0 && armed[slot] === t ? slot : -1;
+}
+
+function dropFromNative(t: TimerState): void {
+  const slot = ownSlot(t);
+  t._slot = -1;
   if (slot >= 0) {
     native.cancel(slot);
     armed[slot] = undefined;
@@ -146,7 +156,7 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
     }
   }
   engine();
-  const old = t._slot;
+  const old = ownSlot(t);
   // Virtual timers never keep the process alive: the test drives them.
   const slot = native.start(old, nbase, soft, hard, false, seq, t._refd && nbase < 8);
   if (old >= 0) armed[old] = undefined;
@@ -169,7 +179,7 @@ export function armRel(t: TimerState, tim: bigint, range: bigint): void {
   }
   const io = engine().io;
   const seq = ++seqCounter;
-  const old = t._slot;
+  const old = ownSlot(t);
   const slot = native.start(old, t._base, tim, range, true, seq, t._refd);
   if (old >= 0) armed[old] = undefined;
   setSlot(t, slot);
@@ -191,7 +201,8 @@ export function disarm(t: TimerState): boolean {
 export function setRef(t: TimerState, refd: boolean): void {
   if (t._refd === refd) return;
   t._refd = refd;
-  if (t._slot >= 0 && t._nbase < 8) native.setRef(t._slot, refd);
+  const slot = ownSlot(t);
+  if (slot >= 0 && t._nbase < 8) native.setRef(slot, refd);
 }
 
 export function clockNow(base: number): bigint {
