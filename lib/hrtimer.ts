@@ -244,7 +244,7 @@ export function hrtimer_start(timer: hrtimer, tim: ktime_t, mode: number): void 
   const soft = ktimeArg(tim, 'tim');
   startChecks(t, m);
   if (m & HRTIMER_MODE_REL) armRel(t, soft, 0n);
-  else armAbs(t, soft, soft);
+  else armAbs(t, soft, addSafe(soft, 0n)); // as start_range_ns(.., 0): a negative time saturates the hard expiry
 }
 
 /** `hrtimer_start_expires(timer, mode)`: start at the stored soft expiry, keeping the stored range. */

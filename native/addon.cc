@@ -311,7 +311,16 @@ void Addon::Wake() {
   // kernel samples the base time once per hrtimer_interrupt).
   uint32_t due = 0;
   for (int c = 0; c < kNumClocks; c++) pass_now_[c] = Now(c);
+  // HRTIMER_SOFTIRQ is raised only when a SOFT base's earliest hard expiry has
+  // come (the kernel's softirq_expires_next): soft range timers coalesce with
+  // soft expiries only. Hard bases run at every interrupt.
+  bool softirq = false;
+  for (int b = 4; b < kNumRealBases; b++) {
+    const HrtimerQueue& q = *queues_[b];
+    if (!q.empty() && q.top().hard <= pass_now_[ClockOfBase(b)]) softirq = true;
+  }
   for (int b = 0; b < kNumRealBases; b++) {
+    if (b >= 4 && !softirq) break;
     const HrtimerQueue& q = *queues_[b];
     if (!q.empty() && q.top().soft <= pass_now_[ClockOfBase(b)]) due |= 1u << b;
   }

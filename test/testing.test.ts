@@ -83,16 +83,16 @@ describe('virtual clock', () => {
   });
 
   it('at one instant: hard hrtimers, then timer_list (TIMER_SOFTIRQ), then SOFT hrtimers', () => {
-    clock = installVirtualClock({ startJiffies: 0n });
+    clock = installVirtualClock(); // monotonic 0 at INITIAL_JIFFIES: positive absolute times
     const order: string[] = [];
-    const at = (0n - k.INITIAL_JIFFIES + 10n) * k.TICK_NSEC; // the instant of jiffy 10
+    const at = 10n * k.TICK_NSEC; // the instant of jiffy INITIAL_JIFFIES + 10
     const soft = hr(() => void order.push('soft'), k.HRTIMER_MODE_ABS_SOFT);
     const hard = hr(() => void order.push('hard'), k.HRTIMER_MODE_ABS_HARD);
     k.hrtimer_start(soft, at, k.HRTIMER_MODE_ABS_SOFT);
     k.hrtimer_start(hard, at, k.HRTIMER_MODE_ABS_HARD);
     const t = new k.timer_list();
     k.timer_setup(t, () => order.push('timer'), 0);
-    k.mod_timer(t, 9n); // level 0: fires at jiffy 10
+    k.mod_timer(t, k.INITIAL_JIFFIES + 9n); // level 0: fires at jiffy INITIAL_JIFFIES + 10
     clock.advanceJiffies(20);
     expect(order).toEqual(['hard', 'timer', 'soft']);
   });

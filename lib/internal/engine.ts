@@ -133,15 +133,10 @@ function dropFromNative(t: TimerState): void {
 export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
   const seq = ++seqCounter;
   const nbase = virt.active && !t._realOnly ? t._base + 8 : t._base;
-  if (dispatching && nbase === passBase && soft <= passNow && batchPos < batch.length) {
+  if (dispatching && nbase === passBase && batchPos < batch.length) {
     const last = batch[batch.length - 1]!;
     if (keyLess(hard, seq, last.hard, last.seq)) {
-      dropFromNative(t);
-      t._soft = soft;
-      t._hard = hard;
-      t._seq = seq;
-      t._queued = true;
-      // Binary search for the insertion point among pending entries.
+      // It sorts before pending entries of this pass: find its place.
       let lo = batchPos;
       let hi = batch.length;
       while (lo < hi) {
@@ -150,9 +145,25 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
         if (keyLess(e.hard, e.seq, hard, seq)) lo = mid + 1;
         else hi = mid;
       }
-      batch.splice(lo, 0, { t, hard, seq });
-      t._nbase = nbase;
-      return;
+      if (soft <= passNow) {
+        dropFromNative(t);
+        t._soft = soft;
+        t._hard = hard;
+        t._seq = seq;
+        t._queued = true;
+        t._nbase = nbase;
+        batch.splice(lo, 0, { t, hard, seq });
+        return;
+      }
+      // Not due yet: in the kernel it becomes the leftmost timer once the
+      // entries before it have run, and the pass stops there. The entries
+      // after it go back to the queue (with their own arming order) and wait
+      // for the next pass.
+      for (let i = lo; i < batch.length; i++) {
+        const e = batch[i]!;
+        if (e.t._queued && e.t._slot === -1 && e.t._seq === e.seq) requeue(e.t, e.seq);
+      }
+      batch.length = lo;
     }
   }
   engine();
@@ -166,6 +177,12 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
   t._hard = hard;
   t._seq = seq;
   t._queued = true;
+}
+
+/** Puts a collected, not yet run timer back in its native queue, keeping its arming order. */
+function requeue(t: TimerState, seq: number): void {
+  const slot = native.start(-1, t._nbase, t._soft, t._hard, false, seq, t._refd && t._nbase < 8);
+  setSlot(t, slot);
 }
 
 /** Arms `t` relative to its clock's current time: soft = tim + now, hard = soft + range (both ktime_add_safe). */
@@ -316,6 +333,7 @@ export function runVirtualPass(soft: boolean): void {
   const { collect: buf, io } = engine();
   refreshJiffies();
   for (let c = 0; c < 4; c++) io[8 + c] = virt.now + virt.offset[c]!;
+  if (soft && !softirqRaised(io)) return;
   dispatching = true;
   passId++;
   try {
@@ -324,6 +342,19 @@ export function runVirtualPass(soft: boolean): void {
     dispatching = false;
     passBase = -1;
   }
+}
+
+/**
+ * The kernel raises HRTIMER_SOFTIRQ only once a SOFT base's earliest *hard*
+ * expiry has come (softirq_expires_next): soft range timers coalesce with other
+ * soft expiries, not with hard ones.
+ */
+function softirqRaised(io: BigInt64Array): boolean {
+  for (let base = 12; base < 16; base++) {
+    const h = native.peek(base);
+    if (h !== null && h <= io[8 + (base & 3)]!) return true;
+  }
+  return false;
 }
 
 /** Earliest hard expiry over the virtual bases, as virtual monotonic ns, or null. @internal */
