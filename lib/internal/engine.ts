@@ -16,7 +16,9 @@
  * timer's expiry, forward, and the state queries are pure JS.
  *
  * The expiry pass: when a timerfd fires, native code samples each clock once and
- * calls `onWake(dueMask)` once (one crossing for the whole wake-up). For each due
+ * calls `onWake(dueMask)` once (one crossing for the whole wake-up). Soft bases are
+ * due only once a soft base's earliest hard expiry has come (the kernel raises
+ * HRTIMER_SOFTIRQ then, not at every interrupt). For each due
  * base, in the kernel's order (hard bases 0..3, then soft bases 4..7), JS calls
  * `collect(base)`, which pops every timer whose soft expiry has passed, in
  * (hard, seq) order, stopping at the first that is not due, into a shared
