@@ -75,6 +75,8 @@ const MOD_TIMER_REDUCE = 0x02;
 const MOD_TIMER_NOTPENDING = 0x04;
 /** ktimers-private: the timer is collected in the current pass (native/timer_wheel.h). */
 const MOD_TIMER_BATCHED = 0x08;
+/** ktimers-private: timer->expires was compared here (native/timer_wheel.h). */
+const MOD_TIMER_CHECKED = 0x10;
 const U64_MAX = (1n << 64n) - 1n;
 
 export type TimerCallback<T extends timer_list = timer_list> = (timer: T) => void;
@@ -84,7 +86,7 @@ interface NativeWheel {
   del(slot: number): number;
   collect(base: number, jiffies: bigint): number;
   drain(base: number, buf: Int32Array): number;
-  nextExpiry(base: number): bigint | null;
+  nextExpiry(base: number, raw?: boolean): bigint | null;
   reset(clk: bigint): void;
   info(slot: number): [number, number, number] | null;
   state(base: number): { clk: bigint; nextExpiry: bigint; timersPending: boolean; recalc: boolean; slotsInUse: number };
@@ -337,7 +339,7 @@ export function virtualNextExpiry(): bigint | null {
   if (virtualCtx === null) return null;
   let best: bigint | null = null;
   for (let base = 0; base < 3; base++) {
-    const e = virtualCtx.w.nextExpiry(base);
+    const e = virtualCtx.w.nextExpiry(base, true); // ticking model: stale passes run too
     if (e !== null && (best === null || e < best)) best = e;
   }
   return best;
@@ -434,6 +436,12 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
       if (rb & 2 && base !== BASE_DEF && !ctx.virtual) rearm();
     }
     return 1;
+  }
+  if (t._slot >= 0 && !(options & MOD_TIMER_NOTPENDING)) {
+    // __mod_timer's first checks read timer->expires: the caller's field.
+    const diff = BigInt.asIntN(64, t.expires - expires);
+    if (diff === 0n || (options & MOD_TIMER_REDUCE && diff <= 0n)) return 1;
+    options |= MOD_TIMER_CHECKED;
   }
   const r = ctx.w.mod(t._slot, base, expires, jiffies, options);
   const ret = (r & 1) as 0 | 1;

@@ -202,7 +202,7 @@ Napi::Value TimerWheel::JsMod(const Napi::CallbackInfo& info) {
   int64_t slot, base, options;
   uint64_t expires, jiffies;
   if (!GetInt(info, 0, -1, INT32_MAX, &slot, "slot") || !GetInt(info, 1, 0, kNumWheelBases - 1, &base, "base") ||
-      !GetU64(info, 2, &expires, "expires") || !GetInt(info, 4, 0, 15, &options, "options")) {
+      !GetU64(info, 2, &expires, "expires") || !GetInt(info, 4, 0, 31, &options, "options")) {
     return env.Undefined();
   }
   // jiffies: given (virtual timeline), or null: read CLOCK_MONOTONIC here.
@@ -232,25 +232,39 @@ Napi::Value TimerWheel::JsMod(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ((static_cast<double>(r.slot) + 1) * 2 + r.updated) * 4 + r.lowered * 2 + r.ret);
 }
 
+// An empty base's next_expiry (clk + TIMER_NEXT_MAX_DELTA when it emptied) is
+// moved to jiffies + TIMER_NEXT_MAX_DELTA before use, as the kernel does for an
+// empty base when it computes the next event; otherwise, after ~2^30 idle
+// jiffies, the stale value would be reached and a new timer never lower it.
+void TimerWheel::RefreshEmpty(WheelBase& b, uint64_t jiffies) {
+  if (!b.timers_pending && !b.next_expiry_recalc) b.next_expiry = jiffies + kTimerNextMaxDelta;
+}
+
 TimerWheel::ModResult TimerWheel::Mod(int32_t s, int base, uint64_t expires, uint64_t jiffies, int options) {
   ModResult r{s, 0, 0, 0};
   bool pending = s >= 0;
+  RefreshEmpty(bases_[base], jiffies);
   int idx = -1;
   uint64_t bucket_expiry = 0, clk = 0;
   WheelBase* b = pending ? &bases_[slots_[s].base] : &bases_[base];
   if (!(options & kModNotPending) && pending) {
     WheelEntry& e = slots_[s];
-    int64_t diff = static_cast<int64_t>(e.expires - expires);
     r.ret = 1;
-    if (diff == 0) return r;
-    if ((options & kModReduce) && diff <= 0) return r;
+    // timer->expires is the caller's field (it may have been written since the
+    // timer was queued): the JS side compares it and sets kModChecked.
+    if (!(options & kModChecked)) {
+      int64_t diff = static_cast<int64_t>(e.expires - expires);
+      if (diff == 0) return r;
+      if ((options & kModReduce) && diff <= 0) return r;
+    }
     ForwardBase(*b, jiffies);
-    if ((options & kModReduce) && TimeBeforeEq(e.expires, expires)) return r;
+    if (!(options & kModChecked) && (options & kModReduce) && TimeBeforeEq(e.expires, expires)) return r;
     clk = b->clk;
     idx = CalcWheelIndex(expires, clk, &bucket_expiry);
     // Same bucket: only the expiry changes; the bucket's effective expiry stays.
     if (idx == e.idx && b == &bases_[base]) {
-      if (!(options & kModReduce) || TimeAfter(e.expires, expires)) {
+      // (REDUCE reaches here only when moving earlier: the caller checked.)
+      if ((options & kModChecked) || !(options & kModReduce) || TimeAfter(e.expires, expires)) {
         e.expires = expires;
         r.updated = 1;
       }
@@ -287,6 +301,7 @@ TimerWheel::ModResult TimerWheel::Mod(int32_t s, int base, uint64_t expires, uin
 TimerWheel::ModResult TimerWheel::ModBatched(int base, uint64_t expires, uint64_t jiffies, int options, int old_idx) {
   ModResult r{-1, 0, 0, 1};
   WheelBase& b = bases_[base];
+  RefreshEmpty(b, jiffies);
   ForwardBase(b, jiffies);
   uint64_t bucket_expiry;
   int idx = CalcWheelIndex(expires, b.clk, &bucket_expiry);
@@ -402,6 +417,10 @@ Napi::Value TimerWheel::JsNextExpiry(const Napi::CallbackInfo& info) {
   int64_t base;
   if (!GetInt(info, 0, 0, kNumWheelBases - 1, &base, "base")) return env.Undefined();
   WheelBase& b = bases_[base];
+  // raw (the virtual clock's ticking model): the stored value, even when stale
+  // after a delete, because a ticking kernel runs that (empty) pass too.
+  bool raw = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  if (raw) return b.timers_pending || b.next_expiry_recalc ? Napi::BigInt::New(env, b.next_expiry) : env.Null();
   if (b.next_expiry_recalc) RecalcNextExpiry(b);
   if (!b.timers_pending) return env.Null();
   return Napi::BigInt::New(env, b.next_expiry);

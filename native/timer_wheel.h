@@ -65,6 +65,8 @@ constexpr int kModReduce = 0x02;
 constexpr int kModNotPending = 0x04;
 // ktimers-private: the timer was collected in the current pass (see JsDrain).
 constexpr int kModBatched = 0x08;
+// ktimers-private: the caller compared timer->expires itself (it owns the field).
+constexpr int kModChecked = 0x10;
 
 // Where a pending timer's entry is linked.
 constexpr int16_t kInBucket = 0;    // vectors[idx]
@@ -147,6 +149,7 @@ class TimerWheel : public Napi::ObjectWrap<TimerWheel> {
   void ClearBit(WheelBase& b, int idx) { b.pending_map[idx >> 6] &= ~(uint64_t{1} << (idx & 63)); }
 
   uint64_t NowJiffies() const;
+  void RefreshEmpty(WheelBase& b, uint64_t jiffies);
 
   int depth_;
   uint64_t initial_jiffies_ = 0;
