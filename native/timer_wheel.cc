@@ -171,7 +171,11 @@ void TimerWheel::Enqueue(WheelBase& b, int32_t s, int idx, uint64_t bucket_expir
   e.where = kInBucket;
   LinkHead(&b.vectors[idx], s);
   SetBit(b, idx);
-  if (TimeBefore(bucket_expiry, b.next_expiry)) {
+  // With nothing pending, next_expiry is only the empty-base sentinel (clk or
+  // jiffies + TIMER_NEXT_MAX_DELTA): a bucket expiry at or past it must still
+  // become the next expiry. (The kernel relies on its tick reaching the
+  // sentinel; the NO_HZ driver and the virtual clock schedule only pending bases.)
+  if (!b.timers_pending || TimeBefore(bucket_expiry, b.next_expiry)) {
     b.next_expiry = bucket_expiry;
     b.timers_pending = true;
     b.next_expiry_recalc = false;

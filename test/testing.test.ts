@@ -189,3 +189,21 @@ describe('timer_list callback errors', () => {
     expect(k.timer_delete_sync_try(bad)).toBe(0); // not running, not pending
   });
 });
+
+describe('wheel edge: a bucket expiry equal to the empty-base sentinel', () => {
+  it('a callback re-arming to clk + TIMER_NEXT_MAX_DELTA (level 8) still fires there', () => {
+    // J is a multiple of 2^24, so J + 2^30 (= clk + 2^30 - 1 inside the callback, the
+    // sentinel next_expiry of an otherwise empty base) is a level-8 bucket boundary.
+    const J = 300n << 24n;
+    clock = installVirtualClock({ startJiffies: J - 10n });
+    const fired: bigint[] = [];
+    const t = new k.timer_list();
+    k.timer_setup(t, (tm) => {
+      fired.push(k.get_jiffies_64());
+      if (fired.length === 1) k.mod_timer(tm, J + (1n << 30n) - (1n << 24n)); // level 8, bucket J + 2^30
+    }, 0);
+    k.mod_timer(t, J - 1n); // fires at J
+    clock.advanceJiffies((1n << 30n) + 100n);
+    expect(fired).toEqual([J, J + (1n << 30n)]);
+  });
+});
