@@ -40,14 +40,11 @@
  */
 import { describe, rangeError, typeError } from './errors.js';
 import { monotonicNs } from './internal/clock.js';
-import { u64Arg } from './internal/validate.js';
+import { S64_MAX, S64_MIN, U64_MAX, u64Arg } from './internal/validate.js';
 
 const ARG = 'ERR_INVALID_ARG_TYPE';
 const OOR = 'ERR_OUT_OF_RANGE';
 const U32_MAX = 0xffff_ffffn;
-const U64_MAX = (1n << 64n) - 1n;
-const S64_MIN = -(1n << 63n);
-const S64_MAX = (1n << 63n) - 1n;
 /** Largest cpu for which the kernel's `int` product `cpu * 3` does not overflow. */
 const CPU_MAX = 0x7fff_ffffn / 3n; // 715,827,882
 
@@ -108,8 +105,11 @@ const USEC_TO_HZ_SHR32 = 43n;
 
 // --- argument checks (never coerce) -----------------------------------------
 
-/** A jiffies value (`unsigned long`/`u64`, or a `long` delta): a bigint only, so it mixes with `jiffies`. */
-function jiffiesArg(v: unknown, name: string, min = 0n, max = U64_MAX, what = 'unsigned long'): bigint {
+/**
+ * A jiffies value (`unsigned long`/`u64`, or a `long` delta): a bigint only, so it mixes with `jiffies`.
+ * @internal (also lib/timer.ts)
+ */
+export function jiffiesArg(v: unknown, name: string, min = 0n, max = U64_MAX, what = 'unsigned long'): bigint {
   if (typeof v !== 'bigint') throw typeError(ARG, `${name} must be a bigint (jiffies, ${what}), got ${describe(v)}`);
   if (v < min || v > max) throw rangeError(OOR, `${name} must be in [${min}, ${max}] (${what}), got ${v}n`);
   return v;
@@ -134,11 +134,24 @@ function countArg(v: unknown, name: string, max = U32_MAX, what = 'unsigned int'
 
 // --- the counter --------------------------------------------------------------
 
-function readJiffies(): bigint {
-  const ns = monotonicNs();
+/**
+ * The jiffy that CLOCK_MONOTONIC time `ns` falls in: INITIAL_JIFFIES plus the
+ * ticks since 0, rounded down (a virtual clock may be below zero).
+ * @internal (also the wheel driver and the virtual clock)
+ */
+export function jiffiesAtNs(ns: bigint): bigint {
   let ticks = ns / TICK_NSEC;
-  if (ns % TICK_NSEC < 0n) ticks -= 1n; // floor, for a virtual clock below zero
-  return u64(INITIAL_JIFFIES + ticks);
+  if (ns % TICK_NSEC < 0n) ticks -= 1n;
+  return INITIAL_JIFFIES + ticks;
+}
+
+/** The CLOCK_MONOTONIC instant jiffy `j` starts at. @internal */
+export function jiffyStartNs(j: bigint): bigint {
+  return (j - INITIAL_JIFFIES) * TICK_NSEC;
+}
+
+function readJiffies(): bigint {
+  return u64(jiffiesAtNs(monotonicNs()));
 }
 
 /**

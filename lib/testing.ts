@@ -40,7 +40,8 @@ import { setMonotonicSource } from './internal/clock.js';
 import { cancelVirtual, nextVirtualEvent, runVirtualPass } from './internal/engine.js';
 import { virt } from './internal/virtual.js';
 import { native } from './binding.js';
-import { INITIAL_JIFFIES, refreshJiffies, TICK_NSEC } from './jiffies.js';
+import { INITIAL_JIFFIES, jiffiesAtNs, jiffyStartNs, refreshJiffies } from './jiffies.js';
+import { S64_MAX, S64_MIN } from './internal/validate.js';
 import { installVirtualWheel, runTimers, uninstallVirtualWheel, virtualNextExpiry } from './timer.js';
 
 export interface VirtualClockOptions {
@@ -74,21 +75,16 @@ function countArg(v: unknown, name: string): bigint {
   return v;
 }
 
-const KTIME_MAX_ = (1n << 63n) - 1n;
-const KTIME_MIN_ = -(1n << 63n);
-
 /** Every clock of the timeline at monotonic `ns` must be a ktime_t. */
 function checkTimeline(ns: bigint, offset: bigint[], what: string): void {
   for (const off of offset) {
     const v = ns + off;
-    if (v > KTIME_MAX_ || v < KTIME_MIN_) {
+    if (v > S64_MAX || v < S64_MIN) {
       throw rangeError('ERR_OUT_OF_RANGE', `${what}: the virtual clocks would leave the ktime_t range (${v} ns)`);
     }
   }
 }
 
-const jiffiesAt = (mono: bigint): bigint => INITIAL_JIFFIES + (mono >= 0n ? mono / TICK_NSEC : (mono - TICK_NSEC + 1n) / TICK_NSEC);
-const jiffyStart = (j: bigint): bigint => (j - INITIAL_JIFFIES) * TICK_NSEC;
 
 /**
  * Installs the virtual clock in this thread (see the module doc).
@@ -107,7 +103,7 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
   // checked before any state changes: a rejected install leaves the thread real.
   const mono = native.now(0);
   const offset = [0n, native.now(1) - mono, native.now(2) - mono, native.now(3) - mono, native.now(4) - mono];
-  const startNs = jiffyStart(start);
+  const startNs = jiffyStartNs(start);
   checkTimeline(startNs, offset, 'startJiffies');
   virt.offset = offset;
   virt.now = startNs;
@@ -130,9 +126,9 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
       // The expiry pass of the current jiffy has run: the wheel's next pass is
       // at the next jiffy at the earliest.
       let wj = virtualNextExpiry();
-      const curJ = jiffiesAt(virt.now);
+      const curJ = jiffiesAtNs(virt.now);
       if (wj !== null && wj <= curJ) wj = curJ + 1n;
-      const wheelNs = wj === null ? null : jiffyStart(wj);
+      const wheelNs = wj === null ? null : jiffyStartNs(wj);
       let next = hr === null ? wheelNs : wheelNs === null ? hr : hr < wheelNs ? hr : wheelNs;
       if (next === null || next > target) break;
       if (next < virt.now) next = virt.now; // overdue hrtimers run now
@@ -174,7 +170,7 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
     },
     advanceJiffies(n) {
       checkInstalled();
-      advance(jiffyStart(jiffiesAt(virt.now) + countArg(n, 'n')));
+      advance(jiffyStartNs(jiffiesAtNs(virt.now) + countArg(n, 'n')));
     },
     now() {
       checkInstalled();
@@ -182,7 +178,7 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
     },
     jiffies() {
       checkInstalled();
-      return jiffiesAt(virt.now);
+      return jiffiesAtNs(virt.now);
     },
     uninstall() {
       checkInstalled();

@@ -38,7 +38,7 @@ import { disarm } from './internal/engine.js';
 import { reportError, virt } from './internal/virtual.js';
 import { enterIrq, exitIrq, irq } from './internal/irq.js';
 import { functionArg } from './internal/validate.js';
-import { HZ, INITIAL_JIFFIES, refreshJiffies, TICK_NSEC } from './jiffies.js';
+import { HZ, INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies, TICK_NSEC } from './jiffies.js';
 import { CLOCK_MONOTONIC } from './ktime.js';
 
 /** timer_list flags (`include/linux/timer.h`). */
@@ -77,7 +77,6 @@ const MOD_TIMER_NOTPENDING = 0x04;
 const MOD_TIMER_BATCHED = 0x08;
 /** ktimers-private: timer->expires was compared here (native/timer_wheel.h). */
 const MOD_TIMER_CHECKED = 0x10;
-const U64_MAX = (1n << 64n) - 1n;
 
 export type TimerCallback<T extends timer_list = timer_list> = (timer: T) => void;
 
@@ -209,17 +208,13 @@ function baseOf(flags: number): number {
   return flags & TIMER_PINNED ? BASE_LOCAL : BASE_GLOBAL;
 }
 
-function jiffyToNs(j: bigint): bigint {
-  return (j - INITIAL_JIFFIES) * TICK_NSEC;
-}
-
 /**
  * jiffies of the real clock. The tick and the real wheel always use it: while
  * ktimers/testing is installed, refreshJiffies() reads the virtual timeline,
  * and the real wheel must not run at a virtual jiffy.
  */
 function realJiffies(): bigint {
-  return virt.active ? INITIAL_JIFFIES + native.now(0) / TICK_NSEC : refreshJiffies();
+  return virt.active ? jiffiesAtNs(native.now(0)) : refreshJiffies();
 }
 
 /** Arms the tick for the earliest non-deferrable bucket expiry of the real wheel (NO_HZ). */
@@ -238,7 +233,7 @@ function rearm(): void {
   // A bucket already due (a past expiry armed from task context) runs at the
   // next tick, as in the kernel: this jiffy's expiry pass counts as done.
   const soonest = realJiffies() + 1n;
-  hrtimer_start(tick!, jiffyToNs(next > soonest ? next : soonest), HRTIMER_MODE_ABS_SOFT);
+  hrtimer_start(tick!, jiffyStartNs(next > soonest ? next : soonest), HRTIMER_MODE_ABS_SOFT);
 }
 
 // (slot, idx) pairs of one drain. 4096 timers per N-API crossing; a larger
@@ -365,14 +360,6 @@ function setupArg(t: unknown): timer_list {
     throw typeError('ERR_KTIMERS_NO_FUNCTION', `timer.function must be a function (or null after timer_shutdown), got ${describe(fn)}`);
   }
   return timer;
-}
-
-function jiffiesArg(v: unknown, name: string): bigint {
-  if (typeof v !== 'bigint') {
-    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a bigint (jiffies), got ${describe(v)}`);
-  }
-  if (v < 0n || v > U64_MAX) throw rangeError('ERR_OUT_OF_RANGE', `${name} must be an unsigned long (0 .. 2^64-1), got ${v}n`);
-  return v;
 }
 
 // --- the API -----------------------------------------------------------------------

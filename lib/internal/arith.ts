@@ -3,10 +3,10 @@
  * public, validated forms are in lib/ktime.ts.
  * @internal
  */
-export const KTIME_MAX_ = (1n << 63n) - 1n;
+import { S64_MAX } from './validate.js';
 
 /** ktime_add_safe() on already-validated s64 bigints. */
 export function addSafe(lhs: bigint, rhs: bigint): bigint {
   const res = BigInt.asIntN(64, lhs + rhs);
-  return res < 0n || res < lhs || res < rhs ? KTIME_MAX_ : res;
+  return res < 0n || res < lhs || res < rhs ? S64_MAX : res; // KTIME_MAX
 }

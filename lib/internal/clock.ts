@@ -15,12 +15,11 @@
  */
 import { native } from '../binding.js';
 import { describe, rangeError, typeError } from '../errors.js';
+import { S64_MAX, S64_MIN } from './validate.js';
 
 /** A replacement for the CLOCK_MONOTONIC reading: returns s64 nanoseconds. */
 export type MonotonicSource = () => bigint;
 
-const S64_MIN = -(1n << 63n);
-const S64_MAX = (1n << 63n) - 1n;
 
 let source: MonotonicSource | null = null;
 
