@@ -231,20 +231,21 @@ export function hrtimer_start_range_ns(timer: hrtimer, tim: ktime_t, range_ns: b
   const t = setupTimerArg(timer);
   const m = modeArg(mode);
   const soft = ktimeArg(tim, 'tim');
-  const range = BigInt.asIntN(64, u64Arg(range_ns, 'range_ns'));
-  startChecks(t, m);
-  if (m & HRTIMER_MODE_REL) armRel(t, soft, range);
-  else armAbs(t, soft, addSafe(soft, range));
+  startRange(t, m, soft, BigInt.asIntN(64, u64Arg(range_ns, 'range_ns')));
 }
 
 /** `hrtimer_start(timer, tim, mode)` = hrtimer_start_range_ns(timer, tim, 0, mode). */
 export function hrtimer_start(timer: hrtimer, tim: ktime_t, mode: number): void {
   const t = setupTimerArg(timer);
   const m = modeArg(mode);
-  const soft = ktimeArg(tim, 'tim');
+  startRange(t, m, ktimeArg(tim, 'tim'), 0n);
+}
+
+/** The one start path, on validated arguments: hard = ktime_add_safe(soft, range). */
+function startRange(t: hrtimer, m: number, soft: bigint, range: bigint): void {
   startChecks(t, m);
-  if (m & HRTIMER_MODE_REL) armRel(t, soft, 0n);
-  else armAbs(t, soft, addSafe(soft, 0n)); // as start_range_ns(.., 0): a negative time saturates the hard expiry
+  if (m & HRTIMER_MODE_REL) armRel(t, soft, range);
+  else armAbs(t, soft, addSafe(soft, range));
 }
 
 /** `hrtimer_start_expires(timer, mode)`: start at the stored soft expiry, keeping the stored range. */
