@@ -394,6 +394,11 @@ export function DEFINE_TIMER(fn: TimerCallback<timer_list>): timer_list {
   return t;
 }
 
+/** The slot in a packed mod() result: ((slot + 1) * 2 + updated) * 4 + lowered * 2 + ret. */
+function modSlot(r: number): number {
+  return Math.floor(r / 8) - 1;
+}
+
 function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
   if (t.function === null) return 0; // shut down: silently ignored
   checkOwnSlot(t);
@@ -406,13 +411,18 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
   }
   const base = baseOf(t.flags);
   const jiffies = ctx.virtual ? refreshJiffies() : null; // the real wheel reads jiffies natively
-  if (t._bidx >= 0 && !(options & MOD_TIMER_NOTPENDING)) {
-    // Collected in this pass, not run yet: the kernel's pending-timer checks.
+  if (isPending(t) && !(options & MOD_TIMER_NOTPENDING)) {
+    // __mod_timer's first checks read timer->expires: the caller's field (it
+    // may have been written since the timer was queued), not the wheel's copy.
     const diff = BigInt.asIntN(64, t.expires - expires);
     if (diff === 0n || (options & MOD_TIMER_REDUCE && diff <= 0n)) return 1;
+    options |= MOD_TIMER_CHECKED;
+  }
+  if (t._bidx >= 0 && !(options & MOD_TIMER_NOTPENDING)) {
+    // Collected in this pass, not run yet.
     const rb = ctx.w.mod(-1, base, expires, jiffies, options | MOD_TIMER_BATCHED, t._bidx);
     t.expires = expires;
-    const slot = Math.floor(rb / 8) - 1;
+    const slot = modSlot(rb);
     if (slot >= 0) {
       // Moved to another bucket: out of this pass, into the wheel.
       t._bidx = -1;
@@ -424,18 +434,11 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
     }
     return 1;
   }
-  if (t._slot >= 0 && !(options & MOD_TIMER_NOTPENDING)) {
-    // __mod_timer's first checks read timer->expires: the caller's field.
-    const diff = BigInt.asIntN(64, t.expires - expires);
-    if (diff === 0n || (options & MOD_TIMER_REDUCE && diff <= 0n)) return 1;
-    options |= MOD_TIMER_CHECKED;
-  }
   const r = ctx.w.mod(t._slot, base, expires, jiffies, options);
   const ret = (r & 1) as 0 | 1;
   const lowered = r & 2;
-  const packed = Math.floor(r / 4);
-  const slot = Math.floor(packed / 2) - 1;
-  if (packed & 1) t.expires = expires;
+  const slot = modSlot(r);
+  if (Math.floor(r / 4) & 1) t.expires = expires; // the "updated" bit
   if (slot !== t._slot) {
     const refdBefore = countsForRef(t);
     if (t._slot >= 0) ctx.armed[t._slot] = undefined;
