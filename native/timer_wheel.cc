@@ -236,6 +236,20 @@ Napi::Value TimerWheel::JsMod(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ((static_cast<double>(r.slot) + 1) * 2 + r.updated) * 4 + r.lowered * 2 + r.ret);
 }
 
+// The end of every arm: set the entry, enqueue it, and report the slot,
+// "expires updated" and whether the base's next_expiry moved earlier.
+void TimerWheel::EnqueueNew(WheelBase& b, int32_t s, int base, uint64_t expires, int idx, uint64_t bucket_expiry,
+                            ModResult* r) {
+  WheelEntry& e = slots_[s];
+  e.expires = expires;
+  e.base = static_cast<uint8_t>(base);
+  uint64_t before = b.next_expiry;
+  Enqueue(b, s, idx, bucket_expiry);
+  r->slot = s;
+  r->updated = 1;
+  r->lowered = b.next_expiry != before;
+}
+
 // An empty base's next_expiry (clk + TIMER_NEXT_MAX_DELTA when it emptied) is
 // moved to jiffies + TIMER_NEXT_MAX_DELTA before use, as the kernel does for an
 // empty base when it computes the next event; otherwise, after ~2^30 idle
@@ -286,15 +300,8 @@ TimerWheel::ModResult TimerWheel::Mod(int32_t s, int base, uint64_t expires, uin
     ForwardBase(nb, jiffies);  // the timer's flags now select another base
     idx = -1;
   }
-  WheelEntry& e = slots_[s];
-  e.expires = expires;
-  e.base = static_cast<uint8_t>(base);
   if (idx < 0 || clk != nb.clk) idx = CalcWheelIndex(expires, nb.clk, &bucket_expiry);  // internal_add_timer()
-  uint64_t before = nb.next_expiry;
-  Enqueue(nb, s, idx, bucket_expiry);
-  r.slot = s;
-  r.updated = 1;
-  r.lowered = nb.next_expiry != before;
+  EnqueueNew(nb, s, base, expires, idx, bucket_expiry, &r);
   return r;
 }
 
@@ -313,15 +320,7 @@ TimerWheel::ModResult TimerWheel::ModBatched(int base, uint64_t expires, uint64_
     r.updated = 1;  // the REDUCE case reaches here only when moving earlier
     return r;
   }
-  int32_t s = AllocSlot();
-  WheelEntry& e = slots_[s];
-  e.expires = expires;
-  e.base = static_cast<uint8_t>(base);
-  uint64_t before = b.next_expiry;
-  Enqueue(b, s, idx, bucket_expiry);
-  r.slot = s;
-  r.updated = 1;
-  r.lowered = b.next_expiry != before;
+  EnqueueNew(b, AllocSlot(), base, expires, idx, bucket_expiry, &r);
   return r;
 }
 

@@ -150,6 +150,7 @@ class TimerWheel : public Napi::ObjectWrap<TimerWheel> {
 
   uint64_t NowJiffies() const;
   void RefreshEmpty(WheelBase& b, uint64_t jiffies);
+  void EnqueueNew(WheelBase& b, int32_t s, int base, uint64_t expires, int idx, uint64_t bucket_expiry, ModResult* r);
 
   int depth_;
   uint64_t initial_jiffies_ = 0;
