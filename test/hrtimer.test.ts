@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { engineState } from '../dist/internal/engine.js';
+import { until } from './helpers.js';
 
 const MS = 1_000_000n;
 const live: k.hrtimer[] = [];
@@ -15,17 +16,6 @@ function timer(fn: k.HrtimerCallback<any> = () => k.HRTIMER_NORESTART, clock = k
   return t;
 }
 
-function until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (pred()) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error('timed out waiting'));
-      setTimeout(poll, 2);
-    };
-    poll();
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -40,6 +40,7 @@
 import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
+import { mulberry32 } from './helpers.js';
 
 // --- wheel constants (kernel-api.md §b.1) ----------------------------------------
 
@@ -72,15 +73,6 @@ const MOD_TIMER_NOTPENDING = 4;
 
 // --- PRNG ------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 type Rng = () => number;
 const int = (r: Rng, n: number): number => Math.floor(r() * n);
 const u32 = (r: Rng): number => Math.floor(r() * 4294967296) >>> 0;

@@ -6,13 +6,8 @@ import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { engineState } from '../dist/internal/engine.js';
 import * as T from '../dist/timer.js';
+import { until } from './helpers.js';
 
-const until = (pred: () => boolean, ms = 5000) =>
-  new Promise<void>((resolve, reject) => {
-    const end = Date.now() + ms;
-    const poll = () => (pred() ? resolve() : Date.now() > end ? reject(new Error('timeout')) : setTimeout(poll, 2));
-    poll();
-  });
 
 describe('timer_list on the real clock', () => {
   it('fires after expires and within its level granularity (level 0 and 1)', async () => {

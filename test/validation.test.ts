@@ -19,6 +19,7 @@ import { installVirtualClock, type VirtualClock, type VirtualClockOptions } from
 import { virt } from '../dist/internal/virtual.js';
 import { setMonotonicSource } from '../dist/internal/clock.js';
 import { cancelVirtual } from '../dist/internal/engine.js';
+import { mulberry32 } from './helpers.js';
 
 const MAX = (1n << 63n) - 1n;
 const MIN = -(1n << 63n);
@@ -834,16 +835,6 @@ describe('jiffies', () => {
 
 // --- fuzz ------------------------------------------------------------------
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Brings the real wheel's NO_HZ tick to rest: a probe timer_list one jiffy ahead
