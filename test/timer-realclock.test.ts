@@ -8,7 +8,6 @@ import { engineState } from '../dist/internal/engine.js';
 import * as T from '../dist/timer.js';
 import { until } from './helpers.js';
 
-
 describe('timer_list on the real clock', () => {
   it('fires after expires and within its level granularity (level 0 and 1)', async () => {
     const got: Record<string, bigint> = {};

@@ -149,11 +149,7 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
       }
       if (soft <= passNow) {
         dropFromNative(t);
-        t._soft = soft;
-        t._hard = hard;
-        t._seq = seq;
-        t._queued = true;
-        t._nbase = nbase;
+        markQueued(t, nbase, soft, hard, seq);
         batch.splice(lo, 0, { t, hard, seq });
         return;
       }
@@ -169,11 +165,23 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
     }
   }
   engine();
+  armNative(t, nbase, soft, hard, false, seq);
+  markQueued(t, nbase, soft, hard, seq);
+}
+
+/**
+ * (Re)arms `t` in native base `nbase` (native.start's a/b/rel arguments),
+ * releasing its old slot, if any, and recording the new one.
+ */
+function armNative(t: TimerState, nbase: number, a: bigint, b: bigint, rel: boolean, seq: number): void {
   const old = ownSlot(t);
   // Virtual timers never keep the process alive: the test drives them.
-  const slot = native.start(old, nbase, soft, hard, false, seq, t._refd && nbase < 8);
+  const slot = native.start(old, nbase, a, b, rel, seq, t._refd && nbase < 8);
   if (old >= 0) armed[old] = undefined;
   setSlot(t, slot);
+}
+
+function markQueued(t: TimerState, nbase: number, soft: bigint, hard: bigint, seq: number): void {
   t._nbase = nbase;
   t._soft = soft;
   t._hard = hard;
@@ -183,8 +191,7 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
 
 /** Puts a collected, not yet run timer back in its native queue, keeping its arming order. */
 function requeue(t: TimerState, seq: number): void {
-  const slot = native.start(-1, t._nbase, t._soft, t._hard, false, seq, t._refd && t._nbase < 8);
-  setSlot(t, slot);
+  armNative(t, t._nbase, t._soft, t._hard, false, seq);
 }
 
 /** Arms `t` relative to its clock's current time: soft = tim + now, hard = soft + range (both ktime_add_safe). */
@@ -198,15 +205,8 @@ export function armRel(t: TimerState, tim: bigint, range: bigint): void {
   }
   const io = engine().io;
   const seq = ++seqCounter;
-  const old = ownSlot(t);
-  const slot = native.start(old, t._base, tim, range, true, seq, t._refd);
-  if (old >= 0) armed[old] = undefined;
-  setSlot(t, slot);
-  t._nbase = t._base;
-  t._soft = io[4]!;
-  t._hard = io[5]!;
-  t._seq = seq;
-  t._queued = true;
+  armNative(t, t._base, tim, range, true, seq); // native adds now; soft, hard come back in io[4], io[5]
+  markQueued(t, t._base, io[4]!, io[5]!, seq);
 }
 
 /** Removes a queued timer (native heap or batch). Returns whether it was queued. */
