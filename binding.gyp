@@ -7,7 +7,8 @@
         "native/addon.cc",
         "native/hrtimer_base.cc",
         "native/timer_wheel.cc",
-        "native/errors.cc"
+        "native/errors.cc",
+        "native/sched.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -28,6 +28,19 @@ export interface NativeBinding {
   now(clock: number): bigint;
   clockRes(clock: number): bigint;
   state(): NativeState;
+  // Per-thread scheduling (native/sched.cc); tid 0 = the calling thread.
+  gettid(): number;
+  schedSetScheduler(tid: number, policy: number, priority: number): void;
+  schedGetScheduler(tid: number): { policy: number; priority: number };
+  schedPriorityMin(policy: number): number;
+  schedPriorityMax(policy: number): number;
+  schedSetAffinity(tid: number, cpus: readonly number[]): void;
+  schedGetAffinity(tid: number): number[];
+  setPriority(tid: number, nice: number): void;
+  getPriority(tid: number): number;
+  mlockAll(flags: number): void;
+  munlockAll(): void;
+  cpuCounts(): { configured: number; online: number };
 }
 
 /** Introspection of the per-environment engine (tests, benches). */

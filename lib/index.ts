@@ -7,6 +7,7 @@
 export * from './ktime.js';
 export * from './hrtimer.js';
 export * from './context.js';
+export * from './sched.js';
 export { KtimersError } from './errors.js';
 export {
   HZ,

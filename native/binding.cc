@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include "hrtimer_base.h"
+#include "sched.h"
 #include "timer_wheel.h"
 
 namespace {
@@ -21,6 +22,18 @@ Napi::Object RegisterModule(Napi::Env env, Napi::Object exports) {
   exports.Set("clockRes", Napi::Function::New(env, ktimers::ClockRes, "clockRes"));
   exports.Set("state", Napi::Function::New(env, ktimers::State, "state"));
   exports.Set("TimerWheel", ktimers::TimerWheel::Init(env));
+  exports.Set("gettid", Napi::Function::New(env, ktimers::GetTid, "gettid"));
+  exports.Set("schedSetScheduler", Napi::Function::New(env, ktimers::SchedSetScheduler, "schedSetScheduler"));
+  exports.Set("schedGetScheduler", Napi::Function::New(env, ktimers::SchedGetScheduler, "schedGetScheduler"));
+  exports.Set("schedPriorityMin", Napi::Function::New(env, ktimers::SchedPriorityMin, "schedPriorityMin"));
+  exports.Set("schedPriorityMax", Napi::Function::New(env, ktimers::SchedPriorityMax, "schedPriorityMax"));
+  exports.Set("schedSetAffinity", Napi::Function::New(env, ktimers::SchedSetAffinity, "schedSetAffinity"));
+  exports.Set("schedGetAffinity", Napi::Function::New(env, ktimers::SchedGetAffinity, "schedGetAffinity"));
+  exports.Set("setPriority", Napi::Function::New(env, ktimers::SetPriority, "setPriority"));
+  exports.Set("getPriority", Napi::Function::New(env, ktimers::GetPriority, "getPriority"));
+  exports.Set("mlockAll", Napi::Function::New(env, ktimers::MlockAll, "mlockAll"));
+  exports.Set("munlockAll", Napi::Function::New(env, ktimers::MunlockAll, "munlockAll"));
+  exports.Set("cpuCounts", Napi::Function::New(env, ktimers::CpuCounts, "cpuCounts"));
   return exports;
 }
 

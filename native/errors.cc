@@ -20,6 +20,9 @@ const char* ErrnoName(int err) {
     case ENODEV: return "ENODEV";
     case EFAULT: return "EFAULT";
     case ECANCELED: return "ECANCELED";
+    case ESRCH: return "ESRCH";
+    case EACCES: return "EACCES";
+    case EAGAIN: return "EAGAIN";
     default: return "EUNKNOWN";
   }
 }
@@ -40,7 +43,12 @@ void ThrowRangeError(Napi::Env env, const char* code, const char* msg) {
 }
 
 void ThrowErrno(Napi::Env env, const char* syscall, int err) {
-  std::string msg = std::string(syscall) + " failed: " + std::strerror(err);
+  ThrowErrno(env, syscall, err, std::string());
+}
+
+void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& hint) {
+  std::string msg = std::string(syscall) + " failed: " + ErrnoName(err) + " (" + std::strerror(err) + ")";
+  if (!hint.empty()) msg += ": " + hint;
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("errno", Napi::Number::New(env, -err));
   e.Set("syscall", Napi::String::New(env, syscall));

@@ -7,12 +7,16 @@
 
 #include <napi.h>
 
+#include <string>
+
 namespace ktimers {
 
 void ThrowTypeError(Napi::Env env, const char* code, const char* msg);
 void ThrowRangeError(Napi::Env env, const char* code, const char* msg);
 // A failed syscall: Error with code = errno name (e.g. "EMFILE"), errno, syscall.
 void ThrowErrno(Napi::Env env, const char* syscall, int err);
+// The same, with a hint saying what is missing (e.g. the capability or rlimit).
+void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& hint);
 
 // Argument readers: false (with a coded exception pending) unless the argument
 // is an integer number in [lo, hi] / a bigint that fits.

@@ -20,6 +20,7 @@ import { virt } from '../dist/internal/virtual.js';
 import { setMonotonicSource } from '../dist/internal/clock.js';
 import { cancelVirtual } from '../dist/internal/engine.js';
 import { mulberry32 } from './helpers.js';
+import * as SCHED from '../dist/sched.js';
 
 const MAX = (1n << 63n) - 1n;
 const MIN = -(1n << 63n);
@@ -118,7 +119,13 @@ const SIG: Record<string, [Kind[], Ret]> = {
   LVL_START: [['level'], 'lvl'],
 };
 /** Classes (constructors, not operations) and @internal helpers that leak through `export *` (see below). */
-const NOT_FUZZED = new Set(['hrtimer', 'timer_list', 'KtimersError']);
+const NOT_FUZZED = new Set([
+  'hrtimer', 'timer_list', 'KtimersError',
+  // Per-thread scheduling (lib/sched.ts): valid calls would change this test process's
+  // policy, affinity, nice or locked memory, so test/sched.test.ts validates them and
+  // fuzzes them in a child process instead.
+  ...Object.keys(SCHED).filter((n) => typeof (SCHED as Record<string, unknown>)[n] === 'function'),
+]);
 /**
  * Functions that need a timer that went through hrtimer_setup()/hrtimer_init(), or
  * a timer_list that went through timer_setup() (ERR_KTIMERS_NOT_SETUP otherwise).
