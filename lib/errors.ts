@@ -70,3 +70,18 @@ export function kwarn(code: string, message: string, once = false): void {
   }
   process.emitWarning(message, { type: 'KtimersWarning', code });
 }
+
+/**
+ * The rejection of an aborted operation (`sleep`, `interval`, `WorkQueue#queue`),
+ * shaped like Node's own `AbortError` (what `node:timers/promises` rejects
+ * with): `name` 'AbortError', `code` 'ABORT_ERR', and `cause` the signal's
+ * `reason`. Code written against Node's timers can test `err.name === 'AbortError'`
+ * unchanged.
+ */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    Object.defineProperty(this, 'name', { value: 'AbortError', enumerable: false, configurable: true, writable: true });
+  }
+}

@@ -93,3 +93,9 @@ export {
   WHEEL_TIMEOUT_MAX,
   type TimerCallback,
 } from './timer.js';
+
+// The idiomatic layer (Node manners, same engine): durations, the HighResTimer
+// handle, AbortError. Promises are in 'ktimers/promises'.
+export { ns, us, ms, s, type Duration } from './api/duration.js';
+export { HighResTimer, type HighResTimerCallback, type HighResTimerOptions } from './api/high-res-timer.js';
+export { AbortError } from './errors.js';

@@ -37,10 +37,12 @@ type Kind =
   // `unsigned int` / `u32` counts (bigint or safe-integer number, [0, 2^32-1]); the `int cpu` of the round_jiffies skew.
   | 'jiffies' | 'delta' | 'u32' | 'skewcpu'
   // timer.h: a timer_list; timer_setup's `unsigned int flags`; add_timer_on's cpu (one CPU: 0); LVL_START's level.
-  | 'tlist' | 'flags' | 'cpu' | 'level';
+  | 'tlist' | 'flags' | 'cpu' | 'level'
+  // durations (lib/api/duration.ts): ns() takes whole ns; us/ms/s take a number (fractions round) or a bigint, >= 0.
+  | 'dur_ns' | 'dur_us' | 'dur_ms' | 'dur_s';
 type Ret =
   | 'ktime' | 'u64' | 'cmp' | 'bool' | 'try' | 'cancel' | 'void' | 'now'
-  | 'jiffies' | 'jnow' | 'u32' | 'tlist' | 'lvl';
+  | 'jiffies' | 'jnow' | 'u32' | 'tlist' | 'lvl' | 'dur';
 
 // prettier-ignore
 const SIG: Record<string, [Kind[], Ret]> = {
@@ -117,10 +119,12 @@ const SIG: Record<string, [Kind[], Ret]> = {
   timer_shutdown: [['tlist'], 'cancel'], timer_shutdown_sync: [['tlist'], 'cancel'],
   del_timer: [['tlist'], 'cancel'], del_timer_sync: [['tlist'], 'cancel'], try_to_del_timer_sync: [['tlist'], 'try'],
   LVL_START: [['level'], 'lvl'],
+  // the idiomatic layer's duration helpers
+  ns: [['dur_ns'], 'dur'], us: [['dur_us'], 'dur'], ms: [['dur_ms'], 'dur'], s: [['dur_s'], 'dur'],
 };
 /** Classes (constructors, not operations) and @internal helpers that leak through `export *` (see below). */
 const NOT_FUZZED = new Set([
-  'hrtimer', 'timer_list', 'KtimersError',
+  'hrtimer', 'timer_list', 'KtimersError', 'AbortError', 'HighResTimer',
   // Per-thread scheduling (lib/sched.ts): valid calls would change this test process's
   // policy, affinity, nice or locked memory, so test/sched.test.ts validates them and
   // fuzzes them in a child process instead.
@@ -233,6 +237,7 @@ function valid(kind: Kind): unknown {
     case 'flags': return k.TIMER_DEFERRABLE;
     case 'cpu': return 0;
     case 'level': return 2;
+    case 'dur_ns': case 'dur_us': case 'dur_ms': case 'dur_s': return 3;
   }
 }
 
@@ -267,6 +272,7 @@ const BAD: Record<Exclude<Kind, 'any'>, Bad[]> = {
     ['-2^53 (unsafe)', () => -(2 ** 53), R, OOR], ['2^63', () => 1n << 63n, R, OOR], ['KTIME_MIN-1', () => MIN - 1n, R, OOR],
   ],
   div: [],
+  dur_ns: [], dur_us: [], dur_ms: [], dur_s: [], // filled in below
   timer: [
     ['undefined', () => undefined, T, ARG], ['null', () => null, T, ARG], ['number', () => 1, T, ARG],
     ['bigint', () => 1n, T, ARG], ['string', () => 'timer', T, ARG], ['symbol', () => Symbol('t'), T, ARG],
@@ -349,6 +355,16 @@ const BAD: Record<Exclude<Kind, 'any'>, Bad[]> = {
     ['64', () => 64, R, OOR], ['2^53', () => 2 ** 53, R, OOR], ['1e300', () => 1e300, R, OOR],
   ],
 };
+const DUR_UNIT = { dur_ns: 1n, dur_us: 1_000n, dur_ms: 1_000_000n, dur_s: 1_000_000_000n } as const;
+for (const kd of ['dur_ns', 'dur_us', 'dur_ms', 'dur_s'] as const) {
+  BAD[kd] = [
+    ...notNumbers(),
+    ['-1', () => -1, R, OOR], ['-1n', () => -1n, R, OOR], ['NaN', () => NaN, R, OOR], ['Infinity', () => Infinity, R, OOR],
+    ['-Infinity', () => -Infinity, R, OOR], ['2^53 (unsafe)', () => 2 ** 53, R, OOR], ['1e300', () => 1e300, R, OOR],
+    ['past KTIME_MAX', () => MAX / DUR_UNIT[kd] + 1n, R, OOR], ['2^64', () => 1n << 64n, R, OOR],
+    ...(kd === 'dur_ns' ? [['1.5', () => 1.5, R, OOR] as Bad] : []),
+  ];
+}
 BAD.div = [...BAD.s64, ['0', () => 0, R, OOR], ['0n', () => 0n, R, OOR], ['-0', () => -0, R, OOR]];
 BAD.delta = BAD.ktime; // a `long` jiffies delta: bigint only, s64, as a ktime_t
 
@@ -371,6 +387,13 @@ function accepts(kind: Kind, v: unknown): boolean {
     case 'flags': return v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= U32_MAX);
     case 'cpu': return v === 0;
     case 'level': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= k.LVL_DEPTH;
+    case 'dur_ns': case 'dur_us': case 'dur_ms': case 'dur_s': {
+      const unit = DUR_UNIT[kind];
+      if (typeof v === 'bigint') return v >= 0n && v * unit <= MAX;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return false;
+      if (Number.isInteger(v)) return Number.isSafeInteger(v) && BigInt(v) * unit <= MAX;
+      return unit !== 1n && Number.isSafeInteger(Math.round(v * Number(unit)));
+    }
   }
 }
 function returnOk(ret: Ret, v: unknown): boolean {
@@ -387,6 +410,7 @@ function returnOk(ret: Ret, v: unknown): boolean {
     case 'u32': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= U32_MAX;
     case 'tlist': return v instanceof k.timer_list && k.timer_pending(v) === 0;
     case 'lvl': return typeof v === 'bigint' && v >= 0n && v <= k.WHEEL_TIMEOUT_CUTOFF;
+    case 'dur': return typeof v === 'bigint' && v >= 0n && v <= MAX;
   }
 }
 
