@@ -18,7 +18,8 @@ if (process.platform !== 'linux') {
 /** The addon's surface (native/binding.cc). */
 export interface NativeBinding {
   init(onWake: (dueMask: number) => void): { collect: Int32Array; io: BigInt64Array };
-  start(slot: number, base: number, a: bigint, b: bigint, rel: boolean, seq: number, refd: boolean): number;
+  /** spin: ns to wake early and busy-wait (hrtimer_set_spin_ns); omitted = 0 */
+  start(slot: number, base: number, a: bigint, b: bigint, rel: boolean, seq: number, refd: boolean, spin?: number): number;
   cancel(slot: number): void;
   setRef(slot: number, refd: boolean): void;
   collect(base: number): number;
@@ -52,6 +53,10 @@ export interface NativeState {
   queued?: number[];
   slotsInUse?: number;
   refCount?: number;
+  /** armed timers with a spin (hrtimer_set_spin_ns) on the real clocks */
+  spinners?: number;
+  /** total CLOCK_MONOTONIC ns this environment spent busy-waiting for spinning timers */
+  spinNs?: bigint;
 }
 
 const require = createRequire(import.meta.url);

@@ -22,6 +22,8 @@
  *   achieved wake-up latency is the OS's (see bench/).
  * - Armed timers keep the process alive like Node's timers; `timer.unref()`
  *   opts out. Microtasks queued by a callback run after the whole expiry pass.
+ * - ktimers extension, no kernel counterpart: hrtimer_set_spin_ns() (hybrid
+ *   wake-up: wake early, busy-wait to the expiry).
  */
 import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
 import { armAbs, armRel, clockNow, disarm, setRef, type TimerState } from './internal/engine.js';
@@ -94,6 +96,7 @@ export class hrtimer {
   /** @internal */ _running = false;
   /** @internal */ _seq = 0;
   /** @internal */ _refd = true;
+  /** @internal */ _spin = 0;
   /** @internal */ _passId = 0;
   /** @internal */ _passRuns = 0;
   /** @internal */ _clockid = -1;
@@ -428,4 +431,53 @@ export function hrtimer_is_queued(timer: hrtimer): boolean {
 /** `hrtimer_callback_running(timer)`: its callback is executing now. */
 export function hrtimer_callback_running(timer: hrtimer): boolean {
   return timerArg(timer)._running;
+}
+
+/**
+ * Largest spin of {@link hrtimer_set_spin_ns}: 1 s (`NSEC_PER_SEC`). A spin is a
+ * busy-wait on the JS thread; past a second it is a hang, not a latency gain.
+ */
+export const HRTIMER_SPIN_MAX_NS: ktime_t = 1_000_000_000n;
+
+/**
+ * `hrtimer_set_spin_ns(timer, spin_ns)` — **ktimers extension** (the kernel has no
+ * counterpart: its hrtimer interrupt already runs within a few us). Hybrid
+ * wake-up for the lowest latency: the OS timer is armed `spin_ns` before the
+ * timer's expiry, and the last stretch is a busy-wait on the timer's clock, so
+ * the callback starts within a few microseconds of its expiry instead of after
+ * the OS wake-up latency (tens of us on a VM; see `ktimers cyclictest --spin`).
+ *
+ * Cost: up to `spin_ns` of CPU per expiry on the JS thread, which can do
+ * nothing else meanwhile (at a 100 us period a 50 us spin is up to half a CPU).
+ * Choose `spin_ns` just above the wake-up latency you see without spin (its
+ * p99 is a good start). The total busy-wait is counted (`cyclictest` reports it).
+ *
+ * Semantics are otherwise unchanged: the timer is never run before its soft
+ * expiry, the run order of timers is the same, and range timers keep their
+ * range (the busy-wait ends when the timer is due: its soft expiry; for SOFT
+ * mode, its hard expiry, which raises HRTIMER_SOFTIRQ). On the virtual clock
+ * (ktimers/testing) spin has no effect: virtual timers run at their exact
+ * expiry already, and virtual time does not pass while a thread spins.
+ *
+ * Takes effect at the timer's next start (an HRTIMER_RESTART re-arm counts); a
+ * queued timer keeps the wake-up it was armed with. 0 turns it off.
+ *
+ * Context: any. Return: nothing. Throws `ERR_OUT_OF_RANGE` outside
+ * [0, HRTIMER_SPIN_MAX_NS].
+ * @example
+ * hrtimer_setup(t, cb, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+ * hrtimer_set_spin_ns(t, 50_000n);            // wake 50 us early, spin the rest
+ */
+export function hrtimer_set_spin_ns(timer: hrtimer, spin_ns: bigint | number): void {
+  const t = timerArg(timer);
+  const v = u64Arg(spin_ns, 'spin_ns');
+  if (v > HRTIMER_SPIN_MAX_NS) {
+    throw rangeError('ERR_OUT_OF_RANGE', `spin_ns must be in [0, ${HRTIMER_SPIN_MAX_NS}] (at most 1 s of busy-waiting), got ${v}`);
+  }
+  t._spin = Number(v);
+}
+
+/** `hrtimer_get_spin_ns(timer)` — ktimers extension: the spin set by {@link hrtimer_set_spin_ns} (0n: none). */
+export function hrtimer_get_spin_ns(timer: hrtimer): ktime_t {
+  return BigInt(timerArg(timer)._spin);
 }

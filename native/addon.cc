@@ -29,6 +29,21 @@
 //   saved per wake-up).
 // * The uv_poll handle is ref'd exactly while at least one ref'd timer is armed,
 //   like Node's own timers; unref'd timers never keep the process alive.
+// * Spin (hybrid wake-up, hrtimer_set_spin_ns). The OS wake-up path (timerfd
+//   expiry -> epoll -> libuv -> JS) costs tens of us here, mostly the CPU leaving
+//   idle and the scheduler switching to the thread. A spinning timer moves that
+//   cost before its expiry: the clock's timerfd is programmed at the earliest
+//   *wake-up time* (hard - spin over the clock's spinning entries, else the
+//   earliest hard expiry), and Wake() busy-waits on the timer's own clock until
+//   the timer is due (its soft expiry on a hard base; its hard expiry on a SOFT
+//   base, where HRTIMER_SOFTIRQ is raised by hard expiries), then runs the pass
+//   as usual. The due test is untouched, so a spinning timer is never run
+//   early and the run order (hard, seq) is the same with or without spin; only
+//   the wake-up moves. The busy-wait is bounded by the entry's spin on
+//   CLOCK_MONOTONIC too (a REALTIME/TAI clock set backwards cannot stretch it),
+//   and its total is counted (state().spinNs: the CPU cost of the feature).
+//   Virtual bases never spin: virtual time only moves when the test advances
+//   it and a virtual timer already runs at its exact expiry.
 #include "addon.h"
 
 #include <sys/epoll.h>
@@ -44,6 +59,16 @@ namespace ktimers {
 namespace {
 
 constexpr int64_t kNsPerSec = 1000000000;
+
+// The kernel's cpu_relax(): tell the core we are busy-waiting (frees pipeline
+// resources for a sibling hyperthread, saves power) without giving up the CPU.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
 
 int64_t ReadClock(clockid_t id) {
   struct timespec ts;
@@ -176,7 +201,11 @@ void Addon::OnClosed(uv_handle_t* h) {
 
 int64_t Addon::Now(int clock) const { return ReadClock(LinuxClockId(clock)); }
 
-int64_t Addon::EarliestHard(int clock) const {
+// When the clock's timerfd must fire: the earliest hard expiry of its two
+// queues, or earlier if a spinning entry wants to wake up before that (the heap
+// top's hard expiry bounds every non-spinning entry; the spinners set holds the
+// rest). INT64_MIN = nothing armed.
+int64_t Addon::EarliestWake(int clock) const {
   int64_t best = INT64_MAX;
   bool any = false;
   for (int b : {clock, clock + 4}) {
@@ -186,12 +215,32 @@ int64_t Addon::EarliestHard(int clock) const {
       any = true;
     }
   }
+  const auto& sp = clocks_[clock].spinners;
+  if (!sp.empty() && sp.begin()->first < best) best = sp.begin()->first;
   return any ? best : INT64_MIN;
+}
+
+size_t Addon::Spinners() const {
+  size_t n = 0;
+  for (const auto& c : clocks_) n += c.spinners.size();
+  return n;
+}
+
+// The wake-up time of a spinning entry. Never INT64_MIN, the "disarmed" mark.
+static int64_t WakeOf(const QueueEntry& e) {
+  int64_t w;
+  if (__builtin_sub_overflow(e.hard, static_cast<int64_t>(e.spin), &w) || w == INT64_MIN) w = INT64_MIN + 1;
+  return w;
+}
+
+// An entry left its heap (cancel, re-arm or collect): drop its spin record.
+void Addon::Forget(int base, const QueueEntry& e) {
+  if (e.spin > 0) clocks_[ClockOfBase(base)].spinners.erase({WakeOf(e), e.slot});
 }
 
 int Addon::Reprogram(int clock, bool force) {
   ClockState& cs = clocks_[clock];
-  int64_t want = EarliestHard(clock);
+  int64_t want = EarliestWake(clock);
   if (!force && want == cs.programmed) return 0;
   struct itimerspec its = {};
   if (want != INT64_MIN) {
@@ -232,16 +281,23 @@ void Addon::UpdateRef(int64_t delta) {
 }
 
 int32_t Addon::Start(int32_t slot, int base, int64_t soft, int64_t hard, uint64_t seq,
-                     bool refd) {
+                     bool refd, int32_t spin) {
   if (slot >= 0) Remove(slot);  // re-arm: restart semantics, one queued instance
   int32_t s = slots_.Alloc(static_cast<uint8_t>(base), refd);
-  queues_[base]->Insert(QueueEntry{hard, soft, seq, s, 0});
+  if (IsVirtualBase(base) || spin < 0) spin = 0;
+  QueueEntry e{hard, soft, seq, s, spin};
+  queues_[base]->Insert(e);
   if (refd) UpdateRef(1);
   int clock = ClockOfBase(base);
   if (IsVirtualBase(base)) return s;
+  int64_t wake = hard;
+  if (spin > 0) {
+    wake = WakeOf(e);
+    clocks_[clock].spinners.insert({wake, s});
+  }
   if (in_pass_) {
     clocks_[clock].dirty = true;
-  } else if (hard < clocks_[clock].programmed || clocks_[clock].programmed == INT64_MIN) {
+  } else if (wake < clocks_[clock].programmed || clocks_[clock].programmed == INT64_MIN) {
     int err = Reprogram(clock, false);
     if (err != 0) {
       Remove(s);
@@ -256,7 +312,7 @@ void Addon::Remove(int32_t slot) {
   Slot& sl = slots_[slot];
   int base = sl.base;
   bool refd = sl.refd != 0;
-  queues_[base]->Remove(slot);
+  Forget(base, queues_[base]->Remove(slot));
   slots_.Free(slot);
   if (refd) UpdateRef(-1);
 }
@@ -287,7 +343,7 @@ int Addon::Collect(int base) {
     const QueueEntry& top = q.top();
     int32_t s = top.slot;
     bool refd = slots_[s].refd != 0;
-    q.PopTop();
+    Forget(base, q.PopTop());
     slots_.Free(s);
     if (refd) UpdateRef(-1);
     collect_buf_[n++] = s;
@@ -300,6 +356,39 @@ void Addon::OnPoll(uv_poll_t* handle, int status, int events) {
   static_cast<Addon*>(handle->data)->Wake();
 }
 
+// The spin phase of a wake-up (see "Spin" at the top): for each clock, the
+// spinning entries whose wake-up time has come name the instant the earliest
+// of them becomes due; busy-wait until then. One target per clock per wake-up:
+// a second spinner due later is served by the next wake-up, which its own
+// (already past) wake-up time makes immediate.
+void Addon::SpinUntilDue() {
+  for (int c = 0; c < kNumClocks; c++) {
+    const auto& sp = clocks_[c].spinners;
+    if (sp.empty()) continue;
+    int64_t now = Now(c);
+    int64_t target = INT64_MAX;
+    int64_t budget = 0;
+    for (auto it = sp.begin(); it != sp.end() && it->first <= now; ++it) {
+      int32_t s = it->second;
+      int base = slots_[s].base;
+      const QueueEntry& e = queues_[base]->Of(s);
+      int64_t due = base >= 4 ? e.hard : e.soft;
+      if (due < target) {
+        target = due;
+        budget = e.spin;
+      }
+    }
+    if (target == INT64_MAX || target <= now) continue;
+    int64_t t0 = ReadClock(CLOCK_MONOTONIC);
+    int64_t mono = t0;
+    while (Now(c) < target && mono - t0 <= budget) {
+      cpu_relax();
+      mono = ReadClock(CLOCK_MONOTONIC);
+    }
+    spin_total_ns_ += mono - t0;
+  }
+}
+
 void Addon::Wake() {
   struct epoll_event evs[kNumClocks];
   int n = epoll_wait(epfd_, evs, kNumClocks, 0);
@@ -307,6 +396,7 @@ void Addon::Wake() {
     uint32_t c = evs[i].data.u32;
     if (c < kNumClocks) clocks_[c].fired = true;
   }
+  SpinUntilDue();
   // Sample every clock once per pass ("now" is fixed for the whole pass, as the
   // kernel samples the base time once per hrtimer_interrupt).
   uint32_t due = 0;

@@ -15,6 +15,8 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <utility>
 
 #include "hrtimer_queue.h"
 
@@ -40,12 +42,19 @@ clockid_t LinuxClockId(int clock);
 // the heap in (hard, seq) order. 4096 * 4 bytes keeps the buffer in L1/L2.
 constexpr int kCollectCapacity = 4096;
 constexpr int kIoSize = 12;
+// Largest hybrid spin of one timer (ns). A spin is a busy-wait on the JS thread:
+// past a second it is a hang, not a latency optimisation. Fits QueueEntry::spin.
+constexpr int64_t kMaxSpinNs = 1000000000;
 
 struct ClockState {
   int fd = -1;                 // timerfd: one per clock, never per timer
   int64_t programmed = INT64_MIN;  // absolute expiry the timerfd is armed for (clock's own time), INT64_MIN = disarmed
   bool dirty = false;          // heap top changed during a dispatch pass
   bool fired = false;          // epoll reported it readable in this wake-up
+  // Spinning entries of the clock's two real bases, ordered by wake-up time
+  // (hard - spin, then slot). Usually empty or one entry; kept apart so timers
+  // without spin pay nothing for the feature.
+  std::set<std::pair<int64_t, int32_t>> spinners;
 };
 
 class Addon {
@@ -55,7 +64,8 @@ class Addon {
 
   // JS-callable operations (validated by the N-API layer in hrtimer_base.cc).
   // Arms slot (or a fresh slot when slot < 0); returns the slot, or -1 with errno set.
-  int32_t Start(int32_t slot, int base, int64_t soft, int64_t hard, uint64_t seq, bool refd);
+  // spin: ns to arm the timerfd early and busy-wait (ignored on virtual bases).
+  int32_t Start(int32_t slot, int base, int64_t soft, int64_t hard, uint64_t seq, bool refd, int32_t spin);
   void Cancel(int32_t slot);
   void SetRef(int32_t slot, bool refd);
   int Collect(int base);  // pops due timers of `base` at the pass time into collect_buf_
@@ -77,6 +87,9 @@ class Addon {
   size_t SlotsInUse() const { return slots_.in_use(); }
   int64_t RefCount() const { return refd_count_; }
   int epoll_fd() const { return epfd_; }
+  // Total CLOCK_MONOTONIC ns spent busy-waiting for spinning timers (the CPU cost of spin).
+  int64_t SpinTotalNs() const { return spin_total_ns_; }
+  size_t Spinners() const;
 
  private:
   explicit Addon(Napi::Env env);
@@ -86,8 +99,10 @@ class Addon {
   void Wake();
   void Remove(int32_t slot);
   void UpdateRef(int64_t delta);
-  int64_t EarliestHard(int clock) const;
+  int64_t EarliestWake(int clock) const;
   void TouchClock(int clock);
+  void Forget(int base, const QueueEntry& e);
+  void SpinUntilDue();
 
   Napi::Env env_;
   int epfd_ = -1;
@@ -96,6 +111,7 @@ class Addon {
   std::array<std::unique_ptr<HrtimerQueue>, kNumBases> queues_;
   uv_poll_t* poll_ = nullptr;        // watches epfd_ on the env's own libuv loop
   int64_t refd_count_ = 0;           // armed timers that keep the loop alive
+  int64_t spin_total_ns_ = 0;        // see SpinTotalNs()
   bool in_pass_ = false;             // inside Wake(): defer timerfd re-arms to its end
   napi_ref on_wake_ = nullptr;       // JS dispatcher
   napi_async_context async_ctx_ = nullptr;

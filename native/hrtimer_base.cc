@@ -79,9 +79,10 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// start(slot|-1, base, a, b, rel, seq, refd) -> slot; writes soft, hard to io[4], io[5].
+// start(slot|-1, base, a, b, rel, seq, refd[, spin]) -> slot; writes soft, hard to io[4], io[5].
 // rel: soft = ktime_add_safe(a, now), hard = ktime_add_safe(soft, b) (b = range);
 // abs: soft = a, hard = b (already computed by the caller).
+// spin: ns to wake early and busy-wait (hrtimer_set_spin_ns), 0..kMaxSpinNs; absent = 0.
 Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon* a = GetAddon(env);
@@ -104,12 +105,17 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
     ThrowTypeError(env, kInvalidArg, "refd must be a boolean");
     return env.Undefined();
   }
+  int64_t spin = 0;
+  if (info.Length() >= 8 && !info[7].IsUndefined() && !GetInt(info, 7, 0, kMaxSpinNs, &spin, "spin")) {
+    return env.Undefined();
+  }
   bool rel = info[4].As<Napi::Boolean>().Value();
   bool refd = info[6].As<Napi::Boolean>().Value();
   int b = static_cast<int>(base);
   int64_t soft = rel ? AddSafe(x, a->Now(ClockOfBase(b))) : x;
   int64_t hard = rel ? AddSafe(soft, y) : y;
-  int32_t s = a->Start(static_cast<int32_t>(slot), b, soft, hard, static_cast<uint64_t>(seq), refd);
+  int32_t s = a->Start(static_cast<int32_t>(slot), b, soft, hard, static_cast<uint64_t>(seq), refd,
+                       static_cast<int32_t>(spin));
   if (s < 0) {
     ThrowErrno(env, "timerfd_settime", errno);
     return env.Undefined();
@@ -208,6 +214,8 @@ Napi::Value State(const Napi::CallbackInfo& info) {
   out.Set("queued", sizes);
   out.Set("slotsInUse", Napi::Number::New(env, static_cast<double>(a->SlotsInUse())));
   out.Set("refCount", Napi::Number::New(env, static_cast<double>(a->RefCount())));
+  out.Set("spinners", Napi::Number::New(env, static_cast<double>(a->Spinners())));
+  out.Set("spinNs", Napi::BigInt::New(env, a->SpinTotalNs()));
   return out;
 }
 

@@ -14,6 +14,10 @@
 //   * every armed timer owns a "slot" (a small integer, see SlotTable). The slot
 //     records the entry's position in its heap, which turns cancel and re-arm of
 //     an arbitrary timer into an O(log n) sift instead of an O(n) search.
+//   * a timer with a spin (hrtimer_set_spin_ns) wants its timerfd wake-up
+//     before its hard expiry. The heap stays keyed on (hard, seq) — spin never
+//     changes the run order — and the Addon keeps the few spinning entries in
+//     a separate ordered set by wake-up time (addon.h, ClockState::spinners).
 //   * entries are stored by value in one contiguous vector: 32 bytes per armed
 //     timer, no per-timer allocation, cache-friendly sifts. A million armed
 //     timers cost ~32 MB here plus 8 bytes of slot table each, and *no* file
@@ -37,7 +41,8 @@ struct QueueEntry {
   int64_t soft;   // soft expiry: never run before this
   uint64_t seq;   // arming order: FIFO tie-break among equal hard expiries
   int32_t slot;   // owner; index into SlotTable
-  int32_t pad_;
+  int32_t spin;   // hybrid wake-up: ns the timerfd is armed before `hard` (0: none);
+                  // always 0 on the virtual bases (see addon.cc, "Spin")
 };
 
 struct Slot {
@@ -75,6 +80,8 @@ class HrtimerQueue {
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }
   const QueueEntry& top() const { return heap_.front(); }
+  // The entry owned by `slot` (which must be in this heap).
+  const QueueEntry& Of(int32_t slot) const { return heap_[static_cast<size_t>((*slots_)[slot].pos)]; }
 
   void Insert(const QueueEntry& e) {
     heap_.push_back(e);

@@ -83,6 +83,8 @@ const SIG: Record<string, [Kind[], Ret]> = {
   hrtimer_add_expires_ns: [['timer', 'u64'], 'void'],
   hrtimer_active: [['timer'], 'bool'], hrtimer_is_queued: [['timer'], 'bool'],
   hrtimer_callback_running: [['timer'], 'bool'],
+  // ktimers extension: the hybrid wake-up (u64 ns, at most HRTIMER_SPIN_MAX_NS: larger is ERR_OUT_OF_RANGE)
+  hrtimer_set_spin_ns: [['timer', 'u64'], 'void'], hrtimer_get_spin_ns: [['timer'], 'ktime'],
   in_atomic: [[], 'bool'], in_hardirq: [[], 'bool'], in_irq: [[], 'bool'], in_interrupt: [[], 'bool'],
   in_nmi: [[], 'bool'], in_serving_softirq: [[], 'bool'], in_softirq: [[], 'bool'], in_task: [[], 'bool'],
   might_sleep: [['any'], 'void'],
@@ -1098,6 +1100,8 @@ describe('native binding validates its own arguments', () => {
       [4, 1, T, ARG], [4, 'true', T, ARG], [4, undefined, T, ARG],
       [5, -1, R, OOR], [5, 2 ** 53 + 2, R, OOR], [5, 1.5, R, OOR], [5, '1', T, ARG], [5, 1n, T, ARG],
       [6, 1, T, ARG], [6, undefined, T, ARG],
+      // spin (optional: undefined = 0): ns in [0, 1e9]
+      [7, -1, R, OOR], [7, 1e9 + 1, R, OOR], [7, 1.5, R, OOR], [7, NaN, R, OOR], [7, '1', T, ARG], [7, 1n, T, ARG], [7, null, T, ARG],
     ];
     for (const [i, v, cls, code] of bad) {
       const args: unknown[] = [...ok];

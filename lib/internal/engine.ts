@@ -12,7 +12,10 @@
  * has no native state at all, so a dropped one is ordinary garbage.
  *
  * Costs: start / restart / cancel are one N-API call and an O(log n) sift; the
- * timerfd is re-armed only when the clock's earliest expiry changes. Reading a
+ * timerfd is re-armed only when the clock's earliest expiry changes. A timer's
+ * spin (hrtimer_set_spin_ns) travels with each arm; native code wakes that much
+ * early and busy-waits to the expiry (native/addon.cc, "Spin"). The pass below
+ * is the same with or without it. Reading a
  * timer's expiry, forward, and the state queries are pure JS.
  *
  * The expiry pass: when a timerfd fires, native code samples each clock once and
@@ -66,6 +69,8 @@ export interface TimerState {
   _running: boolean;
   _seq: number;
   _refd: boolean;
+  /** hybrid wake-up: ns to wake early and busy-wait (0: none); real clocks only */
+  _spin: number;
   /** bookkeeping for RESTART-loop detection */
   _passId: number;
   _passRuns: number;
@@ -175,8 +180,10 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
  */
 function armNative(t: TimerState, nbase: number, a: bigint, b: bigint, rel: boolean, seq: number): void {
   const old = ownSlot(t);
-  // Virtual timers never keep the process alive: the test drives them.
-  const slot = native.start(old, nbase, a, b, rel, seq, t._refd && nbase < 8);
+  // Virtual timers never keep the process alive (the test drives them) and
+  // never spin (virtual time does not move while a thread busy-waits).
+  const real = nbase < 8;
+  const slot = native.start(old, nbase, a, b, rel, seq, t._refd && real, real ? t._spin : 0);
   if (old >= 0) armed[old] = undefined;
   setSlot(t, slot);
 }
