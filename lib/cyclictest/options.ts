@@ -1,0 +1,319 @@
+/**
+ * `ktimers cyclictest` command line: the option table, the parser and --help.
+ *
+ * Option names follow rt-tests' cyclictest where it has one (-i, -l, -D, -p, -m,
+ * -a, -h, -q, --json, --policy, --laptop); the rest are ktimers' own (--api,
+ * --clock, --spin, --plot, --nice, --warmup, --no-dma-latency). The grammar is
+ * getopt_long's, as cyclictest's: short options may carry their value attached
+ * (`-i100`) or as the next word (`-i 100`), boolean short options combine
+ * (`-mq`), long options take `--name=value` or `--name value`, except the one
+ * optional-value option, `--json[=file]`, which (as in getopt) takes its value
+ * only after `=`. Note that `-h` is cyclictest's histogram, not help: help is
+ * `--help`.
+ *
+ * The parser is pure (argv in, options out, or a `CliUsageError`), so it is unit
+ * tested directly; cli.ts maps a usage error to exit status 2.
+ */
+import { KtimersError } from '../errors.js';
+
+/** Which timer the measurement goes through. */
+export type Api = 'hrtimer' | 'timer_list' | 'setTimeout';
+export const APIS: readonly Api[] = ['hrtimer', 'timer_list', 'setTimeout'];
+export type ClockName = 'monotonic' | 'realtime' | 'boottime' | 'tai';
+export const CLOCKS: readonly ClockName[] = ['monotonic', 'realtime', 'boottime', 'tai'];
+export type PolicyName = 'other' | 'fifo' | 'rr' | 'batch' | 'idle';
+export const POLICIES: readonly PolicyName[] = ['other', 'fifo', 'rr', 'batch', 'idle'];
+
+export interface CyclictestOptions {
+  /** Timer period, us. */
+  intervalUs: number;
+  /** Samples to take per API; 0 = no limit. */
+  loops: number;
+  /** Run time per API, s; 0 = no limit. Without loops and duration: until Ctrl-C. */
+  durationS: number;
+  /** Real-time priority (1..99 for fifo/rr); 0 = leave the scheduling policy alone. */
+  priority: number;
+  /** Scheduling policy; null = fifo when priority > 0, else unchanged. */
+  policy: PolicyName | null;
+  mlockall: boolean;
+  /** CPUs to run the measuring thread on; null = unchanged. */
+  affinity: number[] | null;
+  /** nice value of the measuring thread; null = unchanged. */
+  nice: number | null;
+  /** Histogram range printed after the summary (1 us buckets), 0 = none printed. */
+  histogramUs: number;
+  quiet: boolean;
+  /** null = no JSON; '-' = stdout; else a file path. */
+  json: string | null;
+  clock: ClockName;
+  apis: Api[];
+  /** Hybrid spin, us (hrtimer only); 0 = sleep until the timerfd fires. */
+  spinUs: number;
+  /** SVG output path, or null. */
+  plot: string | null;
+  /** Hold /dev/cpu_dma_latency at 0 while measuring. */
+  dmaLatency: boolean;
+  /** Samples discarded at the start of each API's run (JIT, first page faults). */
+  warmup: number;
+  help: boolean;
+}
+
+export const DEFAULTS: Readonly<CyclictestOptions> = Object.freeze<CyclictestOptions>({
+  intervalUs: 1000,
+  loops: 0,
+  durationS: 0,
+  priority: 0,
+  policy: null,
+  mlockall: false,
+  affinity: null,
+  nice: null,
+  histogramUs: 0,
+  quiet: false,
+  json: null,
+  clock: 'monotonic',
+  apis: ['hrtimer'],
+  spinUs: 0,
+  plot: null,
+  dmaLatency: true,
+  warmup: 0,
+  help: false,
+});
+
+/** Largest --interval: 1 hour. Longer periods are not a latency test. */
+export const MAX_INTERVAL_US = 3_600_000_000;
+/** Largest --spin: the native limit of an hrtimer's spin_ns (1 s). */
+export const MAX_SPIN_US = 1_000_000;
+/** Largest -h/--histogram: 1 s of 1 us buckets (4 MB of counters). */
+export const MAX_HISTOGRAM_US = 1_000_000;
+
+/** A bad command line: cli.ts prints the message and exits with status 2. */
+export class CliUsageError extends KtimersError {
+  constructor(message: string) {
+    super('ERR_KTIMERS_CLI_USAGE', message);
+  }
+}
+
+type Kind = 'flag' | 'value' | 'optional';
+interface Spec {
+  long: string;
+  short?: string;
+  kind: Kind;
+  arg?: string;
+  help: string;
+  apply(o: CyclictestOptions, v: string | undefined, name: string): void;
+}
+
+function intArg(v: string, name: string, min: number, max: number): number {
+  // Digits only: Number() would take '', ' 1', '0x10', '1e3' and 'Infinity'.
+  if (!/^-?\d+$/.test(v)) throw new CliUsageError(`${name} needs an integer, got '${v}'`);
+  const n = Number(v);
+  if (n < min || n > max) throw new CliUsageError(`${name} must be in [${min}, ${max}], got ${v}`);
+  return n;
+}
+
+/** A decimal number of microseconds with at most 3 decimals (ns resolution). */
+function usArg(v: string, name: string, min: number, max: number): number {
+  if (!/^\d+(\.\d{1,3})?$/.test(v)) throw new CliUsageError(`${name} needs a number of microseconds (up to 3 decimals), got '${v}'`);
+  const n = Number(v);
+  if (n < min || n > max) throw new CliUsageError(`${name} must be in [${min}, ${max}] us, got ${v}`);
+  return n;
+}
+
+/** cyclictest's TIME: seconds, or a number with s, m, h or d appended. */
+export function parseDuration(v: string, name = '--duration'): number {
+  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(v);
+  if (!m) throw new CliUsageError(`${name} needs a time like 10, 10s, 5m, 2h or 1d, got '${v}'`);
+  const s = Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2]!]!;
+  if (s <= 0 || s > 366 * 86400) throw new CliUsageError(`${name} must be more than 0 and at most a year, got '${v}'`);
+  return s;
+}
+
+/** A cpuset as cyclictest's -a takes it: "2", "0-3", "0,2-3". Sorted, unique. */
+export function parseCpuList(v: string, name = '--affinity'): number[] {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v)) throw new CliUsageError(`${name} needs a CPU list like 0, 0-3 or 0,2-3, got '${v}'`);
+  const out = new Set<number>();
+  for (const part of v.split(',')) {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    if (b! < a) throw new CliUsageError(`${name}: range ${part} runs backwards`);
+    if (b! > 4095) throw new CliUsageError(`${name}: CPU ${b} is past the kernel's limit (4095)`);
+    for (let c = a; c <= b!; c++) out.add(c);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+function oneOf<T extends string>(v: string, name: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new CliUsageError(`${name} must be one of ${allowed.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
+export const SPECS: readonly Spec[] = [
+  { long: 'interval', short: 'i', kind: 'value', arg: 'US', help: 'timer period in microseconds (default 1000)',
+    apply: (o, v, n) => { o.intervalUs = usArg(v!, n, 1, MAX_INTERVAL_US); } },
+  { long: 'loops', short: 'l', kind: 'value', arg: 'N', help: 'samples to take (default: no limit; stop with -D or Ctrl-C)',
+    apply: (o, v, n) => { o.loops = intArg(v!, n, 0, Number.MAX_SAFE_INTEGER); } },
+  { long: 'duration', short: 'D', kind: 'value', arg: 'TIME', help: 'run time: seconds, or append m, h or d (e.g. 10, 5m)',
+    apply: (o, v, n) => { o.durationS = parseDuration(v!, n); } },
+  { long: 'priority', short: 'p', kind: 'value', arg: 'PRIO', help: 'real-time priority of the measuring thread (SCHED_FIFO unless --policy rr); 0 = unchanged',
+    apply: (o, v, n) => { o.priority = intArg(v!, n, 0, 99); } },
+  { long: 'policy', kind: 'value', arg: 'NAME', help: 'scheduling policy: other, fifo, rr, batch or idle',
+    apply: (o, v, n) => { o.policy = oneOf(v!, n, POLICIES); } },
+  { long: 'nice', kind: 'value', arg: 'N', help: 'nice value of the measuring thread (-20..19; SCHED_OTHER/BATCH)',
+    apply: (o, v, n) => { o.nice = intArg(v!, n, -20, 19); } },
+  { long: 'mlockall', short: 'm', kind: 'flag', help: 'fault all memory in before measuring (mlockall + munlockall: V8 aborts if memory stays locked)',
+    apply: (o) => { o.mlockall = true; } },
+  { long: 'affinity', short: 'a', kind: 'value', arg: 'CPUSET', help: 'run the measuring thread on these CPUs (e.g. 1 or 0-1,3)',
+    apply: (o, v, n) => { o.affinity = parseCpuList(v!, n); } },
+  { long: 'histogram', short: 'h', kind: 'value', arg: 'US', help: 'print a histogram of 1 us buckets up to US after the summary',
+    apply: (o, v, n) => { o.histogramUs = intArg(v!, n, 1, MAX_HISTOGRAM_US); } },
+  { long: 'quiet', short: 'q', kind: 'flag', help: 'no live progress line: print the summary at the end only',
+    apply: (o) => { o.quiet = true; } },
+  { long: 'json', kind: 'optional', arg: 'FILE', help: 'write the result as JSON to FILE (--json=FILE), or to stdout (--json)',
+    apply: (o, v, n) => {
+      if (v === '') throw new CliUsageError(`${n}= needs a file name (or use --json alone for stdout)`);
+      o.json = v ?? '-';
+    } },
+  { long: 'clock', kind: 'value', arg: 'NAME', help: 'hrtimer clock: monotonic (default), realtime, boottime or tai',
+    apply: (o, v, n) => { o.clock = oneOf(v!, n, CLOCKS); } },
+  { long: 'api', kind: 'value', arg: 'LIST', help: 'hrtimer (default), timer_list or setTimeout; a comma list runs each in turn and prints them side by side',
+    apply: (o, v, n) => {
+      const list = v!.split(',').map((s) => oneOf(s, n, APIS));
+      if (new Set(list).size !== list.length) throw new CliUsageError(`${n} lists an API twice: '${v}'`);
+      o.apis = list;
+    } },
+  { long: 'spin', kind: 'value', arg: 'US', help: 'hybrid mode (hrtimer): wake US early and busy-wait the rest; costs CPU, cuts latency',
+    apply: (o, v, n) => { o.spinUs = usArg(v!, n, 0, MAX_SPIN_US); } },
+  { long: 'plot', kind: 'value', arg: 'FILE.svg', help: 'write an SVG: log-scale latency histogram and latency over time',
+    apply: (o, v, n) => {
+      if (v === '') throw new CliUsageError(`${n} needs a file name`);
+      o.plot = v!;
+    } },
+  { long: 'warmup', kind: 'value', arg: 'N', help: 'discard the first N samples of each run (default 0, as cyclictest)',
+    apply: (o, v, n) => { o.warmup = intArg(v!, n, 0, 1_000_000_000); } },
+  { long: 'no-dma-latency', kind: 'flag', help: 'do not hold /dev/cpu_dma_latency at 0 (deep idle states allowed)',
+    apply: (o) => { o.dmaLatency = false; } },
+  { long: 'laptop', kind: 'flag', help: 'cyclictest\'s name for --no-dma-latency',
+    apply: (o) => { o.dmaLatency = false; } },
+  { long: 'help', kind: 'flag', help: 'this help',
+    apply: (o) => { o.help = true; } },
+];
+
+const byLong = new Map(SPECS.map((s) => [s.long, s]));
+const byShort = new Map(SPECS.filter((s) => s.short).map((s) => [s.short!, s]));
+
+/**
+ * Parses the arguments after `cyclictest`. Throws CliUsageError on anything it
+ * does not understand; checks that need several options together are done
+ * here too, so a bad combination never starts a measurement.
+ */
+export function parseCyclictestArgs(argv: readonly string[]): CyclictestOptions {
+  const o: CyclictestOptions = { ...DEFAULTS, apis: [...DEFAULTS.apis] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      if (i + 1 < argv.length) throw new CliUsageError(`unexpected argument '${argv[i + 1]}'`);
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      const spec = byLong.get(name);
+      if (!spec) throw new CliUsageError(`unknown option '--${name}'`);
+      const label = `--${name}`;
+      if (spec.kind === 'flag') {
+        if (eq >= 0) throw new CliUsageError(`${label} takes no value`);
+        spec.apply(o, undefined, label);
+      } else if (spec.kind === 'optional') {
+        spec.apply(o, eq < 0 ? undefined : a.slice(eq + 1), label);
+      } else if (eq >= 0) {
+        spec.apply(o, a.slice(eq + 1), label);
+      } else {
+        if (i + 1 >= argv.length) throw new CliUsageError(`${label} needs a value (${spec.arg})`);
+        spec.apply(o, argv[++i]!, label);
+      }
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      // A cluster of short options: flags, then at most one value option whose
+      // value is the rest of the word or the next word.
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        const spec = byShort.get(c);
+        if (!spec) throw new CliUsageError(`unknown option '-${c}'${c === '?' ? ' (help is --help)' : ''}`);
+        const label = `-${c}`;
+        if (spec.kind === 'flag') {
+          spec.apply(o, undefined, label);
+          continue;
+        }
+        let v = a.slice(j + 1);
+        if (v === '') {
+          if (i + 1 >= argv.length) throw new CliUsageError(`${label} needs a value (${spec.arg})`);
+          v = argv[++i]!;
+        }
+        spec.apply(o, v, label);
+        break;
+      }
+      continue;
+    }
+    throw new CliUsageError(`unexpected argument '${a}'`);
+  }
+  if (o.help) return o;
+  checkCombination(o);
+  return o;
+}
+
+function checkCombination(o: CyclictestOptions): void {
+  if (o.spinUs > 0) {
+    if (o.apis.some((a) => a !== 'hrtimer')) {
+      throw new CliUsageError('--spin applies to --api hrtimer only (timer_list and setTimeout have no spin mode)');
+    }
+    if (o.spinUs >= o.intervalUs) {
+      throw new CliUsageError(`--spin (${o.spinUs} us) must be shorter than --interval (${o.intervalUs} us): it would never sleep`);
+    }
+  }
+  if (o.clock !== 'monotonic' && o.apis.some((a) => a !== 'hrtimer')) {
+    throw new CliUsageError(`--clock ${o.clock} applies to --api hrtimer only (timer_list runs on jiffies and setTimeout on Node's monotonic clock)`);
+  }
+  const rt = o.policy === 'fifo' || o.policy === 'rr';
+  if (rt && o.priority === 0) throw new CliUsageError(`--policy ${o.policy} needs a priority: -p 1..99`);
+  if (o.priority > 0 && o.policy !== null && !rt) {
+    throw new CliUsageError(`-p ${o.priority} is a real-time priority; --policy ${o.policy} takes none (use --nice)`);
+  }
+  if (o.nice !== null && (rt || (o.policy === null && o.priority > 0))) {
+    throw new CliUsageError('--nice applies to SCHED_OTHER/BATCH/IDLE threads; a real-time thread (-p) ignores it');
+  }
+  if (o.warmup > 0 && o.loops > 0 && o.warmup >= o.loops) {
+    // Not an error in itself, but certainly a mistake: every sample would be thrown away.
+    throw new CliUsageError(`--warmup (${o.warmup}) must be smaller than --loops (${o.loops})`);
+  }
+}
+
+/** The --help text: every option, with its default. */
+export function helpText(): string {
+  const lines = [
+    'Usage: ktimers cyclictest [options]',
+    '',
+    'Measures how late a JavaScript timer callback runs after its expiry time, the way',
+    "rt-tests' cyclictest measures a thread's wake-up latency: a periodic timer, and for",
+    'each expiry the time from the expiry to the moment the callback starts.',
+    '',
+    'Options:',
+  ];
+  for (const s of SPECS) {
+    const short = s.short ? `-${s.short}, ` : '    ';
+    const arg = s.kind === 'value' ? (s.short ? ` ${s.arg}` : `=${s.arg}`) : s.kind === 'optional' ? `[=${s.arg}]` : '';
+    const left = `  ${short}--${s.long}${arg}`;
+    lines.push(left.length < 28 ? left.padEnd(28) + s.help : `${left}\n${' '.repeat(28)}${s.help}`);
+  }
+  lines.push(
+    '',
+    'Without -l or -D it runs until Ctrl-C. With several --api values each runs for the',
+    'full -l/-D, one after the other. Real-time options (-p, --policy, --nice, -a, -m) that',
+    'the system refuses are reported and the run goes on without them.',
+    '',
+    'Examples:',
+    '  ktimers cyclictest -D 10 --api hrtimer,setTimeout      the npm start run',
+    '  ktimers cyclictest -m -p 99 -i 100 -l 100000 -q       like cyclictest -m -p 99 -i 100 -l 100000 -q',
+    '  ktimers cyclictest -i 100 --spin 50 -D 10 --plot lat.svg --json=lat.json',
+  );
+  return lines.join('\n') + '\n';
+}
