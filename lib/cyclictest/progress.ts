@@ -61,12 +61,14 @@ export class Progress {
   /** Starts the drawing thread (resolves once it runs). */
   async start(header: ProgressHeader): Promise<void> {
     const w = new Worker(WORKER_SRC, { eval: true, workerData: { sab: this.live.buffer, header }, stdout: false, stderr: false });
-    w.unref();
     this.worker = w;
     await new Promise<void>((resolve, reject) => {
       w.once('online', resolve);
       w.once('error', reject);
     });
+    // Only now: an unref'd worker that is still starting leaves the loop empty,
+    // and the process would exit under the pending await (status 13).
+    w.unref();
   }
 
   /** A new API's run starts: fresh counters, new label. */

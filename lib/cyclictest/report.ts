@@ -153,7 +153,8 @@ export function conditionsText(rep: Report): string[] {
   const refused = (s: { requested: string | null; error: string | null }, what: string) =>
     s.error !== null ? ` (asked ${what} ${s.requested}: refused — ${s.error})` : '';
   lines.push(`scheduling: ${rt.sched.policy}${rt.sched.priority ? ' ' + rt.sched.priority : ''}, nice ${rt.nice.value}` +
-    refused(rt.sched, 'for') + refused(rt.nice, 'nice'));
+    refused(rt.sched, 'for') + refused(rt.nice, 'nice') +
+    (rt.sched.requested === null && rt.sched.priority === 0 ? ' (-p 99 for SCHED_FIFO, as cyclictest -p 99)' : ''));
   lines.push(`CPUs: ${fmtCpus(rt.affinity.cpus)} of ${sys.cpus}` + refused(rt.affinity, 'for'));
   lines.push(`memory: ${rt.mlockall.prefaulted ? 'prefaulted (-m: mlockall then munlockall; V8 cannot run with locked memory)' : 'not prefaulted'}` +
     (rt.mlockall.error !== null ? ` (mlockall refused — ${rt.mlockall.error})` : rt.mlockall.requested === null ? ' (-m to prefault)' : ''));
@@ -219,18 +220,27 @@ export function summaryText(rep: Report): string {
   }
   const hr = cols.find((c) => c.r.api === 'hrtimer' && c.s.latency_ns);
   const st = cols.find((c) => c.r.api === 'setTimeout' && c.s.latency_ns);
-  if (hr && st && hr.s.latency_ns!.p50 > 0) {
-    notes.push(`${hr.label} started ${ratio(st.s.latency_ns!.p50, hr.s.latency_ns!.p50)} closer to its expiry than setTimeout at the median, ` +
-      `${ratio(st.s.latency_ns!.p99, hr.s.latency_ns!.p99)} at p99.`);
+  if (hr && st && hr.s.latency_ns!.p50 > 0 && hr.s.latency_ns!.p99 > 0) {
+    const a = hr.s.latency_ns!;
+    const b = st.s.latency_ns!;
+    notes.push(`median: ${hr.label} ${us(a.p50)} us late, setTimeout ${us(b.p50)} us (${ratio(b.p50, a.p50)}); ` +
+      `p99: ${us(a.p99)} us vs ${us(b.p99)} us (${ratio(b.p99, a.p99)}).`);
+  }
+  const busy = rep.sys.loadavg[0]! > rep.sys.cpus * 0.5;
+  if (busy) {
+    notes.push(`The machine was busy (load average ${rep.sys.loadavg[0]} on ${rep.sys.cpus} CPUs): other work delays wake-ups, ` +
+      'so the tail (p99 and up) shows that load as much as the timers.');
   }
   if (notes.length) lines.push('', ...notes);
   lines.push('', ...conditionsText(rep));
   return lines.join('\n') + '\n';
 }
 
+/** "20x tighter" / "1.3x looser": how setTimeout's figure `a` compares with the hrtimer's `b`. */
 function ratio(a: number, b: number): string {
   const r = a / b;
-  return r >= 10 ? `${r.toFixed(0)}x` : `${r.toFixed(1)}x`;
+  if (r >= 1) return `${r >= 10 ? r.toFixed(0) : r.toFixed(1)}x tighter with the hrtimer`;
+  return `${(1 / r).toFixed(1)}x looser with the hrtimer`;
 }
 
 /**
