@@ -39,10 +39,15 @@ type Kind =
   // timer.h: a timer_list; timer_setup's `unsigned int flags`; add_timer_on's cpu (one CPU: 0); LVL_START's level.
   | 'tlist' | 'flags' | 'cpu' | 'level'
   // durations (lib/api/duration.ts): ns() takes whole ns; us/ms/s take a number (fractions round) or a bigint, >= 0.
-  | 'dur_ns' | 'dur_us' | 'dur_ms' | 'dur_s';
+  | 'dur_ns' | 'dur_us' | 'dur_ms' | 'dur_s'
+  // workqueue.h: a work_struct (any), the work of a delayed_work, a delayed_work, a workqueue_struct; a work
+  // function ({ module, name } or, for WQ_BH, a function); alloc_workqueue's name, `unsigned int flags` and
+  // `int max_active`; queue_work_on's cpu (an id of an allowed CPU, or WORK_CPU_UNBOUND).
+  | 'work' | 'dwwork' | 'dwork' | 'wq' | 'wfn' | 'wqname' | 'wqflags' | 'maxact' | 'wqcpu';
 type Ret =
   | 'ktime' | 'u64' | 'cmp' | 'bool' | 'try' | 'cancel' | 'void' | 'now'
-  | 'jiffies' | 'jnow' | 'u32' | 'tlist' | 'lvl' | 'dur';
+  | 'jiffies' | 'jnow' | 'u32' | 'tlist' | 'lvl' | 'dur'
+  | 'promise' | 'wq' | 'wqornull' | 'work' | 'dwork' | 'null';
 
 // prettier-ignore
 const SIG: Record<string, [Kind[], Ret]> = {
@@ -123,10 +128,33 @@ const SIG: Record<string, [Kind[], Ret]> = {
   LVL_START: [['level'], 'lvl'],
   // the idiomatic layer's duration helpers
   ns: [['dur_ns'], 'dur'], us: [['dur_us'], 'dur'], ms: [['dur_ms'], 'dur'], s: [['dur_s'], 'dur'],
+  // workqueue (delays are jiffies: bigint; sleeping calls return Promises)
+  INIT_WORK: [['work', 'wfn'], 'void'], DECLARE_WORK: [['wfn'], 'work'],
+  INIT_DELAYED_WORK: [['dwork', 'wfn'], 'void'], INIT_DEFERRABLE_WORK: [['dwork', 'wfn'], 'void'],
+  DECLARE_DELAYED_WORK: [['wfn'], 'dwork'], DECLARE_DEFERRABLE_WORK: [['wfn'], 'dwork'],
+  to_delayed_work: [['dwwork'], 'dwork'],
+  alloc_workqueue: [['wqname', 'wqflags', 'maxact'], 'wqornull'], alloc_ordered_workqueue: [['wqname', 'wqflags'], 'wqornull'],
+  create_workqueue: [['wqname'], 'wq'], create_singlethread_workqueue: [['wqname'], 'wq'],
+  destroy_workqueue: [['wq'], 'promise'], workqueue_set_max_active: [['wq', 'maxact'], 'void'],
+  queue_work: [['wq', 'work'], 'bool'], queue_work_on: [['wqcpu', 'wq', 'work'], 'bool'],
+  schedule_work: [['work'], 'bool'], schedule_work_on: [['wqcpu', 'work'], 'bool'],
+  enable_and_queue_work: [['wq', 'work'], 'bool'],
+  queue_delayed_work: [['wq', 'dwork', 'jiffies'], 'bool'], queue_delayed_work_on: [['wqcpu', 'wq', 'dwork', 'jiffies'], 'bool'],
+  schedule_delayed_work: [['dwork', 'jiffies'], 'bool'], schedule_delayed_work_on: [['wqcpu', 'dwork', 'jiffies'], 'bool'],
+  mod_delayed_work: [['wq', 'dwork', 'jiffies'], 'bool'], mod_delayed_work_on: [['wqcpu', 'wq', 'dwork', 'jiffies'], 'bool'],
+  flush_work: [['work'], 'promise'], flush_delayed_work: [['dwork'], 'promise'], flush_workqueue: [['wq'], 'promise'],
+  flush_scheduled_work: [[], 'promise'], drain_workqueue: [['wq'], 'promise'],
+  cancel_work: [['work'], 'bool'], cancel_work_sync: [['work'], 'promise'],
+  cancel_delayed_work: [['dwork'], 'bool'], cancel_delayed_work_sync: [['dwork'], 'promise'],
+  disable_work: [['work'], 'bool'], disable_work_sync: [['work'], 'promise'], enable_work: [['work'], 'bool'],
+  disable_delayed_work: [['dwork'], 'bool'], disable_delayed_work_sync: [['dwork'], 'promise'], enable_delayed_work: [['dwork'], 'bool'],
+  work_pending: [['work'], 'bool'], delayed_work_pending: [['dwork'], 'bool'], work_busy: [['work'], 'u32'],
+  current_work: [[], 'null'],
 };
 /** Classes (constructors, not operations) and @internal helpers that leak through `export *` (see below). */
 const NOT_FUZZED = new Set([
   'hrtimer', 'timer_list', 'KtimersError', 'AbortError', 'HighResTimer',
+  'work_struct', 'delayed_work', 'workqueue_struct',
   // Per-thread scheduling (lib/sched.ts): valid calls would change this test process's
   // policy, affinity, nice or locked memory, so test/sched.test.ts validates them and
   // fuzzes them in a child process instead.
@@ -219,6 +247,30 @@ afterEach(() => {
   for (const t of madeTL.splice(0)) k.timer_delete(t);
 });
 
+// Workqueue objects for the targeted tests: a real work function module, one unbound
+// queue, fresh items (cancelled after each test, so nothing queued runs late).
+const WQ_MOD = new URL('./fixtures/wq/work.mjs', import.meta.url);
+let wqShared: k.workqueue_struct | null = null;
+const wqQueue = () => (wqShared ??= k.alloc_workqueue('validation', k.WQ_UNBOUND, 0)!);
+const madeWork: k.work_struct[] = [];
+const madeDwork: k.delayed_work[] = [];
+function wqWork(): k.work_struct {
+  const w = new k.work_struct();
+  k.INIT_WORK(w, { module: WQ_MOD, name: 'noop' });
+  madeWork.push(w);
+  return w;
+}
+function wqDwork(): k.delayed_work {
+  const d = new k.delayed_work();
+  k.INIT_DELAYED_WORK(d, { module: WQ_MOD, name: 'noop' });
+  madeDwork.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const w of madeWork.splice(0)) k.cancel_work(w);
+  for (const d of madeDwork.splice(0)) k.cancel_delayed_work(d);
+});
+
 /** A valid argument of each kind (a fresh set-up timer for 'timer'). */
 function valid(kind: Kind): unknown {
   switch (kind) {
@@ -240,6 +292,15 @@ function valid(kind: Kind): unknown {
     case 'cpu': return 0;
     case 'level': return 2;
     case 'dur_ns': case 'dur_us': case 'dur_ms': case 'dur_s': return 3;
+    case 'work': return wqWork();
+    case 'dwwork': return wqDwork().work;
+    case 'dwork': return wqDwork();
+    case 'wq': return wqQueue();
+    case 'wfn': return { module: WQ_MOD, name: 'noop' };
+    case 'wqname': return 'v';
+    case 'wqflags': return k.WQ_UNBOUND;
+    case 'maxact': return 0;
+    case 'wqcpu': return k.WORK_CPU_UNBOUND;
   }
 }
 
@@ -369,6 +430,50 @@ for (const kd of ['dur_ns', 'dur_us', 'dur_ms', 'dur_s'] as const) {
 }
 BAD.div = [...BAD.s64, ['0', () => 0, R, OOR], ['0n', () => 0n, R, OOR], ['-0', () => -0, R, OOR]];
 BAD.delta = BAD.ktime; // a `long` jiffies delta: bigint only, s64, as a ktime_t
+const notObjects = (what: string): Bad[] => [
+  ['undefined', () => undefined, T, ARG], ['null', () => null, T, ARG], ['number', () => 1, T, ARG],
+  ['bigint', () => 1n, T, ARG], ['string', () => what, T, ARG], ['symbol', () => Symbol(what), T, ARG],
+  ['plain object', () => ({}), T, ARG], ['hostile object', hostile, T, ARG], ['hostile proxy', hostileProxy, T, ARG],
+  ['array', () => [], T, ARG], ['a timer_list', () => setupTList(), T, ARG],
+];
+BAD.work = [
+  ...notObjects('work'), ['Object.create(work_struct.prototype)', () => Object.create(k.work_struct.prototype), T, ARG],
+  ['the class itself', () => k.work_struct, T, ARG], ['a delayed_work', () => wqDwork(), T, ARG],
+  ['duck-typed work', () => ({ data: 1, func: null, _id: 0, _remote: false }), T, ARG],
+];
+BAD.dwork = [
+  ...notObjects('dwork'), ['Object.create(delayed_work.prototype)', () => Object.create(k.delayed_work.prototype), T, ARG],
+  ['a work_struct', () => wqWork(), T, ARG], ['duck-typed delayed_work', () => ({ work: wqWork(), timer: setupTList() }), T, ARG],
+];
+// to_delayed_work: the work of a delayed_work; a plain work_struct is not one.
+BAD.dwwork = [...BAD.work.filter(([l]) => l !== 'a delayed_work'), ['a plain work_struct', () => wqWork(), T, ARG]];
+BAD.wq = [
+  ...notObjects('wq'), ['Object.create(workqueue_struct.prototype)', () => Object.create(k.workqueue_struct.prototype), T, ARG],
+  ['duck-typed queue', () => ({ id: 1, name: 'events', flags: 0 }), T, ARG], ['a work_struct', () => wqWork(), T, ARG],
+];
+BAD.wfn = [
+  ['undefined', () => undefined, T, ARG], ['null', () => null, T, ARG], ['number', () => 1, T, ARG],
+  ['bigint', () => 1n, T, ARG], ['string', () => 'noop', T, ARG], ['symbol', () => Symbol('f'), T, ARG],
+  ['plain object', () => ({}), T, ARG], ['hostile object', hostile, T, ARG], ['hostile proxy', hostileProxy, T, ARG],
+  ['no name', () => ({ module: WQ_MOD }), T, ARG], ['empty name', () => ({ module: WQ_MOD, name: '' }), T, ARG],
+  ['number module', () => ({ module: 1, name: 'noop' }), T, ARG], ['relative module', () => ({ module: './w.mjs', name: 'noop' }), T, 'ERR_INVALID_ARG_VALUE'],
+];
+BAD.wqname = [
+  ['undefined', () => undefined, T, ARG], ['null', () => null, T, ARG], ['number', () => 1, T, ARG], ['boxed string', () => Object('q'), T, ARG],
+  ['symbol', () => Symbol('q'), T, ARG], ['object', () => ({}), T, ARG], ['hostile object', hostile, T, ARG], ['hostile proxy', hostileProxy, T, ARG],
+];
+BAD.wqflags = [
+  ...notNumbers(), ['bigint 0n', () => 0n, T, ARG], ['-1', () => -1, R, OOR], ['1.5', () => 1.5, R, OOR], ['NaN', () => NaN, R, OOR],
+  ['2^32', () => 2 ** 32, R, OOR],
+];
+BAD.maxact = [
+  ...notNumbers(), ['bigint 0n', () => 0n, T, ARG], ['1.5', () => 1.5, R, OOR], ['NaN', () => NaN, R, OOR],
+  ['Infinity', () => Infinity, R, OOR], ['2^31', () => 2 ** 31, R, OOR], ['-2^31-1', () => -(2 ** 31) - 1, R, OOR],
+];
+BAD.wqcpu = [
+  ...notNumbers(), ['bigint 0n', () => 0n, T, ARG], ['-1', () => -1, R, OOR], ['1.5', () => 1.5, R, OOR], ['NaN', () => NaN, R, OOR],
+  ['Infinity', () => Infinity, R, OOR], ['WORK_CPU_UNBOUND - 1', () => k.WORK_CPU_UNBOUND - 1, R, OOR], ['2^31', () => 2 ** 31, R, OOR],
+];
 
 function accepts(kind: Kind, v: unknown): boolean {
   switch (kind) {
@@ -396,6 +501,15 @@ function accepts(kind: Kind, v: unknown): boolean {
       if (Number.isInteger(v)) return Number.isSafeInteger(v) && BigInt(v) * unit <= MAX;
       return unit !== 1n && Number.isSafeInteger(Math.round(v * Number(unit)));
     }
+    case 'work': return v instanceof k.work_struct;
+    case 'dwwork': return v instanceof k.work_struct && (v as { _dwork: unknown })._dwork !== null;
+    case 'dwork': return v instanceof k.delayed_work;
+    case 'wq': return v instanceof k.workqueue_struct;
+    case 'wfn': return typeof v === 'function' || (typeof v === 'object' && v !== null && !Array.isArray(v));
+    case 'wqname': return typeof v === 'string';
+    case 'wqflags': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= U32_MAX;
+    case 'maxact': return typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
+    case 'wqcpu': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && (v < 64 || v === k.WORK_CPU_UNBOUND);
   }
 }
 function returnOk(ret: Ret, v: unknown): boolean {
@@ -413,6 +527,12 @@ function returnOk(ret: Ret, v: unknown): boolean {
     case 'tlist': return v instanceof k.timer_list && k.timer_pending(v) === 0;
     case 'lvl': return typeof v === 'bigint' && v >= 0n && v <= k.WHEEL_TIMEOUT_CUTOFF;
     case 'dur': return typeof v === 'bigint' && v >= 0n && v <= MAX;
+    case 'promise': return v instanceof Promise;
+    case 'wq': return v instanceof k.workqueue_struct;
+    case 'wqornull': return v === null || v instanceof k.workqueue_struct;
+    case 'work': return v instanceof k.work_struct;
+    case 'dwork': return v instanceof k.delayed_work;
+    case 'null': return v === null;
   }
 }
 
@@ -948,6 +1068,16 @@ describe('fuzz: every export with random hostile argument tuples', () => {
     tls.push(sub);
     const shut = tl(0);
     k.timer_shutdown(shut);
+    // Workqueue objects the fuzz may queue, flush, cancel or destroy: valid calls run the
+    // no-op function; what they leave armed is cancelled at the end.
+    const fuzzWork = new k.work_struct();
+    k.INIT_WORK(fuzzWork, { module: WQ_MOD, name: 'noop' });
+    const fuzzBh = new k.work_struct();
+    k.INIT_WORK(fuzzBh, () => {});
+    const fuzzDw = new k.delayed_work();
+    k.INIT_DELAYED_WORK(fuzzDw, { module: WQ_MOD, name: 'noop' });
+    const fuzzWq = k.alloc_workqueue('fuzz', k.WQ_UNBOUND, 0)!;
+    const fuzzOrdered = k.alloc_ordered_workqueue('fuzz-ordered', 0)!;
     const j0 = k.get_jiffies_64();
 
     const pool: [string, unknown][] = [
@@ -970,6 +1100,10 @@ describe('fuzz: every export with random hostile argument tuples', () => {
       ['timer_list', tl(0)], ['timer_list expires +FAR', tl(0, j0 + FAR)], ['deferrable timer_list', tl(k.TIMER_DEFERRABLE, j0 + 100n)],
       ['pinned irqsafe timer_list', tl(k.TIMER_PINNED | k.TIMER_IRQSAFE, 1n << 63n)], ['unset timer_list', tl(null)],
       ['shut-down timer_list', shut], ['subclass timer_list', sub],
+      // workqueue
+      ['work', fuzzWork], ['bh work', fuzzBh], ['uninit work', new k.work_struct()], ['delayed work', fuzzDw], ['dwork.work', fuzzDw.work],
+      ['queue', fuzzWq], ['ordered queue', fuzzOrdered], ['system_bh_wq', k.system_bh_wq], ['fn ref', { module: WQ_MOD, name: 'noop' }],
+      ['WQ_UNBOUND', k.WQ_UNBOUND], ['WQ_BH', k.WQ_BH], ['WORK_CPU_UNBOUND', k.WORK_CPU_UNBOUND], ['"q"', 'q'],
     ];
 
     await settleWheelTick();
@@ -1018,6 +1152,10 @@ describe('fuzz: every export with random hostile argument tuples', () => {
     } finally {
       cancelAll(timers);
       for (const t of tls) k.timer_delete(t);
+      for (let i = 0; i < 0x10000 && k.enable_work(fuzzDw.work) === false; i++);
+      k.cancel_delayed_work(fuzzDw);
+      for (let i = 0; i < 0x10000 && k.enable_work(fuzzWork) === false; i++);
+      k.cancel_work(fuzzWork);
       spy.mockRestore();
     }
     if (failures.length) throw new Error(`fuzz failures (KTIMERS_FUZZ_SEED=${SEED}):\n${failures.join('\n')}`);

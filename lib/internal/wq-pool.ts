@@ -1,0 +1,362 @@
+/**
+ * The workqueue's worker pools, main-thread side: threads, rings, wake-ups.
+ * The semantics (PENDING, max_active, ordering, flush colours, cancel) live in
+ * lib/workqueue.ts; this file only moves item ids to worker threads and
+ * completion records back. Layouts and the lock-free protocols are described
+ * in lib/internal/wq-shared.ts.
+ *
+ * Why this design (measured, see bench/workqueue.js and the README):
+ * - A postMessage per item costs a structured clone and a uv_async wake-up on
+ *   each side; piscina, built that way, does ~40,000 items/s with 2 threads.
+ *   Here a data-less item is two Int32 writes into a shared ring and, only when
+ *   a worker sleeps, one Atomics.notify. Workers claim entries with a CAS and
+ *   run them back to back without touching the main thread.
+ * - Completions come back in batches: a worker appends a record to its own
+ *   SPSC ring and rings a doorbell only on its 0 -> 1 transition; the main
+ *   thread wakes once through Atomics.waitAsync and reaps every record of every
+ *   worker. The main thread also reaps synchronously when a queue reaches
+ *   max_active, so a tight queue_work loop never stalls on the event loop.
+ * - An item with `data` goes as one message to one worker (structured clone
+ *   keeps SharedArrayBuffers shared, which a byte ring could not), announced by
+ *   a per-worker counter; the worker takes it with receiveMessageOnPort.
+ * - No thread exists until the first item is dispatched to a pool, a pool
+ *   grows one worker at a time while entries wait and no worker sleeps, and
+ *   idle workers are unref'd: only outstanding work keeps the process alive
+ *   (one ref'd MessagePort, toggled on 0 <-> 1 of the outstanding count).
+ *
+ * Ownership: every field here is J: (JS main thread only) except the SABs,
+ * which follow the protocols of wq-shared.ts (A: atomics only).
+ * @internal
+ */
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import * as S from './wq-shared.js';
+
+export interface FnRef {
+  module: string;
+  name: string;
+}
+
+/** What the workqueue layer does with records (set once by lib/workqueue.ts). */
+export interface RecordSink {
+  (type: number, item: number, a: number, b: number, c: number, msg: unknown): void;
+}
+
+let sink: RecordSink | null = null;
+export function setRecordSink(s: RecordSink): void {
+  sink = s;
+}
+
+// --- process-wide shared state -----------------------------------------------------
+
+let itemsSab: SharedArrayBuffer | null = null;
+let items: Int32Array | null = null;
+let ctlSab: SharedArrayBuffer | null = null;
+let ctl: Int32Array | null = null;
+let nextItem = 0;
+const freeItems: number[] = [];
+
+/** The item table (created on first use). Length-tracking view over a growable SAB. */
+export function itemTable(): Int32Array {
+  if (items === null) {
+    itemsSab = new (SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer)(
+      S.ITEMS_INITIAL * 4,
+      { maxByteLength: S.ITEMS_MAX * 4 },
+    );
+    items = new Int32Array(itemsSab);
+    ctlSab = new SharedArrayBuffer(S.C_WORDS * 4);
+    ctl = new Int32Array(ctlSab);
+  }
+  return items;
+}
+
+/** A fresh state word for a work_struct. Ids of collected items are reused. */
+export function allocItem(): number {
+  const t = itemTable();
+  const id = freeItems.pop();
+  if (id !== undefined) {
+    Atomics.store(t, id, 0);
+    return id;
+  }
+  if (nextItem >= t.length) {
+    const len = t.length * 2;
+    if (len > S.ITEMS_MAX) throw new RangeError(`more than ${S.ITEMS_MAX} live work items`);
+    (itemsSab as unknown as { grow(n: number): void }).grow(len * 4);
+  }
+  return nextItem++;
+}
+
+export function freeItem(id: number): void {
+  freeItems.push(id);
+}
+
+// --- function registry -------------------------------------------------------------
+
+const fnTable: FnRef[] = [];
+const fnIds = new Map<string, number>();
+
+/** Interns a work function reference; new ones are announced to every worker. */
+export function fnId(ref: FnRef): number {
+  const key = `${ref.name}\0${ref.module}`;
+  let id = fnIds.get(key);
+  if (id === undefined) {
+    id = fnTable.length;
+    fnTable.push(ref);
+    fnIds.set(key, id);
+    for (const p of pools.values()) for (const w of p.workers) w.port.postMessage({ t: 'fn', id, module: ref.module, name: ref.name });
+  }
+  return id;
+}
+
+export function fnRef(id: number): FnRef | undefined {
+  return fnTable[id];
+}
+
+// --- keep-alive -------------------------------------------------------------------
+
+let keep: MessageChannel | null = null;
+let outstanding = 0;
+
+/**
+ * Outstanding work (queued or running items) keeps the process alive like a
+ * ref'd timer; idle pools do not. Toggled only on 0 <-> 1.
+ */
+export function holdRef(d: number): void {
+  const before = outstanding;
+  outstanding += d;
+  if (before === 0 && outstanding > 0) {
+    if (keep === null) {
+      keep = new MessageChannel();
+      keep.port1.on('message', () => {});
+    }
+    keep.port1.ref();
+  } else if (before > 0 && outstanding === 0) {
+    keep!.port1.unref();
+  }
+}
+
+// --- pools ------------------------------------------------------------------------
+
+interface WorkerRec {
+  w: Worker;
+  out: Int32Array;
+  port: MessagePort;
+  online: boolean;
+}
+
+const workerURL = new URL('./wq-worker.js', import.meta.url);
+
+export class Pool {
+  /** J: */ readonly workers: WorkerRec[] = [];
+  readonly ctl: Int32Array;
+  /** J: tail, a local copy (the main thread is the only producer) */
+  tail = 0;
+  /** J: entries dispatched and not yet reported back (DONE/SKIP/FAIL) */
+  inflight = 0;
+  #rr = 0;
+  #starting = 0;
+
+  constructor(
+    readonly cpu: number,
+    readonly highpri: boolean,
+    readonly maxWorkers: number,
+  ) {
+    this.ctl = new Int32Array(new SharedArrayBuffer((S.P_RING + 2 * S.RING_CAP) * 4));
+  }
+
+  /** Free ring entries. */
+  space(): number {
+    return S.RING_CAP - (this.tail - Atomics.load(this.ctl, S.P_HEAD));
+  }
+
+  /** Writes one entry; the caller checked space(). Wakes a sleeper if any. */
+  push(id: number, fw: number): void {
+    const c = this.ctl;
+    const base = S.P_RING + (this.tail & S.RING_MASK) * 2;
+    c[base] = id;
+    c[base + 1] = fw;
+    Atomics.store(c, S.P_TAIL, ++this.tail);
+    this.inflight++;
+    armDoorbell();
+    if (Atomics.load(c, S.P_SLEEPERS) > 0) {
+      Atomics.add(c, S.P_SEQ, 1);
+      Atomics.notify(c, S.P_SEQ, 1);
+    } else if (this.workers.length < this.maxWorkers && this.#starting === 0) {
+      this.#spawn();
+    }
+  }
+
+  /** Sends an item with data to one worker (an idle one if any). */
+  pushDirect(id: number, fw: number, data: unknown): void {
+    if (this.workers.length === 0) this.#spawn();
+    let w: WorkerRec | undefined;
+    for (let i = 0; i < this.workers.length; i++) {
+      const c = this.workers[(this.#rr + i) % this.workers.length]!;
+      if (Atomics.load(c.out, S.O_CURRENT) === 0 && Atomics.load(c.out, S.O_DIRECT) === 0) {
+        w = c;
+        break;
+      }
+    }
+    if (w === undefined) {
+      if (this.workers.length < this.maxWorkers && this.#starting === 0) w = this.#spawn();
+      else w = this.workers[this.#rr++ % this.workers.length]!;
+    }
+    w.port.postMessage({ t: 'item', id, fw, data });
+    Atomics.add(w.out, S.O_DIRECT, 1);
+    this.inflight++;
+    armDoorbell();
+    // Directed: every sleeper wakes and the one it is meant for takes it.
+    Atomics.add(this.ctl, S.P_SEQ, 1);
+    Atomics.notify(this.ctl, S.P_SEQ);
+  }
+
+  #spawn(): WorkerRec {
+    itemTable();
+    const { port1, port2 } = new MessageChannel();
+    const outSab = new SharedArrayBuffer((S.O_RECORDS + S.REC_WORDS * S.OUT_CAP) * 4);
+    const w = new Worker(workerURL, {
+      workerData: {
+        items: itemsSab,
+        ctl: ctlSab,
+        pool: this.ctl.buffer,
+        out: outSab,
+        port: port2,
+        fns: fnTable.map((f, id) => [id, f.module, f.name]),
+        cpu: this.cpu,
+        highpri: this.highpri,
+      },
+      transferList: [port2],
+      // Pool workers must not inherit --input-type or an --eval'd entry.
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--eval') && a !== '-e' && !a.startsWith('--input-type')),
+    } as ConstructorParameters<typeof Worker>[1]);
+    const rec: WorkerRec = { w, out: new Int32Array(outSab), port: port1, online: false };
+    this.#starting++;
+    w.once('online', () => {
+      rec.online = true;
+      this.#starting--;
+    });
+    w.on('error', (err) => {
+      // A worker that dies takes its items with it: report loudly, never silently.
+      process.nextTick(() => {
+        throw err;
+      });
+    });
+    w.unref();
+    port1.unref();
+    this.workers.push(rec);
+    return rec;
+  }
+}
+
+const pools = new Map<string, Pool>();
+
+/** Unbound pools hold one worker per CPU by default (KTIMERS_WQ_THREADS overrides). */
+export function unboundThreads(): number {
+  const env = Number(process.env.KTIMERS_WQ_THREADS);
+  return Number.isInteger(env) && env > 0 && env <= 1024 ? env : availableParallelism();
+}
+
+/** The pool for (cpu, highpri); cpu -1 = unbound. Created on first use, without threads. */
+export function pool(cpu: number, highpri: boolean): Pool {
+  const key = `${cpu}:${highpri ? 'H' : 'N'}`;
+  let p = pools.get(key);
+  if (p === undefined) {
+    p = new Pool(cpu, highpri, cpu < 0 ? unboundThreads() : 1);
+    pools.set(key, p);
+  }
+  return p;
+}
+
+/** @internal tests: every pool's worker thread ids (known once the worker started). */
+export function poolThreads(): { cpu: number; highpri: boolean; tids: number[] }[] {
+  return [...pools.values()].map((p) => ({
+    cpu: p.cpu,
+    highpri: p.highpri,
+    tids: p.workers.map((w) => Atomics.load(w.out, S.O_TID)),
+  }));
+}
+
+export function poolCount(): number {
+  let n = 0;
+  for (const p of pools.values()) n += p.workers.length;
+  return n;
+}
+
+// --- completions -------------------------------------------------------------------
+
+let waiting = false;
+
+/** Arms one Atomics.waitAsync on the doorbell while anything is in flight. */
+function armDoorbell(): void {
+  if (waiting || ctl === null) return;
+  waiting = true;
+  // Atomics.waitAsync is in Node >= 16 (V8), not yet in TypeScript's ES2022 lib.
+  const r = (Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string };
+  }).waitAsync(ctl, S.C_DOORBELL, 0);
+  if (r.async) (r.value as Promise<unknown>).then(onDoorbell, onDoorbell);
+  else queueMicrotask(onDoorbell);
+}
+
+function onDoorbell(): void {
+  waiting = false;
+  reap();
+  let any = false;
+  for (const p of pools.values()) if (p.inflight > 0) any = true;
+  if (any) armDoorbell();
+}
+
+/**
+ * Processes every record of every worker, in each worker's order. Safe to call
+ * any time on the main thread (the workqueue layer calls it when a queue hits
+ * max_active and before flushes).
+ */
+let reaping = false;
+export function reap(): void {
+  if (ctl === null || reaping) return;
+  reaping = true;
+  try {
+    reapAll();
+  } finally {
+    reaping = false;
+  }
+}
+
+function reapAll(): void {
+  Atomics.store(ctl!, S.C_DOORBELL, 0);
+  for (const p of pools.values()) {
+    for (const w of p.workers) {
+      const out = w.out;
+      let h = out[S.O_HEAD]!;
+      const t = Atomics.load(out, S.O_TAIL);
+      if (h === t) continue;
+      for (; h !== t; h++) {
+        const base = S.O_RECORDS + (h & (S.OUT_CAP - 1)) * S.REC_WORDS;
+        const type = out[base]!;
+        let msg: unknown;
+        if (type === S.R_FAIL || type === S.R_QUEUE_DELAYED || type === S.R_WARN) {
+          msg = takeMessage(w.port);
+        }
+        if (type === S.R_DONE || type === S.R_SKIP || type === S.R_FAIL) p.inflight--;
+        // Free the record before handing it on: the sink may queue more work.
+        Atomics.store(out, S.O_HEAD, h + 1);
+        sink!(type, out[base + 1]!, out[base + 2]!, out[base + 3]!, out[base + 4]!, msg);
+      }
+      Atomics.notify(out, S.O_HEAD);
+    }
+  }
+}
+
+/** True when some worker has records not reaped yet (cheap: two loads per worker). */
+export function hasRecords(): boolean {
+  for (const p of pools.values()) {
+    for (const w of p.workers) if (w.out[S.O_HEAD] !== Atomics.load(w.out, S.O_TAIL)) return true;
+  }
+  return false;
+}
+
+function takeMessage(port: MessagePort): unknown {
+  // The worker posts the payload before it writes the record: it is there.
+  const m = receiveMessageOnPort(port);
+  return m === undefined ? undefined : (m.message as unknown);
+}

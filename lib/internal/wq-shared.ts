@@ -1,0 +1,101 @@
+/**
+ * Shared-memory layouts of the workqueue pool, used by both sides: the JS main
+ * thread (lib/internal/wq-pool.ts) and the pool workers (lib/internal/wq-worker.ts).
+ * Every index here *must* match on both sides; both import this one file.
+ *
+ * Three kinds of SharedArrayBuffer:
+ *
+ * 1. The item table (one per process, growable): one Int32 state word per
+ *    work_struct, the kernel's `work->data` flag bits. Both sides change it
+ *    only with Atomics (compareExchange loops), which is what makes
+ *    `queue_work`'s test-and-set of PENDING exact from any thread.
+ *      bit 0 PENDING  queued, or its delayed timer pending (kernel WORK_STRUCT_PENDING)
+ *      bit 1 RUNNING  a worker is executing it (work_busy's WORK_BUSY_RUNNING)
+ *      bit 2 ARMED    the ring entry dispatched for it is still valid; a
+ *                     cancel clears it with PENDING, and the worker then skips
+ *                     the entry instead of running a stolen item
+ *      bit 3 XQUEUED  PENDING was set by a worker-side queue_work whose
+ *                     request the main thread has not processed yet
+ *      bits 16..31    disable count (disable_work), 0..65535 as in the kernel
+ *    A worker starts an item with one CAS: ARMED|PENDING -> RUNNING (PENDING is
+ *    cleared just before the function is called, as in the kernel).
+ *
+ * 2. One pool block per worker pool: an SPMC ring of dispatched items. The main
+ *    thread is the only producer (TAIL); workers claim entries with a CAS on
+ *    HEAD. A producer never overwrites an entry a consumer may still read: it
+ *    writes slot t only while t - HEAD < capacity, and a consumer reads slot h
+ *    before its CAS moves HEAD past h. Idle workers sleep on SEQ (an
+ *    eventcount: read SEQ, count yourself in SLEEPERS, re-check the ring,
+ *    Atomics.wait(SEQ, seen)); the producer bumps SEQ and notifies only when
+ *    SLEEPERS > 0, so a busy pool costs no futex calls.
+ *
+ * 3. One outbound block per worker: an SPSC ring of records to the main thread
+ *    (completions, worker-side queue requests). The worker is the producer,
+ *    the main thread the consumer. Records that need a payload (an error, a
+ *    delay, a warning) travel as a MessagePort message posted *before* the
+ *    record, which the main thread reads synchronously (receiveMessageOnPort)
+ *    when it reaches the record. After writing records the worker rings the
+ *    process-wide DOORBELL: it sets it 0 -> 1 and notifies only on that
+ *    transition, so one Atomics.waitAsync wake-up of the main thread collects
+ *    every record written meanwhile (batched completion).
+ * @internal
+ */
+
+// --- item state word (table 1) -------------------------------------------------
+export const W_PENDING = 1;
+export const W_RUNNING = 2;
+export const W_ARMED = 4;
+export const W_XQUEUED = 8;
+export const W_DISABLE_SHIFT = 16;
+export const W_DISABLE_ONE = 1 << W_DISABLE_SHIFT;
+/** The kernel's disable count is 16 bits (WORK_OFFQ_DISABLE_BITS). */
+export const W_DISABLE_MAX = 0xffff;
+/** First item table size (entries) and the most it may grow to. */
+export const ITEMS_INITIAL = 1 << 14;
+export const ITEMS_MAX = 1 << 24;
+
+// --- control block (process-wide, index 0.. of its own SAB) ------------------------
+export const C_DOORBELL = 0;
+export const C_WORDS = 4;
+
+// --- pool block (table 2) ----------------------------------------------------------
+export const P_HEAD = 0;
+export const P_TAIL = 1;
+export const P_SEQ = 2;
+export const P_SLEEPERS = 3;
+export const P_STOP = 4;
+/** Ring entries start here; two words per entry: item id, fn id | flags. */
+export const P_RING = 16;
+/**
+ * Ring capacity in entries (power of two). 4096 entries keep a pool of tiny
+ * items busy for milliseconds between main-thread refills, and bound the
+ * outbound rings below (a worker can owe at most one record per entry plus its
+ * own requests).
+ */
+export const RING_CAP = 4096;
+export const RING_MASK = RING_CAP - 1;
+/** fn-id word flags of a ring entry. */
+export const E_DELAYED = 1 << 30; // the item is a delayed_work (to_delayed_work works in the worker)
+export const E_FN_MASK = (1 << 30) - 1;
+
+// --- outbound block (table 3) ------------------------------------------------------
+export const O_HEAD = 0; // main thread's read index
+export const O_TAIL = 1; // worker's write index
+export const O_DIRECT = 2; // item messages posted to this worker and not yet taken
+export const O_TID = 3; // the worker's kernel thread id (0 until known)
+export const O_CURRENT = 4; // item id + 1 of the running item, 0 when idle
+export const O_RECORDS = 16;
+export const REC_WORDS = 5;
+/** 4x the inbound ring: a DONE and a QUEUE per entry, plus failures and warnings. */
+export const OUT_CAP = 4 * RING_CAP;
+
+/** Record types: [type, item, a, b, c]. */
+export const R_DONE = 1; // item finished
+export const R_SKIP = 2; // item's entry was cancelled before it started (ARMED clear)
+export const R_FAIL = 3; // item threw or could not be loaded: message {error}
+export const R_QUEUE = 4; // worker-side queue: a = wq id, b = cpu (-1 any), c = item id + 1 of the caller's item
+export const R_QUEUE_DELAYED = 5; // as R_QUEUE, delay in a message {delay}
+export const R_WARN = 6; // message {code, message}
+
+/** Queue id the worker uses for "the queue of the item being run" is never needed: ids start at 1. */
+export const WORK_CPU_UNBOUND_ID = -1;

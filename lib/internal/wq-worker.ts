@@ -1,0 +1,263 @@
+/**
+ * A workqueue pool worker (a worker_thread; kernel: a kworker).
+ *
+ * Loop: take an item (a data message announced by O_DIRECT first, else an
+ * entry of the pool's shared ring, claimed by CAS), start it with one CAS on
+ * its state word (ARMED|PENDING -> RUNNING: a cancelled entry is skipped),
+ * import its function on first use, call it (awaiting it if it returns a
+ * promise), clear RUNNING, append a record for the main thread and ring the
+ * doorbell. With nothing to do it spins briefly (a burst usually continues),
+ * then sleeps in Atomics.wait on the pool's eventcount.
+ *
+ * While it sleeps its event loop is blocked: a work function must await what
+ * it starts (as a kernel work function returns only when done).
+ * Work functions run in task context: in_task() is true here.
+ * @internal
+ */
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { isAbsolute } from 'node:path';
+import * as S from './wq-shared.js';
+import { wside } from './wq-ctx.js';
+import { remoteWork } from '../workqueue.js';
+import { gettid, sched_setaffinity, setpriority } from '../sched.js';
+
+interface Wd {
+  items: SharedArrayBuffer;
+  ctl: SharedArrayBuffer;
+  pool: SharedArrayBuffer;
+  out: SharedArrayBuffer;
+  port: MessagePort;
+  fns: [number, string, string][];
+  cpu: number;
+  highpri: boolean;
+}
+const wd = workerData as Wd;
+const items = new Int32Array(wd.items);
+const ctl = new Int32Array(wd.ctl);
+const pool = new Int32Array(wd.pool);
+const out = new Int32Array(wd.out);
+const port = wd.port;
+
+interface Fn {
+  module: string;
+  name: string;
+  fn?: (work: unknown) => unknown;
+  err?: unknown;
+}
+const fns = new Map<number, Fn>();
+for (const [id, module, name] of wd.fns) fns.set(id, { module, name });
+const direct: { id: number; fw: number; data: unknown }[] = [];
+
+/** Spin this many ring checks before sleeping: a burst of items usually continues. */
+const SPIN = 2000;
+
+function handle(m: { t: string; id: number; module?: string; name?: string; fw?: number; data?: unknown }): void {
+  if (m.t === 'fn') fns.set(m.id, { module: m.module!, name: m.name! });
+  else if (m.t === 'item') {
+    direct.push({ id: m.id, fw: m.fw!, data: m.data });
+    Atomics.sub(out, S.O_DIRECT, 1);
+  }
+}
+
+function pump(): void {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) handle(m.message);
+}
+
+let tail = 0;
+function record(type: number, item: number, a = 0, b = 0, c = 0): void {
+  while (tail - Atomics.load(out, S.O_HEAD) >= S.OUT_CAP) {
+    // Full (the main thread is busy): wait for it to reap. 1 ms steps.
+    Atomics.wait(out, S.O_HEAD, Atomics.load(out, S.O_HEAD), 1);
+  }
+  const base = S.O_RECORDS + (tail & (S.OUT_CAP - 1)) * S.REC_WORDS;
+  out[base] = type;
+  out[base + 1] = item;
+  out[base + 2] = a;
+  out[base + 3] = b;
+  out[base + 4] = c;
+  Atomics.store(out, S.O_TAIL, ++tail);
+  if (Atomics.compareExchange(ctl, S.C_DOORBELL, 0, 1) === 0) Atomics.notify(ctl, S.C_DOORBELL);
+}
+
+function warn(code: string, message: string): void {
+  port.postMessage({ code, message });
+  record(S.R_WARN, 0);
+}
+
+function fail(id: number, fnId: number, error: unknown, kind: 'threw' | 'load'): void {
+  let payload: unknown = error;
+  try {
+    port.postMessage({ error, kind, fnId });
+  } catch {
+    // Not cloneable (a thrown function, a class instance with functions): send its text.
+    const o = error as { message?: unknown; stack?: unknown } | null;
+    const e = new Error(typeof o?.message === 'string' ? o.message : String(error));
+    if (typeof o?.stack === 'string') e.stack = o.stack;
+    payload = e;
+    port.postMessage({ error: payload, kind, fnId });
+  }
+  record(S.R_FAIL, id, fnId);
+}
+
+function specifier(module: string): string {
+  return isAbsolute(module) ? pathToFileURL(module).href : module;
+}
+
+async function load(f: Fn): Promise<void> {
+  try {
+    const ns = (await import(specifier(f.module))) as Record<string, unknown>;
+    const fn = ns[f.name];
+    if (typeof fn !== 'function') {
+      const e = new TypeError(`module ${f.module} has no exported function ${JSON.stringify(f.name)} (got ${typeof fn})`);
+      (e as { code?: string }).code = 'ERR_KTIMERS_WORK_NOT_FUNCTION';
+      f.err = e;
+    } else f.fn = fn as (work: unknown) => unknown;
+  } catch (e) {
+    f.err = e;
+  }
+}
+
+function fnFor(fnId: number): Fn {
+  let f = fns.get(fnId);
+  if (f === undefined) {
+    pump(); // its registration was posted before the entry was written
+    f = fns.get(fnId);
+  }
+  return f!;
+}
+
+function finish(id: number, fnId: number, err: unknown, threw: boolean): void {
+  wside.worker!.current = null;
+  Atomics.store(out, S.O_CURRENT, 0);
+  Atomics.and(items, id, ~S.W_RUNNING);
+  if (threw) fail(id, fnId, err, 'threw');
+  else record(S.R_DONE, id);
+}
+
+/** Runs one item. Returns a promise only when it must wait (first import, async function). */
+function run(id: number, fw: number, data: unknown): Promise<void> | undefined {
+  for (;;) {
+    const o = Atomics.load(items, id);
+    if (!(o & S.W_ARMED)) {
+      record(S.R_SKIP, id);
+      return undefined;
+    }
+    if (Atomics.compareExchange(items, id, o, (o & ~(S.W_PENDING | S.W_ARMED)) | S.W_RUNNING) === o) break;
+  }
+  const fnId = fw & S.E_FN_MASK;
+  const f = fnFor(fnId);
+  if (f.fn === undefined && f.err === undefined) return load(f).then(() => call(id, fw, fnId, f, data));
+  return call(id, fw, fnId, f, data);
+}
+
+function call(id: number, fw: number, fnId: number, f: Fn, data: unknown): Promise<void> | undefined {
+  if (f.err !== undefined) {
+    wside.worker!.current = null;
+    Atomics.and(items, id, ~S.W_RUNNING);
+    fail(id, fnId, f.err, 'load');
+    return undefined;
+  }
+  const work = remoteWork(id, (fw & S.E_DELAYED) !== 0, data);
+  wside.worker!.current = work;
+  Atomics.store(out, S.O_CURRENT, id + 1);
+  let r: unknown;
+  try {
+    r = f.fn!(work);
+  } catch (e) {
+    finish(id, fnId, e, true);
+    return undefined;
+  }
+  if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+    return Promise.resolve(r as Promise<unknown>).then(
+      () => finish(id, fnId, undefined, false),
+      (e: unknown) => finish(id, fnId, e, true),
+    );
+  }
+  finish(id, fnId, undefined, false);
+  return undefined;
+}
+
+let popId = 0;
+let popFw = 0;
+function pop(): boolean {
+  for (;;) {
+    const h = Atomics.load(pool, S.P_HEAD);
+    if (h === Atomics.load(pool, S.P_TAIL)) return false;
+    const base = S.P_RING + (h & S.RING_MASK) * 2;
+    const id = pool[base]!;
+    const fw = pool[base + 1]!;
+    if (Atomics.compareExchange(pool, S.P_HEAD, h, h + 1) === h) {
+      popId = id;
+      popFw = fw;
+      return true;
+    }
+  }
+}
+
+function idle(): boolean {
+  return Atomics.load(pool, S.P_HEAD) === Atomics.load(pool, S.P_TAIL) && Atomics.load(out, S.O_DIRECT) === 0;
+}
+
+function setup(): void {
+  Atomics.store(out, S.O_TID, gettid());
+  if (wd.highpri) {
+    try {
+      setpriority(0, -20); // HIGHPRI_NICE_LEVEL = MIN_NICE
+    } catch (e) {
+      warn('KTIMERS_WARN_WQ_HIGHPRI', `WQ_HIGHPRI workers run at normal priority: ${(e as Error).message}`);
+    }
+  }
+  if (wd.cpu >= 0) {
+    try {
+      sched_setaffinity(0, [wd.cpu]);
+    } catch (e) {
+      warn('KTIMERS_WARN_WQ_AFFINITY', `per-CPU workers of CPU ${wd.cpu} run unpinned: ${(e as Error).message}`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  wside.worker = {
+    current: null,
+    state: (id) => Atomics.load(items, id),
+    queue(id, wqId, cpu, delay) {
+      for (;;) {
+        const o = Atomics.load(items, id);
+        if (o & S.W_PENDING || o >>> S.W_DISABLE_SHIFT) return false;
+        if (Atomics.compareExchange(items, id, o, o | S.W_PENDING | S.W_XQUEUED) === o) break;
+      }
+      const cur = Atomics.load(out, S.O_CURRENT);
+      if (delay === null) record(S.R_QUEUE, id, wqId, cpu, cur);
+      else {
+        port.postMessage({ delay });
+        record(S.R_QUEUE_DELAYED, id, wqId, cpu, cur);
+      }
+      return true;
+    },
+  };
+  setup();
+  for (;;) {
+    if (Atomics.load(out, S.O_DIRECT) > 0) pump();
+    if (direct.length > 0) {
+      const m = direct.shift()!;
+      const p = run(m.id, m.fw, m.data);
+      if (p !== undefined) await p;
+      continue;
+    }
+    if (pop()) {
+      const p = run(popId, popFw, undefined);
+      if (p !== undefined) await p;
+      continue;
+    }
+    for (let i = 0; i < SPIN && idle(); i++);
+    if (!idle()) continue;
+    if (Atomics.load(pool, S.P_STOP) !== 0) break;
+    const seen = Atomics.load(pool, S.P_SEQ);
+    Atomics.add(pool, S.P_SLEEPERS, 1);
+    if (idle()) Atomics.wait(pool, S.P_SEQ, seen);
+    Atomics.sub(pool, S.P_SLEEPERS, 1);
+  }
+}
+
+void main();
