@@ -99,6 +99,8 @@ export {
 export { ns, us, ms, s, type Duration } from './api/duration.js';
 export { HighResTimer, type HighResTimerCallback, type HighResTimerOptions } from './api/high-res-timer.js';
 export { AbortError } from './errors.js';
+
+// workqueue: work items on a worker_threads pool (lib/workqueue.ts).
 export {
   work_struct,
   delayed_work,
