@@ -1,18 +1,98 @@
-// The README's main job (npm start) runs and reports sane figures.
-import { spawnSync } from 'node:child_process';
+// Every example runs with plain `node`, ends by itself, and prints what it
+// claims. A new file in examples/ without a check here fails the first test.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-it('examples/periodic-hrtimer.js runs a 1 kHz hrtimer for 1 s with no early expiry', () => {
-  const script = fileURLToPath(new URL('../examples/periodic-hrtimer.js', import.meta.url));
-  const r = spawnSync(process.execPath, [script, '1', '1000'], { encoding: 'utf8', timeout: 20_000 });
-  expect(r.status).toBe(0);
-  const m = /(\d+) expiries, (\d+) overruns, (\d+) early/.exec(r.stdout);
-  expect(m).not.toBeNull();
-  const [expiries, overruns, early] = [Number(m![1]), Number(m![2]), Number(m![3])];
-  expect(early).toBe(0);
-  // 1000 periods in 1 s: each is either run or counted as an overrun.
-  expect(expiries + overruns).toBeGreaterThanOrEqual(990);
-  expect(expiries + overruns).toBeLessThanOrEqual(1010);
-  expect(r.stdout).toMatch(/lateness: min +[\d.]+ us +p50 +[\d.]+ us/);
+const dir = fileURLToPath(new URL('../examples/', import.meta.url));
+
+/** Runs an example; resolves with its exit status and output (async: examples run in parallel). */
+function run(file: string, args: string[] = []): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [dir + file, ...args], { timeout: 25_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const num = (re: RegExp, s: string): number[] => {
+  const m = re.exec(s);
+  expect(m, `${re} in:\n${s}`).not.toBeNull();
+  return m!.slice(1).map(Number);
+};
+
+const CHECKS: Record<string, () => Promise<void>> = {
+  'periodic-hrtimer.js': async () => {
+    const r = await run('periodic-hrtimer.js', ['1', '1000']);
+    expect(r.status, r.stderr).toBe(0);
+    const [expiries, overruns, early] = num(/(\d+) expiries, (\d+) overruns, (\d+) early/, r.stdout);
+    expect(early).toBe(0);
+    // 1000 periods in 1 s: each is either run or counted as an overrun.
+    expect(expiries! + overruns!).toBeGreaterThanOrEqual(990);
+    expect(expiries! + overruns!).toBeLessThanOrEqual(1010);
+    expect(r.stdout).toMatch(/lateness: min +[\d.]+ us +p50 +[\d.]+ us/);
+  },
+
+  'periodic-timer-list.js': async () => {
+    const r = await run('periodic-timer-list.js', ['12', '70']);
+    expect(r.status, r.stderr).toBe(0);
+    const ticks = [...r.stdout.matchAll(/^tick +(\d+) +jiffies (\d+) +(\d+) jiffies after expires$/gm)];
+    expect(ticks.map((m) => Number(m[1]))).toEqual([...Array(12).keys()].map((i) => i + 1));
+    // 70 jiffies is a level-1 timeout: 1..8 jiffies after expires (more only if the VM stalled).
+    for (const m of ticks) expect(Number(m[3])).toBeGreaterThanOrEqual(1);
+    // Re-armed from the callback with jiffies + 70: consecutive ticks are >= 71 jiffies apart.
+    for (let i = 1; i < ticks.length; i++) expect(BigInt(ticks[i]![2]!) - BigInt(ticks[i - 1]![2]!) >= 71n).toBe(true);
+    const [count, early] = num(/(\d+) ticks, (\d+) early, max \d+ jiffies after expires; timer_delete_sync\(\) = 0/, r.stdout);
+    expect([count, early]).toEqual([12, 0]);
+    expect(r.stdout).not.toMatch(/unexpected mod_timer/);
+  },
+
+  'stream-clock-48k.js': async () => {
+    const r = await run('stream-clock-48k.js', ['1']);
+    expect(r.status, r.stderr).toBe(0);
+    const [periods, frames, callbacks, xruns, early] = num(
+      /(\d+) periods \((\d+) frames\) signalled in (\d+) callbacks; (\d+) xruns; (\d+) early/,
+      r.stdout,
+    );
+    expect(early).toBe(0);
+    expect(frames).toBe(periods! * 64);
+    expect(callbacks! + xruns!).toBe(periods); // every period is signalled or counted as an xrun
+    // 750 periods of 1.333 ms in 1 s; the end is a Node setTimeout, which may run late.
+    expect(periods).toBeGreaterThanOrEqual(740);
+    expect(periods).toBeLessThanOrEqual(1000);
+    const [clockFrames, behind] = num(/clock says (\d+) frames: the stream is (-?\d+) frames behind \(the period in progress: no drift\)/, r.stdout);
+    expect(clockFrames! - frames!).toBe(behind);
+    expect(behind).toBeGreaterThanOrEqual(0);
+    expect(behind).toBeLessThan(128);
+  },
+
+  'node-style.js': async () => {
+    const r = await run('node-style.js');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.match(/^sleep\([\d.]+ us\) took [\d.]+ us \(not early\)$/gm)).toHaveLength(3);
+    const [ticks, periods] = num(/interval: (\d+) ticks covering (\d+) periods, then AbortError \(ABORT_ERR, cause: TimeoutError\)/, r.stdout);
+    // ~105 ms of 10 ms periods: 10 deadlines passed; the busy tick 3 made one tick report 2 or more.
+    expect(periods).toBeGreaterThanOrEqual(9);
+    expect(periods).toBeLessThanOrEqual(15); // AbortSignal.timeout is a Node timer: it may fire late
+    expect(ticks).toBeLessThan(periods!);
+    expect(r.stdout).toMatch(/interval: tick \d+ reports \d+ periods \(\d+ missed while busy\)/);
+    const [runs, early] = num(/HighResTimer: (\d+) runs every 2 ms, lateness median [\d.]+ us, (\d+) early/, r.stdout);
+    expect([runs, early]).toEqual([50, 0]);
+  },
+};
+
+describe('examples/', () => {
+  it('every example has a check', () => {
+    const files = readdirSync(dir).filter((f) => /\.(c|m)?js$/.test(f));
+    expect(files.filter((f) => !(f in CHECKS))).toEqual([]);
+    expect(Object.keys(CHECKS).filter((f) => !files.includes(f))).toEqual([]);
+  });
+
+  for (const [file, check] of Object.entries(CHECKS)) {
+    it.concurrent(`${file} runs to completion and prints what it claims`, check, 30_000);
+  }
 });

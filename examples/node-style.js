@@ -1,0 +1,51 @@
+// The idiomatic layer: node:timers/promises manners and a Timeout-like handle,
+// with bigint nanosecond durations, on the same hrtimer engine.
+//
+//   node examples/node-style.js
+//
+// 1. sleep(): never early, no 1 ms floor.
+// 2. interval(): absolute deadlines; each tick yields the overrun count; an
+//    AbortSignal ends it with an AbortError like Node's.
+// 3. HighResTimer: a periodic handle with ref/unref/refresh/cancel.
+import { sleep, interval } from 'ktimers/promises';
+import { HighResTimer, ktime_get, ms, us } from 'ktimers';
+
+const fmt = (ns) => `${(Number(ns) / 1000).toFixed(1)} us`;
+
+// 1. sleep
+for (const d of [us(100), us(500), ms(2)]) {
+  const t0 = ktime_get();
+  await sleep(d);
+  const took = ktime_get() - t0;
+  console.log(`sleep(${fmt(d)}) took ${fmt(took)} (${took >= d ? 'not early' : 'EARLY'})`);
+}
+
+// 2. interval, stopped by an AbortSignal after ~105 ms; the consumer is slow on tick 3
+const signal = AbortSignal.timeout(105);
+let ticks = 0;
+let periods = 0n;
+try {
+  for await (const overruns of interval(ms(10), { signal })) {
+    ticks++;
+    periods += overruns;
+    if (overruns > 1n) console.log(`interval: tick ${ticks} reports ${overruns} periods (${overruns - 1n} missed while busy)`);
+    if (ticks === 3) await new Promise((r) => setTimeout(r, 25)); // busy for 2.5 periods
+  }
+} catch (err) {
+  console.log(`interval: ${ticks} ticks covering ${periods} periods, then ${err.name} (${err.code}, cause: ${err.cause?.name})`);
+}
+
+// 3. HighResTimer: every 2 ms, stopped from its own callback after 50 runs
+const runs = [];
+await new Promise((resolve) => {
+  const t = new HighResTimer((timer, overruns, deadline) => {
+    runs.push(ktime_get() - deadline);
+    if (runs.length === 50) {
+      timer.cancel(); // safe inside the callback: skips the periodic re-arm
+      resolve();
+    }
+  });
+  t.start(ms(2), ms(2));
+});
+runs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+console.log(`HighResTimer: ${runs.length} runs every 2 ms, lateness median ${fmt(runs[25])}, ${runs.filter((l) => l < 0n).length} early`);
