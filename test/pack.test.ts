@@ -1,0 +1,215 @@
+// The package as a user gets it: `npm pack` ships the linux-x64 prebuild, the
+// sources to rebuild it, dist/ and README/LICENSE, nothing else; installed
+// into a fresh project with --ignore-scripts (so no local build can happen),
+// the prebuild is what loads, and ESM, CommonJS (require(esm)) and TypeScript
+// consumers work against it.
+//
+// Offline by construction: the tarball's two dependencies are packed from this
+// checkout's node_modules (the versions `npm ci` installed) and installed as
+// local tarballs with --offline and an empty cache, so nothing is fetched.
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+let work = '';
+let project = '';
+let files: string[] = [];
+
+function sh(cmd: string, args: string[], opts: SpawnSyncOptions = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} → ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return String(r.stdout);
+}
+
+/** npm pack of a directory into `work`; returns the tarball path and its file list. */
+function pack(dir: string): { tarball: string; files: string[] } {
+  const out = sh('npm', ['pack', dir, '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root });
+  const info = JSON.parse(out.slice(out.indexOf('[')))[0];
+  return { tarball: join(work, info.filename), files: info.files.map((f: { path: string }) => f.path).sort() };
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ktimers-pack-'));
+  // The prebuild (rebuilt only when a native source is newer) and dist/ (built by pretest).
+  sh(process.execPath, [join(root, 'scripts', 'prebuild.mjs'), '--if-stale'], { cwd: root });
+  expect(existsSync(join(root, 'dist', 'index.js'))).toBe(true);
+  const main = pack(root);
+  files = main.files;
+  const deps = Object.keys(pkg.dependencies).map((name) => pack(join(root, 'node_modules', name)).tarball);
+  project = join(work, 'consumer');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  sh(
+    'npm',
+    ['install', '--offline', '--cache', join(work, 'empty-cache'), '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock',
+      main.tarball, ...deps],
+    { cwd: project },
+  );
+}, 180_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('npm pack', () => {
+  it('ships the prebuild, the native sources, dist (js + d.ts), README, LICENSE and package.json — nothing else', () => {
+    const allowed = [
+      /^package\.json$/, /^README\.md$/, /^LICENSE$/, /^binding\.gyp$/, /^native\/[\w-]+\.(cc|h)$/,
+      /^prebuilds\/linux-x64\/ktimers\.node$/, /^dist\/[\w/-]+\.(js|d\.ts)$/, /^bin\/[\w-]+\.js$/,
+    ];
+    expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
+    const gyp = readFileSync(join(root, 'binding.gyp'), 'utf8');
+    const sources = [...gyp.matchAll(/"(native\/[\w-]+\.cc)"/g)].map((m) => m[1]!);
+    expect(sources.length).toBeGreaterThan(0);
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'binding.gyp', 'prebuilds/linux-x64/ktimers.node', ...sources]) {
+      expect(files).toContain(f);
+    }
+    // Every entry point of "exports", with its types.
+    for (const [key, v] of Object.entries(pkg.exports as Record<string, string | { types: string; default: string }>)) {
+      if (typeof v === 'string') continue;
+      expect(Object.keys(v)[0], `${key}: "types" must come first`).toBe('types');
+      expect(files).toContain(v.default.slice(2));
+      expect(files).toContain(v.types.slice(2));
+    }
+    // Every header the sources include is shipped (a rebuild from the tarball must compile).
+    for (const f of files.filter((x) => x.startsWith('native/'))) {
+      for (const m of readFileSync(join(root, f), 'utf8').matchAll(/#include "([\w./-]+)"/g)) expect(files).toContain(`native/${m[1]}`);
+    }
+    for (const bin of Object.values((pkg.bin ?? {}) as Record<string, string>)) expect(files).toContain(bin.replace(/^\.\//, ''));
+    expect(pkg.os).toEqual(['linux']);
+  });
+
+  it('the installed package has no build/: only the prebuild can load', () => {
+    const dir = join(project, 'node_modules', 'ktimers');
+    expect(existsSync(join(dir, 'prebuilds', 'linux-x64', 'ktimers.node'))).toBe(true);
+    expect(existsSync(join(dir, 'build'))).toBe(false);
+    expect(existsSync(join(dir, 'lib'))).toBe(false);
+  });
+});
+
+/** Which ktimers.node the consumer process mapped (read from /proc/self/maps, not from what a loader says). */
+const LOADED = `(await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('ktimers.node')).map((l) => l.slice(l.indexOf('/')))[0]`;
+
+describe('consumers of the installed tarball', () => {
+  const node = (file: string, extra: string[] = []) => {
+    const r = spawnSync(process.execPath, [...extra, file], { cwd: project, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  };
+  const prebuild = () => realpathSync(join(project, 'node_modules', 'ktimers', 'prebuilds', 'linux-x64', 'ktimers.node'));
+
+  it('ESM: import from ktimers, ktimers/promises and ktimers/testing; the prebuild is what loaded', () => {
+    writeFileSync(
+      join(project, 'esm.mjs'),
+      `import * as k from 'ktimers';
+import { sleep, interval } from 'ktimers/promises';
+import { installVirtualClock } from 'ktimers/testing';
+const t0 = k.ktime_get();
+await sleep(k.ms(2));
+const slept = k.ktime_get() - t0;
+const fired = await new Promise((resolve) => {
+  const t = new k.hrtimer();
+  k.hrtimer_setup(t, () => { resolve(k.in_hardirq()); return k.HRTIMER_NORESTART; }, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
+  k.hrtimer_start(t, k.us(500), k.HRTIMER_MODE_REL);
+});
+let ticks = 0n;
+for await (const o of interval(k.ms(1))) { ticks += o; if (ticks >= 3n) break; }
+const clock = installVirtualClock();
+let at = -1n;
+new k.HighResTimer(() => (at = k.ktime_get())).start(k.us(7));
+clock.advanceNs(k.us(10));
+clock.uninstall();
+console.log(JSON.stringify({ loaded: ${LOADED}, slept: slept >= k.ms(2), fired, ticks: Number(ticks), at: String(at) }));
+`,
+    );
+    expect(node('esm.mjs')).toEqual({ loaded: prebuild(), slept: true, fired: true, ticks: 3, at: '7000' });
+  });
+
+  it('CommonJS: require() of the ESM package (Node >= 20.19), every entry point', () => {
+    writeFileSync(
+      join(project, 'cjs.cjs'),
+      `const k = require('ktimers');
+const { sleep, AbortError } = require('ktimers/promises');
+const { installVirtualClock } = require('ktimers/testing');
+(async () => {
+  const ac = new AbortController();
+  const p = sleep(k.s(10), { signal: ac.signal });
+  ac.abort('stop');
+  const err = await p.catch((e) => e);
+  const clock = installVirtualClock();
+  const t = new k.timer_list();
+  let ran = 0;
+  k.timer_setup(t, () => ran++, 0);
+  k.mod_timer(t, k.get_jiffies_64() + k.msecs_to_jiffies(10));
+  clock.advanceJiffies(k.msecs_to_jiffies(20));
+  clock.uninstall();
+  const loaded = require('node:fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('ktimers.node')).map((l) => l.slice(l.indexOf('/')))[0];
+  console.log(JSON.stringify({ loaded, abort: err instanceof AbortError && err.code === 'ABORT_ERR' && err.cause === 'stop', ran, ns: String(k.us(1.5)) }));
+})();
+`,
+    );
+    expect(node('cjs.cjs', ['--no-warnings'])).toEqual({ loaded: prebuild(), abort: true, ran: 1, ns: '1500' });
+  });
+
+  it('TypeScript: a consumer type-checks against the shipped .d.ts (and type errors are caught)', () => {
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true,
+          typeRoots: [join(root, 'node_modules', '@types')], types: ['node'],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    writeFileSync(
+      join(project, 'consumer.ts'),
+      `import { hrtimer, hrtimer_setup, hrtimer_start, hrtimer_forward_now, HRTIMER_RESTART, HRTIMER_MODE_REL, CLOCK_MONOTONIC,
+  HighResTimer, ms, type ktime_t, type HrtimerCallback } from 'ktimers';
+import { sleep, interval, type IntervalOptions } from 'ktimers/promises';
+import { installVirtualClock, type VirtualClock } from 'ktimers/testing';
+
+class Dev extends hrtimer { count = 0; }
+const cb: HrtimerCallback<Dev> = (t) => { t.count++; hrtimer_forward_now(t, ms(1)); return HRTIMER_RESTART; };
+const d = new Dev();
+hrtimer_setup(d, cb, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+hrtimer_start(d, ms(1), HRTIMER_MODE_REL);
+const period: ktime_t = ms(10);
+const opts: IntervalOptions = { start: period, ref: false };
+const it: AsyncIterableIterator<bigint> = interval(period, opts);
+const p: Promise<void> = sleep(ms(1));
+const h: HighResTimer = new HighResTimer((timer, overruns: bigint, deadline: bigint) => void timer.cancel()).start(ms(1));
+const clock: VirtualClock = installVirtualClock();
+const hasRef: boolean = h.hasRef();
+// @ts-expect-error: a number has no unit, durations are bigint ns
+sleep(10);
+// @ts-expect-error: hrtimer_start needs a mode
+hrtimer_start(d, ms(1));
+// @ts-expect-error: overruns is a bigint
+const wrong: number = h.overruns;
+export { it, p, clock, hasRef, wrong };
+`,
+    );
+    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(project, 'tsconfig.json')], {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    // And the same checker does reject a real mistake (so the types are not `any`).
+    writeFileSync(join(project, 'consumer.ts'), `import { sleep } from 'ktimers/promises';\nsleep(10);\n`);
+    const bad = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(project, 'tsconfig.json')], {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout).toMatch(/consumer\.ts\(2,7\): error TS2345/);
+  });
+});
