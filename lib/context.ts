@@ -14,33 +14,69 @@
 import { KtimersError } from './errors.js';
 import { irq } from './internal/irq.js';
 
-/** True in a hard (default-mode) hrtimer callback. Kernel: `in_hardirq()`. */
+/**
+ * `in_hardirq()` — are we in hard-IRQ context?
+ *
+ * Context: any.
+ * Return: true inside a hard (default- or HARD-mode) hrtimer callback and code it calls.
+ */
 export function in_hardirq(): boolean {
   return irq.hard > 0;
 }
-/** Old name of {@link in_hardirq}. */
+/** Old name of {@link in_hardirq} (`in_irq()`). */
 export const in_irq = in_hardirq;
-/** True while serving a softirq: timer_list and SOFT hrtimer callbacks. */
+/**
+ * `in_serving_softirq()` — are we running a softirq?
+ *
+ * Context: any.
+ * Return: true inside timer_list and SOFT-mode hrtimer callbacks.
+ */
 export function in_serving_softirq(): boolean {
   return irq.soft > 0;
 }
-/** Serving softirq or BH disabled (ktimers never disables BH outside a softirq). */
+/**
+ * `in_softirq()` — serving a softirq or with bottom halves disabled (deprecated in the kernel).
+ *
+ * Context: any.
+ * Return: as {@link in_serving_softirq}: ktimers never disables BH outside a softirq.
+ */
 export function in_softirq(): boolean {
   return irq.soft > 0;
 }
-/** NMI, hard IRQ or softirq. */
+/**
+ * `in_interrupt()` — in NMI, hard-IRQ or softirq context (deprecated in the kernel).
+ *
+ * Context: any.
+ * Return: true inside any timer callback.
+ */
 export function in_interrupt(): boolean {
   return irq.hard > 0 || irq.soft > 0;
 }
-/** Never: ktimers has no NMIs. */
+/**
+ * `in_nmi()` — in non-maskable-interrupt context?
+ *
+ * Context: any.
+ * Return: false: ktimers has no NMIs.
+ */
 export function in_nmi(): boolean {
   return false;
 }
-/** Neither NMI, hard IRQ nor serving softirq. */
+/**
+ * `in_task()` — in task (process) context: neither NMI, hard IRQ nor serving softirq.
+ *
+ * Context: any.
+ * Return: true outside timer callbacks: the main script, promise jobs, I/O
+ * callbacks, work functions.
+ */
 export function in_task(): boolean {
   return irq.hard === 0 && irq.soft === 0;
 }
-/** Preempt count non-zero: here, inside any timer callback. */
+/**
+ * `in_atomic()` — is the preempt count non-zero (sleeping forbidden)?
+ *
+ * Context: any.
+ * Return: true inside any timer callback.
+ */
 export function in_atomic(): boolean {
   return irq.hard > 0 || irq.soft > 0;
 }
@@ -49,6 +85,9 @@ export function in_atomic(): boolean {
  * The kernel's `might_sleep()`: a call that may sleep is refused in atomic
  * context with an error naming the call, as CONFIG_DEBUG_ATOMIC_SLEEP reports
  * "BUG: sleeping function called from invalid context".
+ *
+ * Context: task context; in a timer callback it throws ERR_KTIMERS_SLEEP_IN_ATOMIC.
+ * @param what - the name of the sleeping call, for the message (default 'this function').
  */
 export function might_sleep(what = 'this function'): void {
   if (irq.hard > 0 || irq.soft > 0) {

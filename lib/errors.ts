@@ -11,9 +11,17 @@
 
 /** Error class for ktimers conditions that are neither type nor range errors. */
 export class KtimersError extends Error {
+  /** A stable `ERR_KTIMERS_*` code (or the errno name, e.g. `EPERM`, for an OS failure). */
   readonly code: string;
+  /** The system call that failed, for OS failures (e.g. `'timerfd_settime'`). */
   readonly syscall?: string;
+  /** The errno of an OS failure (positive, as `errno` in C). */
   readonly errno?: number;
+  /**
+   * @param code - the stable code.
+   * @param message - what happened and what to do about it.
+   * @param extra - `syscall` and `errno` of an OS failure.
+   */
   constructor(code: string, message: string, extra?: { syscall?: string; errno?: number }) {
     super(message);
     this.code = code;
@@ -79,7 +87,12 @@ export function kwarn(code: string, message: string, once = false): void {
  * unchanged.
  */
 export class AbortError extends Error {
+  /** Always 'ABORT_ERR', as Node's. */
   readonly code = 'ABORT_ERR';
+  /**
+   * @param message - default 'The operation was aborted' (Node's message).
+   * @param options - `cause`: the signal's `reason`.
+   */
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
     super(message, options);
     Object.defineProperty(this, 'name', { value: 'AbortError', enumerable: false, configurable: true, writable: true });

@@ -33,26 +33,42 @@ import { CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI, type ktime_
 
 export { RESTART_LOOP_LIMIT } from './internal/engine.js';
 
-/** `enum hrtimer_restart` */
+/** `enum hrtimer_restart`: a callback returning this (or nothing) leaves the timer stopped. */
 export const HRTIMER_NORESTART = 0;
+/** `enum hrtimer_restart`: a callback returning this re-queues the timer at its (forwarded) expiry. */
 export const HRTIMER_RESTART = 1;
+/** What an hrtimer callback returns: {@link HRTIMER_NORESTART} or {@link HRTIMER_RESTART}. */
 export type hrtimer_restart = typeof HRTIMER_NORESTART | typeof HRTIMER_RESTART;
 
-/** `enum hrtimer_mode`, with the kernel's values. */
+/** `enum hrtimer_mode` (0x00): the expiry is an absolute time on the timer's clock. */
 export const HRTIMER_MODE_ABS = 0x00;
+/** `enum hrtimer_mode` (0x01): the expiry is relative to now. */
 export const HRTIMER_MODE_REL = 0x01;
+/** `enum hrtimer_mode` (0x02): keep the timer on this CPU. Accepted; no effect (one CPU: the JS thread). */
 export const HRTIMER_MODE_PINNED = 0x02;
+/** `enum hrtimer_mode` (0x04): expire in softirq context (`in_serving_softirq()`), after the hard timers of the pass. */
 export const HRTIMER_MODE_SOFT = 0x04;
+/** `enum hrtimer_mode` (0x08): expire in hard-IRQ context, also on PREEMPT_RT (the default here anyway). */
 export const HRTIMER_MODE_HARD = 0x08;
+/** ABS | PINNED (0x02). */
 export const HRTIMER_MODE_ABS_PINNED = 0x02;
+/** REL | PINNED (0x03). */
 export const HRTIMER_MODE_REL_PINNED = 0x03;
+/** ABS | SOFT (0x04). */
 export const HRTIMER_MODE_ABS_SOFT = 0x04;
+/** REL | SOFT (0x05). */
 export const HRTIMER_MODE_REL_SOFT = 0x05;
+/** ABS | PINNED | SOFT (0x06). */
 export const HRTIMER_MODE_ABS_PINNED_SOFT = 0x06;
+/** REL | PINNED | SOFT (0x07). */
 export const HRTIMER_MODE_REL_PINNED_SOFT = 0x07;
+/** ABS | HARD (0x08). */
 export const HRTIMER_MODE_ABS_HARD = 0x08;
+/** REL | HARD (0x09). */
 export const HRTIMER_MODE_REL_HARD = 0x09;
+/** ABS | PINNED | HARD (0x0a). */
 export const HRTIMER_MODE_ABS_PINNED_HARD = 0x0a;
+/** REL | PINNED | HARD (0x0b). */
 export const HRTIMER_MODE_REL_PINNED_HARD = 0x0b;
 /** Linux 7.1: skip reprogramming when the first timer moves later. Accepted, no effect here. */
 export const HRTIMER_MODE_LAZY_REARM = 0x10;
@@ -60,6 +76,12 @@ export const HRTIMER_MODE_LAZY_REARM = 0x10;
 /** Resolution of every hrtimer clock, in ns: always high-resolution mode. */
 export const hrtimer_resolution: ktime_t = 1n;
 
+/**
+ * An hrtimer callback: receives the timer (your subclass instance, if any) and
+ * returns {@link HRTIMER_RESTART} to be re-queued at its expiry (moved on with
+ * {@link hrtimer_forward_now} first), or {@link HRTIMER_NORESTART} / nothing.
+ * It runs synchronously in the expiry pass and cannot be async.
+ */
 export type HrtimerCallback<T extends hrtimer = hrtimer> = (timer: T) => hrtimer_restart | void;
 
 const CLOCK_INDEX = new Map<number, number>([
@@ -173,8 +195,12 @@ function init(t: hrtimer, fn: HrtimerCallback<any> | null, clock_id: unknown, mo
  * `hrtimer_setup(timer, function, clock_id, mode)` — initialise a timer (6.13+).
  * REL with CLOCK_REALTIME is switched to CLOCK_MONOTONIC, as in the kernel.
  *
- * Context: any; the timer must not be active.
+ * Context: any; the timer must not be active (ERR_KTIMERS_TIMER_ACTIVE).
  * Return: nothing. Throws on an invalid clock, mode or callback.
+ * @param timer - a `new hrtimer()` (or an instance of a subclass).
+ * @param fn - the callback (see {@link HrtimerCallback}).
+ * @param clock_id - CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME or CLOCK_TAI.
+ * @param mode - an HRTIMER_MODE_* value: ABS/REL, optionally PINNED, and SOFT or HARD.
  * @example
  * const t = new hrtimer();
  * hrtimer_setup(t, (t) => { hrtimer_forward_now(t, 1_000_000n); return HRTIMER_RESTART; },
@@ -188,6 +214,11 @@ export function hrtimer_setup<T extends hrtimer>(timer: T, fn: HrtimerCallback<T
 /**
  * `hrtimer_init(timer, clock_id, mode)` — the pre-6.15 initialiser; assign
  * `timer.function` afterwards. Kept for code written against older kernels.
+ *
+ * Context: any; the timer must not be active.
+ * @param timer - a `new hrtimer()`.
+ * @param clock_id - CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME or CLOCK_TAI.
+ * @param mode - an HRTIMER_MODE_* value.
  */
 export function hrtimer_init(timer: hrtimer, clock_id: number, mode: number): void {
   init(timerArg(timer), null, clock_id, mode, 'hrtimer_init');
@@ -196,6 +227,10 @@ export function hrtimer_init(timer: hrtimer, clock_id: number, mode: number): vo
 /**
  * `hrtimer_update_function(timer, function)` — change the callback of a timer
  * that is not queued. Queued: WARN_ON_ONCE and no change, as in the kernel.
+ *
+ * Context: any, including the timer's own callback (it is not queued while it runs).
+ * @param timer - a set-up hrtimer.
+ * @param fn - the new callback.
  */
 export function hrtimer_update_function<T extends hrtimer>(timer: T, fn: HrtimerCallback<T>): void {
   const t = setupTimerArg(timer);
@@ -229,6 +264,10 @@ function startChecks(t: hrtimer, mode: number): void {
  *
  * Context: any, including timer callbacks (its own: it is then running and queued).
  * Return: nothing.
+ * @param timer - a set-up hrtimer.
+ * @param tim - the (soft) expiry: absolute on the timer's clock with ABS, from now with REL.
+ * @param range_ns - the slack: the hard expiry is `tim + range_ns` (u64).
+ * @param mode - HRTIMER_MODE_ABS or _REL (plus the SOFT/HARD bit the timer was set up with).
  */
 export function hrtimer_start_range_ns(timer: hrtimer, tim: ktime_t, range_ns: bigint | number, mode: number): void {
   const t = setupTimerArg(timer);
@@ -237,7 +276,15 @@ export function hrtimer_start_range_ns(timer: hrtimer, tim: ktime_t, range_ns: b
   startRange(t, m, soft, BigInt.asIntN(64, u64Arg(range_ns, 'range_ns')));
 }
 
-/** `hrtimer_start(timer, tim, mode)` = hrtimer_start_range_ns(timer, tim, 0, mode). */
+/**
+ * `hrtimer_start(timer, tim, mode)` — (re)start a timer with no slack:
+ * `hrtimer_start_range_ns(timer, tim, 0, mode)`.
+ *
+ * Context: any, including timer callbacks.
+ * @param timer - a set-up hrtimer.
+ * @param tim - the expiry: absolute with ABS, relative to now with REL.
+ * @param mode - HRTIMER_MODE_ABS or _REL (plus the timer's SOFT/HARD bit).
+ */
 export function hrtimer_start(timer: hrtimer, tim: ktime_t, mode: number): void {
   const t = setupTimerArg(timer);
   const m = modeArg(mode);
@@ -251,14 +298,27 @@ function startRange(t: hrtimer, m: number, soft: bigint, range: bigint): void {
   else armAbs(t, soft, addSafe(soft, range));
 }
 
-/** `hrtimer_start_expires(timer, mode)`: start at the stored soft expiry, keeping the stored range. */
+/**
+ * `hrtimer_start_expires(timer, mode)` — start at the stored soft expiry,
+ * keeping the stored range (hard − soft), e.g. after {@link hrtimer_set_expires_range}.
+ *
+ * Context: any, including timer callbacks.
+ * @param timer - a set-up hrtimer.
+ * @param mode - normally HRTIMER_MODE_ABS (the stored expiry is absolute).
+ */
 export function hrtimer_start_expires(timer: hrtimer, mode: number): void {
   const t = setupTimerArg(timer);
   const delta = BigInt.asUintN(64, t._hard - t._soft);
   hrtimer_start_range_ns(t, t._soft, delta, mode);
 }
 
-/** `hrtimer_restart(timer)` = hrtimer_start_expires(timer, HRTIMER_MODE_ABS). */
+/**
+ * `hrtimer_restart(timer)` — restart at the stored expiry:
+ * `hrtimer_start_expires(timer, HRTIMER_MODE_ABS)`.
+ *
+ * Context: any, including timer callbacks.
+ * @param timer - a set-up hrtimer.
+ */
 export function hrtimer_restart(timer: hrtimer): void {
   hrtimer_start_expires(timer, HRTIMER_MODE_ABS);
 }
@@ -270,6 +330,7 @@ export function hrtimer_restart(timer: hrtimer): void {
  * Return: 0 when the timer was not active; 1 when it was queued and is now
  * removed; -1 when its callback is running (it is left alone, even if the
  * callback already re-queued it).
+ * @param timer - the hrtimer.
  */
 export function hrtimer_try_to_cancel(timer: hrtimer): -1 | 0 | 1 {
   const t = timerArg(timer);
@@ -285,6 +346,7 @@ export function hrtimer_try_to_cancel(timer: hrtimer): -1 | 0 | 1 {
  * Context: any except the timer's own callback, where the kernel would spin
  * forever: that throws `ERR_KTIMERS_DEADLOCK`.
  * Return: 0 when the timer was not active, 1 when it was queued.
+ * @param timer - the hrtimer.
  */
 export function hrtimer_cancel(timer: hrtimer): 0 | 1 {
   const t = timerArg(timer);
@@ -306,6 +368,9 @@ export function hrtimer_cancel(timer: hrtimer): 0 | 1 {
  * queued timer the kernel WARNs and returns 0; so does ktimers.
  * Return: the number of intervals added (the overrun count), as a bigint (u64);
  * 0n if the expiry is already after `now`.
+ * @param timer - the hrtimer.
+ * @param now - the time to move past (on the timer's clock).
+ * @param interval - the period in ns (values below hrtimer_resolution count as 1 ns).
  */
 export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t): bigint {
   const t = timerArg(timer);
@@ -332,32 +397,69 @@ export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t)
   return orun;
 }
 
-/** `hrtimer_forward_now(timer, interval)` = hrtimer_forward(timer, hrtimer_cb_get_time(timer), interval). */
+/**
+ * `hrtimer_forward_now(timer, interval)` — {@link hrtimer_forward} to the
+ * current time of the timer's clock: the periodic-timer idiom.
+ *
+ * Context: the timer's own callback, or a timer that is not queued.
+ * Return: the overrun count (1n when on time; n when n − 1 periods were missed).
+ * @param timer - a set-up hrtimer.
+ * @param interval - the period in ns.
+ */
 export function hrtimer_forward_now(timer: hrtimer, interval: ktime_t): bigint {
   const t = setupTimerArg(timer);
   return hrtimer_forward(t, clockNow(t._base), interval);
 }
 
-/** `hrtimer_cb_get_time(timer)`: the current time of the timer's clock. */
+/**
+ * `hrtimer_cb_get_time(timer)` — the current time of the timer's clock.
+ *
+ * Context: any.
+ * Return: now on the timer's clock, in ns (virtual while ktimers/testing's clock is installed).
+ * @param timer - a set-up hrtimer.
+ */
 export function hrtimer_cb_get_time(timer: hrtimer): ktime_t {
   return clockNow(setupTimerArg(timer)._base);
 }
 
-/** `hrtimer_get_remaining(timer)`: hard expiry − now (may be negative). */
+/**
+ * `hrtimer_get_remaining(timer)` — time left until the timer's hard expiry.
+ *
+ * Context: any.
+ * Return: hard expiry − now, in ns (negative once it has passed).
+ * @param timer - a set-up hrtimer.
+ */
 export function hrtimer_get_remaining(timer: hrtimer): ktime_t {
   const t = setupTimerArg(timer);
   return BigInt.asIntN(64, t._hard - clockNow(t._base));
 }
 
-/** `hrtimer_expires_remaining(timer)`: hard expiry − now. */
+/**
+ * `hrtimer_expires_remaining(timer)` — the same as {@link hrtimer_get_remaining}.
+ *
+ * Context: any.
+ * Return: hard expiry − now, in ns.
+ */
 export const hrtimer_expires_remaining = hrtimer_get_remaining;
 
-/** `hrtimer_get_expires(timer)`: the hard expiry. */
+/**
+ * `hrtimer_get_expires(timer)` — the hard expiry.
+ *
+ * Context: any.
+ * Return: the hard expiry, absolute ns on the timer's clock (0n for a timer never started).
+ * @param timer - the hrtimer.
+ */
 export function hrtimer_get_expires(timer: hrtimer): ktime_t {
   return timerArg(timer)._hard;
 }
 
-/** `hrtimer_get_softexpires(timer)`: the soft expiry. */
+/**
+ * `hrtimer_get_softexpires(timer)` — the soft expiry (the earliest time it may run).
+ *
+ * Context: any.
+ * Return: the soft expiry, absolute ns on the timer's clock.
+ * @param timer - the hrtimer.
+ */
 export function hrtimer_get_softexpires(timer: hrtimer): ktime_t {
   return timerArg(timer)._soft;
 }
@@ -370,7 +472,15 @@ function expiresWritable(t: hrtimer, what: string): void {
   }
 }
 
-/** `hrtimer_set_expires(timer, time)`: soft = hard = time. Only meaningful while not queued. */
+/**
+ * `hrtimer_set_expires(timer, time)` — set both expiries to `time`, for a later
+ * {@link hrtimer_start_expires} or a RESTART return. On a queued timer it warns
+ * once and takes effect at the next start (the kernel would corrupt its queue).
+ *
+ * Context: the timer's own callback, or a timer that is not queued.
+ * @param timer - the hrtimer.
+ * @param time - the new expiry, absolute ns on the timer's clock.
+ */
 export function hrtimer_set_expires(timer: hrtimer, time: ktime_t): void {
   const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
@@ -379,7 +489,15 @@ export function hrtimer_set_expires(timer: hrtimer, time: ktime_t): void {
   t._hard = v;
 }
 
-/** `hrtimer_set_expires_range(timer, time, delta)`: soft = time, hard = ktime_add_safe(time, delta). */
+/**
+ * `hrtimer_set_expires_range(timer, time, delta)` — soft = `time`,
+ * hard = `ktime_add_safe(time, delta)`.
+ *
+ * Context: the timer's own callback, or a timer that is not queued.
+ * @param timer - the hrtimer.
+ * @param time - the soft expiry.
+ * @param delta - the slack (a ktime_t).
+ */
 export function hrtimer_set_expires_range(timer: hrtimer, time: ktime_t, delta: ktime_t): void {
   const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
@@ -389,7 +507,15 @@ export function hrtimer_set_expires_range(timer: hrtimer, time: ktime_t, delta: 
   t._hard = addSafe(v, d);
 }
 
-/** `hrtimer_set_expires_range_ns(timer, time, u64 delta)`: soft = time, hard = ktime_add_safe(time, delta). */
+/**
+ * `hrtimer_set_expires_range_ns(timer, time, delta)` — soft = `time`,
+ * hard = `ktime_add_safe(time, delta)`, with `delta` a u64 of ns.
+ *
+ * Context: the timer's own callback, or a timer that is not queued.
+ * @param timer - the hrtimer.
+ * @param time - the soft expiry.
+ * @param delta - the slack in ns (u64).
+ */
 export function hrtimer_set_expires_range_ns(timer: hrtimer, time: ktime_t, delta: bigint | number): void {
   const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
@@ -399,7 +525,14 @@ export function hrtimer_set_expires_range_ns(timer: hrtimer, time: ktime_t, delt
   t._hard = addSafe(v, d);
 }
 
-/** `hrtimer_add_expires(timer, time)`: both expiries += time (ktime_add_safe). */
+/**
+ * `hrtimer_add_expires(timer, time)` — move both expiries by `time`
+ * (ktime_add_safe: saturating).
+ *
+ * Context: the timer's own callback, or a timer that is not queued.
+ * @param timer - the hrtimer.
+ * @param time - the amount to add.
+ */
 export function hrtimer_add_expires(timer: hrtimer, time: ktime_t): void {
   const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
@@ -408,7 +541,14 @@ export function hrtimer_add_expires(timer: hrtimer, time: ktime_t): void {
   t._soft = addSafe(t._soft, v);
 }
 
-/** `hrtimer_add_expires_ns(timer, u64 ns)`: both expiries += ns (plain, wrapping add). */
+/**
+ * `hrtimer_add_expires_ns(timer, ns)` — move both expiries by `ns` (plain,
+ * wrapping add, as the kernel's).
+ *
+ * Context: the timer's own callback, or a timer that is not queued.
+ * @param timer - the hrtimer.
+ * @param ns - nanoseconds to add (u64).
+ */
 export function hrtimer_add_expires_ns(timer: hrtimer, ns: bigint | number): void {
   const t = timerArg(timer);
   const v = u64Arg(ns, 'ns');
@@ -417,18 +557,36 @@ export function hrtimer_add_expires_ns(timer: hrtimer, ns: bigint | number): voi
   t._soft = BigInt.asIntN(64, t._soft + v);
 }
 
-/** `hrtimer_active(timer)`: queued or its callback running. */
+/**
+ * `hrtimer_active(timer)` — is the timer queued or its callback running?
+ *
+ * Context: any.
+ * Return: true while queued or running.
+ * @param timer - the hrtimer.
+ */
 export function hrtimer_active(timer: hrtimer): boolean {
   const t = timerArg(timer);
   return t._queued || t._running;
 }
 
-/** `hrtimer_is_queued(timer)`: waiting to expire (its callback has not started). */
+/**
+ * `hrtimer_is_queued(timer)` — is the timer waiting to expire?
+ *
+ * Context: any.
+ * Return: true while queued (false inside its own callback unless it was restarted there).
+ * @param timer - the hrtimer.
+ */
 export function hrtimer_is_queued(timer: hrtimer): boolean {
   return timerArg(timer)._queued;
 }
 
-/** `hrtimer_callback_running(timer)`: its callback is executing now. */
+/**
+ * `hrtimer_callback_running(timer)` — is the timer's callback executing now?
+ *
+ * Context: any.
+ * Return: true inside the callback (including code it calls), false elsewhere.
+ * @param timer - the hrtimer.
+ */
 export function hrtimer_callback_running(timer: hrtimer): boolean {
   return timerArg(timer)._running;
 }

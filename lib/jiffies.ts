@@ -281,26 +281,46 @@ function toUsecs(j: bigint): number {
 const USECS_LIMIT = BigInt(toUsecs(MAX_JIFFY_OFFSET));
 
 /**
- * `jiffies_to_msecs(j)`: HZ dividing 1000 → `(1000/HZ)·j`; HZ=300 →
- * `DIV_ROUND_UP(10·j, 3)` (rounds up). Products wrap at 64 bits.
+ * `jiffies_to_msecs(j)` — jiffies to milliseconds: HZ dividing 1000 →
+ * `(1000/HZ)·j`; HZ=300 → `DIV_ROUND_UP(10·j, 3)` (rounds up). Products wrap at 64 bits.
+ *
+ * Context: any.
  * Return: milliseconds as an `unsigned int` (truncated to 32 bits), a number.
+ * @param j - jiffies (unsigned long, a bigint).
  */
 export function jiffies_to_msecs(j: bigint): number {
   return toMsecs(ul(j, 'j'));
 }
 /**
- * `jiffies_to_usecs(j)`: HZ dividing 10^6 → `(10^6/HZ)·j`; HZ=300 →
- * `10000·j / 3` (rounds down). Products wrap at 64 bits.
+ * `jiffies_to_usecs(j)` — jiffies to microseconds: HZ dividing 10^6 →
+ * `(10^6/HZ)·j`; HZ=300 → `10000·j / 3` (rounds down). Products wrap at 64 bits.
+ *
+ * Context: any.
  * Return: microseconds as an `unsigned int` (truncated to 32 bits), a number.
+ * @param j - jiffies (unsigned long, a bigint).
  */
 export function jiffies_to_usecs(j: bigint): number {
   return toUsecs(ul(j, 'j'));
 }
-/** `jiffies_to_nsecs(j)` = `(u64)jiffies_to_usecs(j) · 1000`. Return: nanoseconds (u64). */
+/**
+ * `jiffies_to_nsecs(j)` — jiffies to nanoseconds: `(u64)jiffies_to_usecs(j) · 1000`
+ * (so it inherits the 32-bit truncation of jiffies_to_usecs, as in the kernel).
+ *
+ * Context: any.
+ * Return: nanoseconds (u64, a bigint).
+ * @param j - jiffies (unsigned long, a bigint).
+ */
 export function jiffies_to_nsecs(j: bigint): bigint {
   return BigInt(toUsecs(ul(j, 'j'))) * 1000n;
 }
-/** `jiffies_delta_to_msecs(long delta)` = `jiffies_to_msecs(max(0, delta))`. Return: milliseconds (unsigned int). */
+/**
+ * `jiffies_delta_to_msecs(delta)` — a signed jiffies difference to milliseconds,
+ * negative deltas counting as 0: `jiffies_to_msecs(max(0, delta))`.
+ *
+ * Context: any.
+ * Return: milliseconds (unsigned int, a number).
+ * @param delta - a `long` jiffies difference (s64 bigint).
+ */
 export function jiffies_delta_to_msecs(delta: bigint): number {
   const d = jiffiesArg(delta, 'delta', S64_MIN, S64_MAX, 'long');
   return toMsecs(d > 0n ? d : 0n);
@@ -310,7 +330,10 @@ export function jiffies_delta_to_msecs(delta: bigint): number {
  * `msecs_to_jiffies(m)`: m in [2^31, 2^32−1] (`(int)m < 0`) → MAX_JIFFY_OFFSET;
  * HZ dividing 1000 → `ceil(m / (1000/HZ))`; HZ=300 → timeconst's
  * `(0x9999999A·m + 0x1CCCCCCCC) >> 33`, equal to `ceil(3m/10)`. Rounds up.
+ *
+ * Context: any.
  * Return: jiffies (unsigned long).
+ * @param m - milliseconds (unsigned int: a bigint or number in [0, 2^32−1]).
  */
 export function msecs_to_jiffies(m: bigint | number): bigint {
   const x = countArg(m, 'm');
@@ -325,7 +348,10 @@ export function msecs_to_jiffies(m: bigint | number): bigint {
  * dividing 10^6 → `ceil(u / (10^6/HZ))`; HZ=300 → timeconst's
  * `(0x9D495183·u + 0x7FFCB923A29) >> 43`, equal to `ceil(3u/10000)` below that
  * limit. Rounds up.
+ *
+ * Context: any.
  * Return: jiffies (unsigned long).
+ * @param u - microseconds (unsigned int: a bigint or number in [0, 2^32−1]).
  */
 export function usecs_to_jiffies(u: bigint | number): bigint {
   const x = countArg(u, 'u');
@@ -338,18 +364,33 @@ export function usecs_to_jiffies(u: bigint | number): bigint {
  * kernel's generic `(u64)(n·9) / ((9·10^9 + HZ/2)/HZ)`, whose product wraps past
  * ~65 years of nanoseconds as the kernel's does. Rounds down; never returns
  * MAX_JIFFY_OFFSET.
+ *
+ * Context: any.
  * Return: jiffies (u64).
+ * @param n - nanoseconds (u64).
  */
 export function nsecs_to_jiffies64(n: bigint | number): bigint {
   const x = u64Arg(n, 'n');
   if (1_000_000_000n % hz === 0n) return x / (1_000_000_000n / hz);
   return u64(x * 9n) / ((9n * 1_000_000_000n + hz / 2n) / hz);
 }
-/** `nsecs_to_jiffies(n)` = `(unsigned long)nsecs_to_jiffies64(n)`. Return: jiffies (unsigned long). */
+/**
+ * `nsecs_to_jiffies(n)` — `(unsigned long)nsecs_to_jiffies64(n)` (the same on 64 bits).
+ *
+ * Context: any.
+ * Return: jiffies (unsigned long). Rounds down.
+ * @param n - nanoseconds (u64).
+ */
 export function nsecs_to_jiffies(n: bigint | number): bigint {
   return nsecs_to_jiffies64(n);
 }
-/** `secs_to_jiffies(s)`: `(unsigned long)(s · HZ)`, wrapping at 64 bits. Return: jiffies. */
+/**
+ * `secs_to_jiffies(s)` — seconds to jiffies: `(unsigned long)(s · HZ)`, wrapping at 64 bits.
+ *
+ * Context: any.
+ * Return: jiffies (unsigned long).
+ * @param s - seconds (u64).
+ */
 export function secs_to_jiffies(s: bigint | number): bigint {
   return u64(u64Arg(s, 'secs') * hz);
 }
@@ -377,22 +418,29 @@ function roundCommon(j: bigint, cpu: bigint, up: boolean, now: bigint): bigint {
  * (a multiple of HZ in absolute jiffies; down if within HZ/4 past one).
  * Context: any (reads the clock; current CPU is 0).
  * Return: the rounded value, or j itself if that is not after jiffies.
+ * @param j - an absolute time in jiffies.
  */
 export function round_jiffies(j: bigint): bigint {
   return roundCommon(ul(j, 'j'), 0n, false, refreshJiffies());
 }
 /**
- * `round_jiffies_up(j)`: as round_jiffies() but never rounds down.
- * Context: any. Return: the rounded value, or j if that is not after jiffies.
+ * `round_jiffies_up(j)` — as {@link round_jiffies}, but never rounds down.
+ *
+ * Context: any.
+ * Return: the rounded value, or j if that is not after jiffies.
+ * @param j - an absolute time in jiffies.
  */
 export function round_jiffies_up(j: bigint): bigint {
   return roundCommon(ul(j, 'j'), 0n, true, refreshJiffies());
 }
 /**
- * `__round_jiffies_relative(j, cpu)`: `round(jiffies + j) − jiffies` with cpu's
- * skew (3·cpu jiffies). cpu: a non-negative int up to 715,827,882 (so that the
- * kernel's `int` product cpu·3 cannot overflow).
- * Context: any. Return: the rounded relative value.
+ * `__round_jiffies_relative(j, cpu)` — `round(jiffies + j) − jiffies` with the
+ * skew of `cpu` (3·cpu jiffies).
+ *
+ * Context: any.
+ * Return: the rounded relative value.
+ * @param j - a relative time in jiffies.
+ * @param cpu - a non-negative int up to 715,827,882 (so that the kernel's `int` product cpu·3 cannot overflow).
  */
 export function __round_jiffies_relative(j: bigint, cpu: number | bigint): bigint {
   const d = ul(j, 'j');
@@ -400,18 +448,37 @@ export function __round_jiffies_relative(j: bigint, cpu: number | bigint): bigin
   const j0 = refreshJiffies();
   return u64(roundCommon(u64(d + j0), c, false, j0) - j0);
 }
-/** `round_jiffies_relative(j)` = `__round_jiffies_relative(j, 0)`. Context: any. Return: the rounded relative value. */
+/**
+ * `round_jiffies_relative(j)` — `__round_jiffies_relative(j, 0)`.
+ *
+ * Context: any.
+ * Return: the rounded relative value.
+ * @param j - a relative time in jiffies.
+ */
 export function round_jiffies_relative(j: bigint): bigint {
   return __round_jiffies_relative(j, 0);
 }
-/** `__round_jiffies_up_relative(j, cpu)`: as __round_jiffies_relative() but never rounds down. Context: any. Return: the rounded relative value. */
+/**
+ * `__round_jiffies_up_relative(j, cpu)` — as {@link __round_jiffies_relative}, but never rounds down.
+ *
+ * Context: any.
+ * Return: the rounded relative value.
+ * @param j - a relative time in jiffies.
+ * @param cpu - a non-negative int up to 715,827,882.
+ */
 export function __round_jiffies_up_relative(j: bigint, cpu: number | bigint): bigint {
   const d = ul(j, 'j');
   const c = countArg(cpu, 'cpu', CPU_MAX, 'int cpu');
   const j0 = refreshJiffies();
   return u64(roundCommon(u64(d + j0), c, true, j0) - j0);
 }
-/** `round_jiffies_up_relative(j)` = `__round_jiffies_up_relative(j, 0)`. Context: any. Return: the rounded relative value. */
+/**
+ * `round_jiffies_up_relative(j)` — `__round_jiffies_up_relative(j, 0)`.
+ *
+ * Context: any.
+ * Return: the rounded relative value.
+ * @param j - a relative time in jiffies.
+ */
 export function round_jiffies_up_relative(j: bigint): bigint {
   return __round_jiffies_up_relative(j, 0);
 }

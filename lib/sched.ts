@@ -97,6 +97,7 @@ export function sched_getscheduler(tid: number): { policy: number; priority: num
 
 /**
  * sched_get_priority_min - the lowest static priority of a policy.
+ * @param policy - a `SCHED_*` policy
  *
  * Context: any thread. Return: 1 for the real-time policies, 0 for the others.
  */
@@ -106,6 +107,7 @@ export function sched_get_priority_min(policy: number): number {
 
 /**
  * sched_get_priority_max - the highest static priority of a policy.
+ * @param policy - a `SCHED_*` policy
  *
  * Context: any thread. Return: 99 for the real-time policies, 0 for the others.
  */
@@ -156,6 +158,7 @@ export function setpriority(tid: number, nice: number): void {
 
 /**
  * getpriority - a thread's nice value.
+ * @param tid - thread id, 0 for the calling thread
  *
  * Context: any thread. Return: -20..19.
  */

@@ -44,15 +44,25 @@ import { INITIAL_JIFFIES, jiffiesAtNs, jiffyStartNs, refreshJiffies } from './ji
 import { S64_MAX, S64_MIN } from './internal/validate.js';
 import { installVirtualWheel, runTimers, uninstallVirtualWheel, virtualNextExpiry } from './timer.js';
 
+/** Options of {@link installVirtualClock}. */
 export interface VirtualClockOptions {
   /** The jiffies value the timeline starts at (default INITIAL_JIFFIES). */
   startJiffies?: bigint;
 }
 
+/** The handle {@link installVirtualClock} returns: moves virtual time, reads it, uninstalls. */
 export interface VirtualClock {
-  /** Moves time forward by `n` jiffies, running everything due on the way. */
+  /**
+   * Moves time forward by `n` jiffies (to the start of that jiffy), running
+   * everything due on the way, synchronously; then throws what callbacks threw.
+   * @param n - jiffies, a non-negative bigint or safe integer (at most 2^62).
+   */
   advanceJiffies(n: bigint | number): void;
-  /** Moves CLOCK_MONOTONIC forward by `ns` nanoseconds, running everything due on the way. */
+  /**
+   * Moves CLOCK_MONOTONIC forward by `ns` nanoseconds, running everything due
+   * on the way, synchronously; then throws what callbacks threw.
+   * @param ns - nanoseconds, a non-negative bigint or safe integer.
+   */
   advanceNs(ns: bigint | number): void;
   /** Virtual CLOCK_MONOTONIC now, in ns. */
   now(): bigint;
@@ -89,6 +99,8 @@ function checkTimeline(ns: bigint, offset: bigint[], what: string): void {
 /**
  * Installs the virtual clock in this thread (see the module doc).
  * Throws ERR_KTIMERS_VIRTUAL_CLOCK_INSTALLED if one is already installed.
+ * @param options - `startJiffies`: where the timeline starts (default INITIAL_JIFFIES).
+ * @returns the clock: advance it, read it, uninstall it.
  */
 export function installVirtualClock(options: VirtualClockOptions = {}): VirtualClock {
   if (typeof options !== 'object' || options === null) {

@@ -41,22 +41,42 @@ import { functionArg } from './internal/validate.js';
 import { HZ, INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies, TICK_NSEC } from './jiffies.js';
 import { CLOCK_MONOTONIC } from './ktime.js';
 
-/** timer_list flags (`include/linux/timer.h`). */
+/** timer_list flags (`include/linux/timer.h`): bits 0–17 hold the CPU number (always 0 here). */
 export const TIMER_CPUMASK = 0x0003ffff;
+/** Flag bit: the timer is moving between CPUs (never set here: one CPU). */
 export const TIMER_MIGRATING = 0x00040000;
+/** TIMER_CPUMASK | TIMER_MIGRATING. */
 export const TIMER_BASEMASK = TIMER_CPUMASK | TIMER_MIGRATING;
+/**
+ * Flag for {@link timer_setup}: the timer never wakes an idle CPU (the process,
+ * here); it runs at the next wake-up that happens anyway, and never keeps the
+ * process alive.
+ */
 export const TIMER_DEFERRABLE = 0x00080000;
+/** Flag for {@link timer_setup}: expire on the CPU that armed it (BASE_LOCAL). One CPU here. */
 export const TIMER_PINNED = 0x00100000;
+/** Flag for {@link timer_setup}: the callback runs with interrupts off, so timer_delete_sync() is allowed from hard IRQ. */
 export const TIMER_IRQSAFE = 0x00200000;
+/** The flags a user may pass to {@link timer_setup}: DEFERRABLE | PINNED | IRQSAFE. */
 export const TIMER_INIT_FLAGS = TIMER_DEFERRABLE | TIMER_PINNED | TIMER_IRQSAFE;
+/** Bit position of the wheel bucket index within `flags` (the kernel's bookkeeping; 0 here). */
 export const TIMER_ARRAYSHIFT = 22;
+/** Mask of the wheel bucket index within `flags`. */
 export const TIMER_ARRAYMASK = 0xffc00000;
 
-/** Wheel geometry for this process's HZ. */
+/** Number of wheel levels for this process's HZ: 9, or 8 at HZ=100 (`LVL_DEPTH`). */
 export const LVL_DEPTH = HZ > 100 ? 9 : 8;
+/** Buckets per wheel level: 64. */
 export const LVL_SIZE = 64;
+/** Each level is 2^3 = 8 times coarser than the one below. */
 export const LVL_CLK_SHIFT = 3;
-/** LVL_START(n) = 63 << 3(n-1): the first timeout (jiffies) that level n holds; n in [0, LVL_DEPTH]. */
+/**
+ * `LVL_START(n)` — the smallest timeout (expires − clk, in jiffies) that wheel level `n` holds.
+ *
+ * Context: any.
+ * Return: `63 << 3(n−1)`, and 0 for level 0; `LVL_START(LVL_DEPTH)` is WHEEL_TIMEOUT_CUTOFF.
+ * @param n - the level, an integer in [0, LVL_DEPTH].
+ */
 export function LVL_START(n: number): bigint {
   if (typeof n !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `level must be a number, got ${describe(n)}`);
   if (!Number.isInteger(n) || n < 0 || n > LVL_DEPTH) {
@@ -64,7 +84,9 @@ export function LVL_START(n: number): bigint {
   }
   return n === 0 ? 0n : 63n << BigInt(3 * (n - 1));
 }
+/** Timeouts of this many jiffies or more are capped (`LVL_START(LVL_DEPTH)`). */
 export const WHEEL_TIMEOUT_CUTOFF = LVL_START(LVL_DEPTH);
+/** What a capped timeout becomes: the largest timeout the last level holds, in jiffies. */
 export const WHEEL_TIMEOUT_MAX = WHEEL_TIMEOUT_CUTOFF - (1n << BigInt(3 * (LVL_DEPTH - 1)));
 
 const BASE_LOCAL = 0;
@@ -78,6 +100,11 @@ const MOD_TIMER_BATCHED = 0x08;
 /** ktimers-private: timer->expires was compared here (native/timer_wheel.h). */
 const MOD_TIMER_CHECKED = 0x10;
 
+/**
+ * A timer_list callback: receives the timer (your subclass instance, if any).
+ * It runs in softirq context on the JS thread and may re-arm the timer with
+ * {@link mod_timer}; it cannot be async.
+ */
 export type TimerCallback<T extends timer_list = timer_list> = (timer: T) => void;
 
 interface NativeWheel {
@@ -368,7 +395,11 @@ function setupArg(t: unknown): timer_list {
  * `timer_setup(timer, callback, flags)` — prepare a timer for first use.
  * Flags outside TIMER_DEFERRABLE | TIMER_PINNED | TIMER_IRQSAFE are masked off
  * with a warning, as the kernel's WARN_ON_ONCE does.
- * Context: any; the timer must not be pending.
+ *
+ * Context: any; the timer must not be pending (ERR_KTIMERS_TIMER_ACTIVE).
+ * @param timer - a `new timer_list()` (or an instance of a subclass).
+ * @param callback - the callback (see {@link TimerCallback}).
+ * @param flags - TIMER_* flags (default 0).
  */
 export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallback<T>, flags = 0): void {
   const t = timerArg(timer);
@@ -387,7 +418,14 @@ export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallb
   t._setup = true;
 }
 
-/** `DEFINE_TIMER(name, fn)`: a new, set-up timer with flags 0. */
+/**
+ * `DEFINE_TIMER(name, fn)` — a new, set-up timer with flags 0 (JS returns it
+ * instead of defining a static `name`).
+ *
+ * Context: any.
+ * Return: the timer, idle.
+ * @param fn - the callback.
+ */
 export function DEFINE_TIMER(fn: TimerCallback<timer_list>): timer_list {
   const t = new timer_list();
   timer_setup(t, fn, 0);
@@ -454,23 +492,43 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
 
 /**
  * `mod_timer(timer, expires)` — modify a timer's timeout; starts it if inactive.
+ *
  * Context: any, including the timer's own callback.
  * Return: 0 when the timer was inactive (now started) or shut down; 1 when it
  * was pending (re-queued, or left in its bucket when the new expiry maps to the
  * same bucket or is unchanged).
+ *
+ * @param timer - a set-up timer_list.
+ * @param expires - the new absolute expiry in jiffies (e.g. `jiffies + msecs_to_jiffies(100)`).
  */
 export function mod_timer(timer: timer_list, expires: bigint): 0 | 1 {
   const t = setupArg(timer);
   return modTimer(t, jiffiesArg(expires, 'expires'), 0);
 }
 
-/** `mod_timer_pending(timer, expires)`: as mod_timer, but never starts an inactive timer. Return: 0 inactive or shut down, 1 pending. */
+/**
+ * `mod_timer_pending(timer, expires)` — as {@link mod_timer}, but never starts an inactive timer.
+ *
+ * Context: any, including the timer's own callback.
+ * Return: 0 when the timer was inactive (left so) or shut down; 1 when it was pending (modified).
+ * @param timer - a set-up timer_list.
+ * @param expires - the new absolute expiry in jiffies.
+ */
 export function mod_timer_pending(timer: timer_list, expires: bigint): 0 | 1 {
   const t = setupArg(timer);
   return modTimer(t, jiffiesArg(expires, 'expires'), MOD_TIMER_PENDING_ONLY);
 }
 
-/** `timer_reduce(timer, expires)`: only ever moves a pending timer earlier; starts an inactive one. Return: as mod_timer. */
+/**
+ * `timer_reduce(timer, expires)` — move a pending timer earlier, never later;
+ * starts an inactive one.
+ *
+ * Context: any, including the timer's own callback.
+ * Return: 0 when the timer was inactive (now started) or shut down; 1 when it
+ * was pending (modified only if `expires` is earlier).
+ * @param timer - a set-up timer_list.
+ * @param expires - the candidate absolute expiry in jiffies.
+ */
 export function timer_reduce(timer: timer_list, expires: bigint): 0 | 1 {
   const t = setupArg(timer);
   return modTimer(t, jiffiesArg(expires, 'expires'), MOD_TIMER_REDUCE);
@@ -478,7 +536,10 @@ export function timer_reduce(timer: timer_list, expires: bigint): 0 | 1 {
 
 /**
  * `add_timer(timer)` — start a timer at `timer.expires`. A pending timer is left
- * unchanged with a warning (the kernel's WARN_ON_ONCE). Context: any.
+ * unchanged with a warning (the kernel's WARN_ON_ONCE); a shut-down one is ignored.
+ *
+ * Context: any, including the timer's own callback.
+ * @param timer - a set-up, idle timer_list whose `expires` is set.
  */
 export function add_timer(timer: timer_list): void {
   const t = setupArg(timer);
@@ -490,7 +551,12 @@ export function add_timer(timer: timer_list): void {
   modTimer(t, expires, MOD_TIMER_NOTPENDING);
 }
 
-/** `add_timer_local(timer)`: sets TIMER_PINNED, then add_timer. */
+/**
+ * `add_timer_local(timer)` — set TIMER_PINNED, then {@link add_timer} (6.8+).
+ *
+ * Context: any.
+ * @param timer - a set-up, idle timer_list.
+ */
 export function add_timer_local(timer: timer_list): void {
   const t = setupArg(timer);
   jiffiesArg(t.expires, 'timer.expires'); // before touching flags: a rejected call changes nothing
@@ -499,7 +565,12 @@ export function add_timer_local(timer: timer_list): void {
   add_timer(t);
 }
 
-/** `add_timer_global(timer)`: clears TIMER_PINNED, then add_timer. */
+/**
+ * `add_timer_global(timer)` — clear TIMER_PINNED, then {@link add_timer} (6.8+).
+ *
+ * Context: any.
+ * @param timer - a set-up, idle timer_list.
+ */
 export function add_timer_global(timer: timer_list): void {
   const t = setupArg(timer);
   jiffiesArg(t.expires, 'timer.expires');
@@ -508,7 +579,14 @@ export function add_timer_global(timer: timer_list): void {
   add_timer(t);
 }
 
-/** `add_timer_on(timer, cpu)`: pinned to `cpu`. ktimers has one CPU: 0. */
+/**
+ * `add_timer_on(timer, cpu)` — start a timer pinned to `cpu`.
+ *
+ * Context: any, but not from the timer's own callback in the kernel (it
+ * migrates the timer); harmless here.
+ * @param timer - a set-up, idle timer_list.
+ * @param cpu - the CPU: ktimers has one, 0 (anything else is ERR_KTIMERS_INVALID_CPU).
+ */
 export function add_timer_on(timer: timer_list, cpu: number): void {
   const t = setupArg(timer);
   if (cpu !== 0) {
@@ -520,7 +598,14 @@ export function add_timer_on(timer: timer_list, cpu: number): void {
   add_timer(t);
 }
 
-/** `timer_pending(timer)`: 1 while queued (not while its callback runs), else 0. */
+/**
+ * `timer_pending(timer)` — is the timer queued?
+ *
+ * Context: any.
+ * Return: 1 while queued, else 0 (0 inside its own callback: the wheel
+ * unlinked it before calling it).
+ * @param timer - the timer_list.
+ */
 export function timer_pending(timer: timer_list): 0 | 1 {
   return isPending(timerArg(timer)) ? 1 : 0;
 }
@@ -543,7 +628,14 @@ function detach(t: timer_list): 0 | 1 {
   return 1;
 }
 
-/** `timer_delete(timer)` (old `del_timer`). Return: 0 not pending, 1 was pending and removed. */
+/**
+ * `timer_delete(timer)` (old `del_timer`) — deactivate a timer. Does not wait
+ * for a running callback and does not prevent re-arming.
+ *
+ * Context: any.
+ * Return: 0 when it was not pending, 1 when it was pending and is removed.
+ * @param timer - the timer_list.
+ */
 export function timer_delete(timer: timer_list): 0 | 1 {
   return detach(timerArg(timer));
 }
@@ -563,10 +655,12 @@ function refuseSelfSync(t: timer_list, what: string): void {
 }
 
 /**
- * `timer_delete_sync(timer)` (old `del_timer_sync`): delete and wait for the
+ * `timer_delete_sync(timer)` (old `del_timer_sync`) — delete and wait for the
  * callback. Synchronous here (callbacks run on this thread).
+ *
  * Context: not the timer's own callback (throws ERR_KTIMERS_DEADLOCK).
- * Return: 0 not pending, 1 was pending.
+ * Return: 0 when it was not pending, 1 when it was pending.
+ * @param timer - the timer_list.
  */
 export function timer_delete_sync(timer: timer_list): 0 | 1 {
   const t = timerArg(timer);
@@ -574,7 +668,13 @@ export function timer_delete_sync(timer: timer_list): 0 | 1 {
   return detach(t);
 }
 
-/** `timer_delete_sync_try(timer)` (old `try_to_del_timer_sync`). Return: -1 callback running, else as timer_delete. */
+/**
+ * `timer_delete_sync_try(timer)` (old `try_to_del_timer_sync`) — one non-blocking attempt.
+ *
+ * Context: any.
+ * Return: -1 when the callback is running (nothing removed), else as {@link timer_delete}.
+ * @param timer - the timer_list.
+ */
 export function timer_delete_sync_try(timer: timer_list): -1 | 0 | 1 {
   const t = timerArg(timer);
   if (t._running) return -1;
@@ -582,8 +682,12 @@ export function timer_delete_sync_try(timer: timer_list): -1 | 0 | 1 {
 }
 
 /**
- * `timer_shutdown(timer)`: delete and make every later arm a silent no-op,
- * until timer_setup() again. Return: 0 not pending, 1 was pending.
+ * `timer_shutdown(timer)` — delete and make every later arm a silent no-op,
+ * until {@link timer_setup} again. Does not wait for a running callback.
+ *
+ * Context: any.
+ * Return: 0 when it was not pending, 1 when it was pending.
+ * @param timer - the timer_list.
  */
 export function timer_shutdown(timer: timer_list): 0 | 1 {
   const t = timerArg(timer);
@@ -592,16 +696,24 @@ export function timer_shutdown(timer: timer_list): 0 | 1 {
   return r;
 }
 
-/** `timer_shutdown_sync(timer)`: timer_shutdown that waits for the callback. Context: not its own callback. */
+/**
+ * `timer_shutdown_sync(timer)` — {@link timer_shutdown} that also waits for the callback.
+ *
+ * Context: not the timer's own callback (throws ERR_KTIMERS_DEADLOCK).
+ * Return: 0 when it was not pending, 1 when it was pending.
+ * @param timer - the timer_list.
+ */
 export function timer_shutdown_sync(timer: timer_list): 0 | 1 {
   const t = timerArg(timer);
   refuseSelfSync(t, 'timer_shutdown_sync');
   return timer_shutdown(t);
 }
 
-/** Old names (removed from the kernel in 6.15/6.16), kept for older code. */
+/** Old name of {@link timer_delete} (removed from the kernel in 6.15), kept for older code. */
 export const del_timer = timer_delete;
+/** Old name of {@link timer_delete_sync} (removed from the kernel in 6.15), kept for older code. */
 export const del_timer_sync = timer_delete_sync;
+/** Old name of {@link timer_delete_sync_try} (renamed in 6.16), kept for older code. */
 export const try_to_del_timer_sync = timer_delete_sync_try;
 
 /** @internal wheel introspection for tests */

@@ -89,8 +89,10 @@ export function booleanOption(v: unknown, name: string, dflt: boolean): boolean 
  * run back to back; the callback runs in the expiry pass, not as a macrotask.
  * @example
  * import { HighResTimer, us } from 'ktimers';
- * using t = new HighResTimer((_t, overruns) => tick(overruns));
+ * const t = new HighResTimer((_t, overruns) => tick(overruns));
  * t.start(us(500), us(500));                 // every 500 us, first one in 500 us
+ * // … later (or `using t = …` in TypeScript 5.2+):
+ * t.cancel();
  */
 export class HighResTimer {
   readonly #t = new hrtimer();
