@@ -622,6 +622,8 @@ export const HRTIMER_SPIN_MAX_NS: ktime_t = 1_000_000_000n;
  *
  * Context: any. Return: nothing. Throws `ERR_OUT_OF_RANGE` outside
  * [0, HRTIMER_SPIN_MAX_NS].
+ * @param timer - the hrtimer.
+ * @param spin_ns - how long before the expiry to wake and busy-wait, in ns (0: off).
  * @example
  * hrtimer_setup(t, cb, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
  * hrtimer_set_spin_ns(t, 50_000n);            // wake 50 us early, spin the rest
@@ -635,7 +637,13 @@ export function hrtimer_set_spin_ns(timer: hrtimer, spin_ns: bigint | number): v
   t._spin = Number(v);
 }
 
-/** `hrtimer_get_spin_ns(timer)` — ktimers extension: the spin set by {@link hrtimer_set_spin_ns} (0n: none). */
+/**
+ * `hrtimer_get_spin_ns(timer)` — ktimers extension: the spin set by {@link hrtimer_set_spin_ns}.
+ *
+ * Context: any.
+ * Return: the spin in ns (0n: none).
+ * @param timer - the hrtimer.
+ */
 export function hrtimer_get_spin_ns(timer: hrtimer): ktime_t {
   return BigInt(timerArg(timer)._spin);
 }

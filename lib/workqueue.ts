@@ -77,14 +77,23 @@ import { sched_getaffinity } from './sched.js';
 
 // --- constants (enum wq_flags, S619 values) ---------------------------------------
 
+/** Work runs on the main thread in softirq (BH) context, with plain functions (6.9+). */
 export const WQ_BH = 1 << 0;
+/** Not bound to a CPU: any worker of the unbound pool runs it; max_active is per queue. */
 export const WQ_UNBOUND = 1 << 1;
+/** Frozen during suspend in the kernel. Accepted; nothing freezes in a process. */
 export const WQ_FREEZABLE = 1 << 2;
+/** Guaranteed forward progress under memory pressure (a rescuer) in the kernel. Accepted; no effect here. */
 export const WQ_MEM_RECLAIM = 1 << 3;
+/** Runs on high-priority workers (their own pool, with a lower nice value where allowed). */
 export const WQ_HIGHPRI = 1 << 4;
+/** Exempt from concurrency management in the kernel. Accepted; there is none here. */
 export const WQ_CPU_INTENSIVE = 1 << 5;
+/** Visible in sysfs in the kernel. Accepted; no effect. */
 export const WQ_SYSFS = 1 << 6;
+/** Unbound when workqueue.power_efficient is set (it is not here): per-CPU. */
 export const WQ_POWER_EFFICIENT = 1 << 7;
+/** Explicitly per-CPU (6.17+; the default for queues without WQ_UNBOUND). */
 export const WQ_PERCPU = 1 << 8;
 const __WQ_DESTROYING = 1 << 15;
 const __WQ_DRAINING = 1 << 16;
@@ -94,11 +103,17 @@ const WQ_PUBLIC_FLAGS =
   WQ_BH | WQ_UNBOUND | WQ_FREEZABLE | WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_CPU_INTENSIVE | WQ_SYSFS | WQ_POWER_EFFICIENT | WQ_PERCPU;
 const WQ_BH_ALLOWS = WQ_BH | WQ_HIGHPRI | WQ_PERCPU;
 
+/** The largest max_active: 2048. */
 export const WQ_MAX_ACTIVE = 2048;
+/** The largest max_active of an unbound queue: WQ_MAX_ACTIVE. */
 export const WQ_UNBOUND_MAX_ACTIVE = WQ_MAX_ACTIVE;
+/** max_active when 0 is passed: WQ_MAX_ACTIVE / 2 = 1024. */
 export const WQ_DFL_ACTIVE = WQ_MAX_ACTIVE / 2;
+/** The kernel's per-node floor of unbound max_active: 8 (one node here). */
 export const WQ_DFL_MIN_ACTIVE = 8;
+/** {@link work_busy} bit: the item is queued (or its delayed timer pending). */
 export const WORK_BUSY_PENDING = 1;
+/** {@link work_busy} bit: the item's function is running. */
 export const WORK_BUSY_RUNNING = 2;
 /** NR_CPUS of the common x86-64 configs: "no particular CPU". */
 export const WORK_CPU_UNBOUND = 8192;
@@ -107,7 +122,9 @@ export const WQ_NAME_LEN = 32;
 
 /** A work function: an exported function of an ES module, imported by the worker. */
 export interface WorkFnRef {
+  /** The module: an absolute path, a `file:` URL string or a URL (e.g. `import.meta.url`). */
   module: string | URL;
+  /** The name of the exported function. */
   name: string;
 }
 /** A BH work function: runs on the main thread in softirq context. */
@@ -196,11 +213,15 @@ export class delayed_work {
   static isDelayed(o: unknown): o is delayed_work {
     return typeof o === 'object' && o !== null && #brand in o;
   }
+  /** The work item the timer queues (what the work function receives). */
   readonly work = new work_struct();
+  /** The TIMER_IRQSAFE timer_list that queues `work` when the delay has passed. */
   readonly timer = new timer_list();
   /** The queue the timer will queue the work on. */
   wq: workqueue_struct | null = null;
+  /** The CPU the timer will queue on (WORK_CPU_UNBOUND: none in particular). */
   cpu = WORK_CPU_UNBOUND;
+  /** An uninitialised delayed_work: call {@link INIT_DELAYED_WORK} next. */
   constructor() {
     this.work._dwork = this;
   }
@@ -224,7 +245,9 @@ export class workqueue_struct {
   }
   /** Identifies the queue across threads (a clone of this object in `work.data` can be queued on from a worker). */
   readonly id: number;
+  /** The name given to alloc_workqueue (truncated to WQ_NAME_LEN - 1 characters). */
   readonly name: string;
+  /** The WQ_* flags it was created with. */
   readonly flags: number;
   #max: number;
   /** active instances per pool slot (0 = unbound, cpu + 1) */
@@ -247,14 +270,22 @@ export class workqueue_struct {
     this.#system = system;
   }
 
-  /** Adds an 'error' listener (the only event). Returns this. */
+  /**
+   * Adds an 'error' listener (the only event). Returns this.
+   * @param event - 'error'.
+   * @param listener - called with the KtimersError of a failed work function.
+   */
   on(event: 'error', listener: ErrorListener): this {
     if (event !== 'error') throw rangeError('ERR_INVALID_ARG_VALUE', `workqueue_struct emits only 'error', got ${describe(event)}`);
     if (typeof listener !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', `listener must be a function, got ${describe(listener)}`);
     this.#listeners.push(listener);
     return this;
   }
-  /** Removes an 'error' listener. Returns this. */
+  /**
+   * Removes an 'error' listener. Returns this.
+   * @param event - 'error'.
+   * @param listener - a listener added with `on`.
+   */
   off(event: 'error', listener: ErrorListener): this {
     const i = this.#listeners.indexOf(listener);
     if (event === 'error' && i >= 0) this.#listeners.splice(i, 1);
@@ -848,6 +879,8 @@ function initWork(w: work_struct, fn: unknown): void {
  * exist is refused here; an export that is missing or not a function is
  * reported at first run (an 'error' event, ERR_KTIMERS_WORK_LOAD).
  * Context: any; the item must be idle.
+ * @param work - a `new work_struct()` (or the `work` of a delayed_work).
+ * @param fn - `{ module, name }` for worker queues, a plain function for WQ_BH queues.
  */
 export function INIT_WORK(work: work_struct, fn: WorkFnRef | BhWorkFn): void {
   const w = workArg(work);
@@ -858,7 +891,13 @@ export function INIT_WORK(work: work_struct, fn: WorkFnRef | BhWorkFn): void {
   initWork(w, fn);
 }
 
-/** `DECLARE_WORK(name, fn)`: a new, initialised work item. */
+/**
+ * `DECLARE_WORK(name, fn)`: a new, initialised work item.
+ *
+ * Context: any.
+ * Return: the new, idle work item.
+ * @param fn - `{ module, name }`, or a plain function for WQ_BH queues.
+ */
 export function DECLARE_WORK(fn: WorkFnRef | BhWorkFn): work_struct {
   const w = new work_struct();
   INIT_WORK(w, fn);
@@ -877,31 +916,59 @@ function initDelayed(dwork: unknown, fn: unknown, deferrable: boolean): delayed_
   return dw;
 }
 
-/** `INIT_DELAYED_WORK(dwork, fn)`: its timer is TIMER_IRQSAFE. Context: any; idle item. */
+/**
+ * `INIT_DELAYED_WORK(dwork, fn)`: its timer is TIMER_IRQSAFE. Context: any; idle item.
+ * @param dwork - a `new delayed_work()`.
+ * @param fn - `{ module, name }`, or a plain function for WQ_BH queues.
+ */
 export function INIT_DELAYED_WORK(dwork: delayed_work, fn: WorkFnRef | BhWorkFn): void {
   initDelayed(dwork, fn, false);
 }
 
-/** `INIT_DEFERRABLE_WORK(dwork, fn)`: its timer is also TIMER_DEFERRABLE (does not wake an idle process). */
+/**
+ * `INIT_DEFERRABLE_WORK(dwork, fn)`: its timer is also TIMER_DEFERRABLE (does not wake an idle process).
+ *
+ * Context: any; the item must be idle.
+ * @param dwork - a `new delayed_work()`.
+ * @param fn - `{ module, name }`, or a plain function for WQ_BH queues.
+ */
 export function INIT_DEFERRABLE_WORK(dwork: delayed_work, fn: WorkFnRef | BhWorkFn): void {
   initDelayed(dwork, fn, true);
 }
 
-/** `DECLARE_DELAYED_WORK(name, fn)`. */
+/**
+ * `DECLARE_DELAYED_WORK(name, fn)`.
+ *
+ * Context: any.
+ * Return: the new, idle delayed_work.
+ * @param fn - `{ module, name }`, or a plain function for WQ_BH queues.
+ */
 export function DECLARE_DELAYED_WORK(fn: WorkFnRef | BhWorkFn): delayed_work {
   const dw = new delayed_work();
   initDelayed(dw, fn, false);
   return dw;
 }
 
-/** `DECLARE_DEFERRABLE_WORK(name, fn)`. */
+/**
+ * `DECLARE_DEFERRABLE_WORK(name, fn)`.
+ *
+ * Context: any.
+ * Return: the new, idle delayed_work with a TIMER_DEFERRABLE timer.
+ * @param fn - `{ module, name }`, or a plain function for WQ_BH queues.
+ */
 export function DECLARE_DEFERRABLE_WORK(fn: WorkFnRef | BhWorkFn): delayed_work {
   const dw = new delayed_work();
   initDelayed(dw, fn, true);
   return dw;
 }
 
-/** `to_delayed_work(work)`: the delayed_work a work item is embedded in (container_of). */
+/**
+ * `to_delayed_work(work)`: the delayed_work a work item is embedded in (container_of).
+ *
+ * Context: any.
+ * Return: the delayed_work; a TypeError if `work` is not embedded in one.
+ * @param work - the `work` of a delayed_work.
+ */
 export function to_delayed_work(work: work_struct): delayed_work {
   const w = workArg(work);
   if (w._dwork === null) throw typeError('ERR_INVALID_ARG_TYPE', 'work is not the work of a delayed_work');
@@ -960,6 +1027,9 @@ function newQueue(name: unknown, flags: unknown, max_active: unknown, extra: num
  * warning. WQ_BH queues allow only WQ_HIGHPRI | WQ_PERCPU and max_active 0.
  * Creating a queue starts no thread: pools start workers on first use.
  * Context: any. Return: the queue, or null (with a warning) for invalid WQ_BH use.
+ * @param name - the queue's name (truncated to WQ_NAME_LEN - 1 characters).
+ * @param flags - WQ_* flags.
+ * @param max_active - concurrent items (per CPU for per-CPU queues), 0 for the default.
  */
 export function alloc_workqueue(name: string, flags: number, max_active: number): workqueue_struct | null {
   return newQueue(name, flags, max_active, 0);
@@ -968,18 +1038,35 @@ export function alloc_workqueue(name: string, flags: number, max_active: number)
 /**
  * `alloc_ordered_workqueue(name, flags)` = alloc_workqueue(name, WQ_UNBOUND |
  * __WQ_ORDERED | flags, 1): at most one item at a time, in queueing order.
+ *
+ * Context: any.
+ * Return: the queue, or null (with a warning) for invalid flags.
+ * @param name - the queue's name.
+ * @param flags - WQ_* flags (WQ_UNBOUND is implied).
  */
 export function alloc_ordered_workqueue(name: string, flags: number): workqueue_struct | null {
   intArg(flags, 'flags', 0, 0xffffffff);
   return newQueue(name, flags, 1, WQ_UNBOUND | __WQ_ORDERED);
 }
 
-/** `create_workqueue(name)` (legacy): per-CPU, WQ_MEM_RECLAIM, max_active 1. */
+/**
+ * `create_workqueue(name)` (legacy): per-CPU, WQ_MEM_RECLAIM, max_active 1.
+ *
+ * Context: any.
+ * Return: the queue.
+ * @param name - the queue's name.
+ */
 export function create_workqueue(name: string): workqueue_struct {
   return newQueue(name, WQ_MEM_RECLAIM, 1, __WQ_LEGACY)!;
 }
 
-/** `create_singlethread_workqueue(name)` (legacy) = ordered, WQ_MEM_RECLAIM. */
+/**
+ * `create_singlethread_workqueue(name)` (legacy) = ordered, WQ_MEM_RECLAIM.
+ *
+ * Context: any.
+ * Return: the queue.
+ * @param name - the queue's name.
+ */
 export function create_singlethread_workqueue(name: string): workqueue_struct {
   return newQueue(name, WQ_MEM_RECLAIM, 1, WQ_UNBOUND | __WQ_ORDERED | __WQ_LEGACY)!;
 }
@@ -987,6 +1074,8 @@ export function create_singlethread_workqueue(name: string): workqueue_struct {
 /**
  * `workqueue_set_max_active(wq, max_active)`: clamped as alloc_workqueue;
  * WARNs and changes nothing on BH and ordered queues. Context: any.
+ * @param wq - the queue.
+ * @param max_active - the new limit.
  */
 export function workqueue_set_max_active(wq: workqueue_struct, max_active: number): void {
   const q = wqArg(wq);
@@ -1067,6 +1156,9 @@ function mainOnly(what: string): void {
  * functions (self-requeue).
  * Return: false if `work` was already pending (nothing changes) or is
  * disabled; true if it was queued.
+ * @param cpu - a CPU id, or WORK_CPU_UNBOUND.
+ * @param wq - the queue.
+ * @param work - an initialised work item.
  */
 export function queue_work_on(cpu: number, wq: workqueue_struct, work: work_struct): boolean {
   const c = cpuArg(cpu);
@@ -1082,22 +1174,47 @@ export function queue_work_on(cpu: number, wq: workqueue_struct, work: work_stru
   return true;
 }
 
-/** `queue_work(wq, work)` = queue_work_on(WORK_CPU_UNBOUND, wq, work). Return: as queue_work_on. */
+/**
+ * `queue_work(wq, work)` = queue_work_on(WORK_CPU_UNBOUND, wq, work). Return: as queue_work_on.
+ *
+ * Context: any, including timer callbacks and work functions.
+ * @param wq - the queue.
+ * @param work - an initialised work item.
+ */
 export function queue_work(wq: workqueue_struct, work: work_struct): boolean {
   return queue_work_on(WORK_CPU_UNBOUND, wq, work);
 }
 
-/** `schedule_work(work)` = queue_work(system_percpu_wq, work). */
+/**
+ * `schedule_work(work)` = queue_work(system_percpu_wq, work).
+ *
+ * Context: any, including timer callbacks and work functions.
+ * Return: as queue_work_on.
+ * @param work - an initialised work item.
+ */
 export function schedule_work(work: work_struct): boolean {
   return queue_work_on(WORK_CPU_UNBOUND, system_percpu_wq, work);
 }
 
-/** `schedule_work_on(cpu, work)` = queue_work_on(cpu, system_percpu_wq, work). */
+/**
+ * `schedule_work_on(cpu, work)` = queue_work_on(cpu, system_percpu_wq, work).
+ *
+ * Context: any, including timer callbacks and work functions.
+ * Return: as queue_work_on.
+ * @param cpu - a CPU id, or WORK_CPU_UNBOUND.
+ * @param work - an initialised work item.
+ */
 export function schedule_work_on(cpu: number, work: work_struct): boolean {
   return queue_work_on(cpu, system_percpu_wq, work);
 }
 
-/** `enable_and_queue_work(wq, work)`: enable_work, and queue it if that made it enabled. Return: queue_work's result, or false. */
+/**
+ * `enable_and_queue_work(wq, work)`: enable_work, and queue it if that made it enabled. Return: queue_work's result, or false.
+ *
+ * Context: any.
+ * @param wq - the queue.
+ * @param work - an initialised work item.
+ */
 export function enable_and_queue_work(wq: workqueue_struct, work: work_struct): boolean {
   mainOnly('enable_and_queue_work');
   wqArg(wq);
@@ -1112,6 +1229,10 @@ export function enable_and_queue_work(wq: workqueue_struct, work: work_struct): 
  * delay of d ≤ 62 fires at jiffy now + d + 1). Follows ktimers/testing's
  * virtual clock. Context: any.
  * Return: false if already pending (the existing timer is not modified), true if queued.
+ * @param cpu - a CPU id, or WORK_CPU_UNBOUND.
+ * @param wq - the queue.
+ * @param dwork - an initialised delayed_work.
+ * @param delay - jiffies (a bigint).
  */
 export function queue_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: delayed_work, delay: bigint): boolean {
   const c = cpuArg(cpu);
@@ -1130,17 +1251,39 @@ export function queue_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: 
   return true;
 }
 
-/** `queue_delayed_work(wq, dwork, delay)`. Return: as queue_delayed_work_on. */
+/**
+ * `queue_delayed_work(wq, dwork, delay)`. Return: as queue_delayed_work_on.
+ *
+ * Context: any.
+ * @param wq - the queue.
+ * @param dwork - an initialised delayed_work.
+ * @param delay - jiffies (a bigint).
+ */
 export function queue_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay: bigint): boolean {
   return queue_delayed_work_on(WORK_CPU_UNBOUND, wq, dwork, delay);
 }
 
-/** `schedule_delayed_work(dwork, delay)` on system_percpu_wq. */
+/**
+ * `schedule_delayed_work(dwork, delay)` on system_percpu_wq.
+ *
+ * Context: any.
+ * Return: as queue_delayed_work_on.
+ * @param dwork - an initialised delayed_work.
+ * @param delay - jiffies (a bigint).
+ */
 export function schedule_delayed_work(dwork: delayed_work, delay: bigint): boolean {
   return queue_delayed_work_on(WORK_CPU_UNBOUND, system_percpu_wq, dwork, delay);
 }
 
-/** `schedule_delayed_work_on(cpu, dwork, delay)` on system_percpu_wq. */
+/**
+ * `schedule_delayed_work_on(cpu, dwork, delay)` on system_percpu_wq.
+ *
+ * Context: any.
+ * Return: as queue_delayed_work_on.
+ * @param cpu - a CPU id, or WORK_CPU_UNBOUND.
+ * @param dwork - an initialised delayed_work.
+ * @param delay - jiffies (a bigint).
+ */
 export function schedule_delayed_work_on(cpu: number, dwork: delayed_work, delay: bigint): boolean {
   return queue_delayed_work_on(cpu, system_percpu_wq, dwork, delay);
 }
@@ -1150,6 +1293,10 @@ export function schedule_delayed_work_on(cpu: number, dwork: delayed_work, delay
  * state (timer pending, queued, or idle) and queue it with the new delay
  * (0 = now). Context: any (main thread).
  * Return: true if it was pending (and is re-armed), false if it was idle (and is now queued).
+ * @param cpu - a CPU id, or WORK_CPU_UNBOUND.
+ * @param wq - the queue.
+ * @param dwork - an initialised delayed_work.
+ * @param delay - jiffies (a bigint); 0 queues at once.
  */
 export function mod_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: delayed_work, delay: bigint): boolean {
   mainOnly('mod_delayed_work_on');
@@ -1168,7 +1315,14 @@ export function mod_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: de
   return was;
 }
 
-/** `mod_delayed_work(wq, dwork, delay)`. Return: as mod_delayed_work_on. */
+/**
+ * `mod_delayed_work(wq, dwork, delay)`. Return: as mod_delayed_work_on.
+ *
+ * Context: any (main thread).
+ * @param wq - the queue.
+ * @param dwork - an initialised delayed_work.
+ * @param delay - jiffies (a bigint); 0 queues at once.
+ */
 export function mod_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay: bigint): boolean {
   return mod_delayed_work_on(WORK_CPU_UNBOUND, wq, dwork, delay);
 }
@@ -1182,23 +1336,46 @@ function stateOf(w: work_struct): number {
   return Atomics.load(words(), w._id);
 }
 
-/** `work_pending(work)`: PENDING (queued, or its delayed timer pending; cleared just before the function runs). */
+/**
+ * `work_pending(work)`: PENDING (queued, or its delayed timer pending; cleared just before the function runs).
+ *
+ * Context: any.
+ * Return: true while PENDING.
+ * @param work - the work item.
+ */
 export function work_pending(work: work_struct): boolean {
   return (stateOf(workArg(work)) & S.W_PENDING) !== 0;
 }
 
-/** `delayed_work_pending(dwork)` = work_pending(&dwork->work). */
+/**
+ * `delayed_work_pending(dwork)` = work_pending(&dwork->work).
+ *
+ * Context: any.
+ * Return: true while its timer is pending or its work is queued.
+ * @param dwork - the delayed_work.
+ */
 export function delayed_work_pending(dwork: delayed_work): boolean {
   return (stateOf(dworkArg(dwork).work) & S.W_PENDING) !== 0;
 }
 
-/** `work_busy(work)`: WORK_BUSY_PENDING | WORK_BUSY_RUNNING (advisory, racy by nature). */
+/**
+ * `work_busy(work)`: WORK_BUSY_PENDING | WORK_BUSY_RUNNING (advisory, racy by nature).
+ *
+ * Context: any.
+ * Return: a bit mask of WORK_BUSY_PENDING and WORK_BUSY_RUNNING (0: idle).
+ * @param work - the work item.
+ */
 export function work_busy(work: work_struct): number {
   const o = stateOf(workArg(work));
   return (o & S.W_PENDING ? WORK_BUSY_PENDING : 0) | (o & S.W_RUNNING ? WORK_BUSY_RUNNING : 0);
 }
 
-/** `current_work()`: the item the calling worker runs (in a work function, or BH work), else null. */
+/**
+ * `current_work()`: the item the calling worker runs (in a work function, or BH work), else null.
+ *
+ * Context: any.
+ * Return: the running work item, or null outside work functions.
+ */
 export function current_work(): work_struct | null {
   if (wside.worker !== null) return wside.worker.current as work_struct | null;
   return bhCurrent;
@@ -1232,6 +1409,7 @@ function sleeping(what: string): void {
  * Context: may sleep: a Promise; throws ERR_KTIMERS_SLEEP_IN_ATOMIC in timer callbacks.
  * Return: true if it waited (pending or running), false if idle (a delayed_work
  * whose timer is still pending counts as idle; the timer stays armed).
+ * @param work - the work item.
  */
 export function flush_work(work: work_struct): Promise<boolean> {
   sleeping('flush_work');
@@ -1246,6 +1424,9 @@ export function flush_work(work: work_struct): Promise<boolean> {
 /**
  * `flush_delayed_work(dwork)` — if its timer is pending, queue it now, then flush_work.
  * Return: as flush_work.
+ *
+ * Context: may sleep: a Promise; throws ERR_KTIMERS_SLEEP_IN_ATOMIC in timer callbacks.
+ * @param dwork - the delayed_work.
  */
 export function flush_delayed_work(dwork: delayed_work): Promise<boolean> {
   sleeping('flush_delayed_work');
@@ -1283,6 +1464,7 @@ async function cancelSync(w: work_struct, disable: boolean): Promise<boolean> {
  * `cancel_work_sync(work)` — cancel and wait for a running instance. While it
  * waits the item is disabled, so re-queueing (self-requeue included) returns false.
  * Context: may sleep (a Promise). Return: true if it was pending.
+ * @param work - the work item.
  */
 export function cancel_work_sync(work: work_struct): Promise<boolean> {
   sleeping('cancel_work_sync');
@@ -1291,7 +1473,12 @@ export function cancel_work_sync(work: work_struct): Promise<boolean> {
   return cancelSync(w, false);
 }
 
-/** `cancel_delayed_work_sync(dwork)`: as cancel_work_sync, timer included. Return: true if it was pending. */
+/**
+ * `cancel_delayed_work_sync(dwork)`: as cancel_work_sync, timer included. Return: true if it was pending.
+ *
+ * Context: may sleep (a Promise).
+ * @param dwork - the delayed_work.
+ */
 export function cancel_delayed_work_sync(dwork: delayed_work): Promise<boolean> {
   sleeping('cancel_delayed_work_sync');
   const dw = initedDwork(dwork);
@@ -1302,6 +1489,7 @@ export function cancel_delayed_work_sync(dwork: delayed_work): Promise<boolean> 
 /**
  * `cancel_work(work)` — steal PENDING; does not wait for a running instance.
  * Context: any. Return: true if it was pending (and is no longer queued).
+ * @param work - the work item.
  */
 export function cancel_work(work: work_struct): boolean {
   mainOnly('cancel_work');
@@ -1311,7 +1499,10 @@ export function cancel_work(work: work_struct): boolean {
   return grabPending(w, false);
 }
 
-/** `cancel_delayed_work(dwork)`: timer or queue. Context: any. Return: true if it was pending. */
+/**
+ * `cancel_delayed_work(dwork)`: timer or queue. Context: any. Return: true if it was pending.
+ * @param dwork - the delayed_work.
+ */
 export function cancel_delayed_work(dwork: delayed_work): boolean {
   mainOnly('cancel_delayed_work');
   const dw = initedDwork(dwork);
@@ -1336,6 +1527,7 @@ function disableCount(w: work_struct): boolean {
  * `disable_work(work)` — increment the disable count (max 65535) and cancel;
  * while disabled every queueing returns false. Context: any.
  * Return: true if it was pending.
+ * @param work - the work item.
  */
 export function disable_work(work: work_struct): boolean {
   mainOnly('disable_work');
@@ -1346,7 +1538,12 @@ export function disable_work(work: work_struct): boolean {
   return grabPending(w, false);
 }
 
-/** `disable_work_sync(work)`: disable_work, then wait for a running instance. Context: may sleep (a Promise). */
+/**
+ * `disable_work_sync(work)`: disable_work, then wait for a running instance. Context: may sleep (a Promise).
+ *
+ * Return: a Promise of true if it was pending.
+ * @param work - the work item.
+ */
 export function disable_work_sync(work: work_struct): Promise<boolean> {
   sleeping('disable_work_sync');
   const w = initedWork(work);
@@ -1359,6 +1556,7 @@ export function disable_work_sync(work: work_struct): Promise<boolean> {
 /**
  * `enable_work(work)` — decrement the disable count (an underflow WARNs).
  * Context: any. Return: true when the count is now 0 (the item can be queued).
+ * @param work - the work item.
  */
 export function enable_work(work: work_struct): boolean {
   mainOnly('enable_work');
@@ -1375,15 +1573,32 @@ export function enable_work(work: work_struct): boolean {
   }
 }
 
-/** `disable_delayed_work(dwork)`. Return: true if it was pending. */
+/**
+ * `disable_delayed_work(dwork)`. Return: true if it was pending.
+ *
+ * Context: any.
+ * @param dwork - the delayed_work.
+ */
 export function disable_delayed_work(dwork: delayed_work): boolean {
   return disable_work(dworkArg(dwork).work);
 }
-/** `disable_delayed_work_sync(dwork)`. */
+/**
+ * `disable_delayed_work_sync(dwork)`.
+ *
+ * Context: may sleep (a Promise).
+ * Return: a Promise of true if it was pending.
+ * @param dwork - the delayed_work.
+ */
 export function disable_delayed_work_sync(dwork: delayed_work): Promise<boolean> {
   return disable_work_sync(dworkArg(dwork).work);
 }
-/** `enable_delayed_work(dwork)`. */
+/**
+ * `enable_delayed_work(dwork)`.
+ *
+ * Context: any.
+ * Return: true when the disable count is now 0.
+ * @param dwork - the delayed_work.
+ */
 export function enable_delayed_work(dwork: delayed_work): boolean {
   return enable_work(dworkArg(dwork).work);
 }
@@ -1393,6 +1608,8 @@ export function enable_delayed_work(dwork: delayed_work): boolean {
  * those queued later; not delayed works whose timers are still pending).
  * Flushing a system queue warns, as the kernel does.
  * Context: may sleep (a Promise).
+ * Return: a Promise that resolves once those items have finished.
+ * @param wq - the queue.
  */
 export function flush_workqueue(wq: workqueue_struct): Promise<void> {
   sleeping('flush_workqueue');
@@ -1402,7 +1619,12 @@ export function flush_workqueue(wq: workqueue_struct): Promise<void> {
   return q._flush();
 }
 
-/** `flush_scheduled_work()` (deprecated): flush_workqueue(system_percpu_wq) and system_wq. */
+/**
+ * `flush_scheduled_work()` (deprecated): flush_workqueue(system_percpu_wq) and system_wq.
+ *
+ * Context: may sleep (a Promise).
+ * Return: a Promise that resolves once the items queued before the call have finished.
+ */
 export function flush_scheduled_work(): Promise<void> {
   sleeping('flush_scheduled_work');
   reap();
@@ -1425,6 +1647,8 @@ async function drain(q: workqueue_struct): Promise<void> {
  * `drain_workqueue(wq)` — flush until empty. While it drains only chained
  * queueing (by an item of this queue) is accepted; other queueing warns and is
  * dropped (the call still returns true). Context: may sleep (a Promise).
+ * Return: a Promise that resolves once the queue is empty.
+ * @param wq - the queue.
  */
 export function drain_workqueue(wq: workqueue_struct): Promise<void> {
   sleeping('drain_workqueue');
@@ -1436,6 +1660,8 @@ export function drain_workqueue(wq: workqueue_struct): Promise<void> {
  * ERR_KTIMERS_WQ_DESTROYED. Delayed works still waiting on their timers are a
  * caller bug in the kernel: here they are cancelled with a warning.
  * Context: may sleep (a Promise).
+ * Return: a Promise that resolves once the queue is drained and destroyed.
+ * @param wq - the queue.
  */
 export function destroy_workqueue(wq: workqueue_struct): Promise<void> {
   sleeping('destroy_workqueue');

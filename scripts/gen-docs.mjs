@@ -211,6 +211,7 @@ export function generate() {
       const ctorType = checker.getTypeOfSymbolAtLocation(sym, decl);
       const ctors = ctorType.getConstructSignatures().filter((s) => s.declaration && ownDecl({ declarations: [s.declaration] }));
       for (const c of ctors) {
+        if (c.getJsDocTags().some((t) => t.name === 'internal')) continue;
         const id = anchorId(`${owner}.constructor`);
         const sigText = `new ${owner}${checker.signatureToString(c, decl, FLAGS).replace(/: \w+$/, '')}`;
         out.push(`<a id="${id}"></a>\n#### \`new ${owner}(…)\`\n\n\`\`\`ts\n${sigText}\n\`\`\`\n\n${docOf(sym, c, `${owner} constructor`)}`);
