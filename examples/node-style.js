@@ -7,8 +7,9 @@
 // 2. interval(): absolute deadlines; each tick yields the overrun count; an
 //    AbortSignal ends it with an AbortError like Node's.
 // 3. HighResTimer: a periodic handle with ref/unref/refresh/cancel.
+// 4. WorkQueue: blocking jobs on worker threads, a promise per job.
 import { sleep, interval } from 'ktimers/promises';
-import { HighResTimer, ktime_get, ms, us } from 'ktimers';
+import { HighResTimer, WorkQueue, ktime_get, ms, us } from 'ktimers';
 
 const fmt = (ns) => `${(Number(ns) / 1000).toFixed(1)} us`;
 
@@ -49,3 +50,17 @@ await new Promise((resolve) => {
 });
 runs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 console.log(`HighResTimer: ${runs.length} runs every 2 ms, lateness median ${fmt(runs[25])}, ${runs.filter((l) => l < 0n).length} early`);
+
+// 4. WorkQueue: four 40 ms blocking jobs, two at a time; one fails
+{
+  const jobs = { module: new URL('./work/jobs.js', import.meta.url), name: 'crunch' };
+  const wq = new WorkQueue({ name: 'crunch', maxActive: 2 });
+  await Promise.all([0, 0].map((id) => wq.queue(jobs, { id, ms: 0 }))); // start the pool's workers first
+  const t0 = ktime_get();
+  const results = await Promise.allSettled([1, 2, 3, 4].map((id) => wq.queue(jobs, { id, ms: 40, fail: id === 3 })));
+  const took = Number(ktime_get() - t0) / 1e6;
+  await wq.close(); // drains (nothing left) and frees the queue; `await using wq` does the same
+  const failed = results.filter((r) => r.status === 'rejected');
+  console.log(`WorkQueue: ${results.length} jobs of 40 ms, 2 at a time, in ${took.toFixed(0)} ms; ` +
+    `${results.length - failed.length} fulfilled, ${failed.length} rejected with ${failed[0]?.reason?.name}: ${failed[0]?.reason?.message}`);
+}

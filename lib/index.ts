@@ -178,3 +178,4 @@ export {
   type WorkFnRef,
   type BhWorkFn,
 } from './workqueue.js';
+export { WorkQueue, type WorkQueueOptions, type QueueOptions } from './api/work-queue.js';

@@ -453,8 +453,11 @@ function delayArg(v: unknown): bigint {
 
 const checkedModules = new Set<string>();
 
-/** Normalises and checks a work function reference ({module, name}) or a BH function. */
-function fnArg(v: unknown): WorkFnRef | BhWorkFn {
+/**
+ * Normalises and checks a work function reference ({module, name}) or a BH function.
+ * @internal (also used by the WorkQueue facade, lib/api/work-queue.ts)
+ */
+export function fnArg(v: unknown): WorkFnRef | BhWorkFn {
   if (typeof v === 'function') return v as BhWorkFn;
   if (typeof v !== 'object' || v === null) {
     throw typeError('ERR_INVALID_ARG_TYPE', `fn must be { module, name } (or a function, for WQ_BH queues), got ${describe(v)}`);

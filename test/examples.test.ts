@@ -82,6 +82,34 @@ const CHECKS: Record<string, () => Promise<void>> = {
     expect(r.stdout).toMatch(/interval: tick \d+ reports \d+ periods \(\d+ missed while busy\)/);
     const [runs, early] = num(/HighResTimer: (\d+) runs every 2 ms, lateness median [\d.]+ us, (\d+) early/, r.stdout);
     expect([runs, early]).toEqual([50, 0]);
+    // Two at a time: at least two rounds of 40 ms.
+    const [jobs, took, ok, bad] = num(/WorkQueue: (\d+) jobs of 40 ms, 2 at a time, in (\d+) ms; (\d+) fulfilled, (\d+) rejected with RangeError: job 3: input out of range/, r.stdout);
+    expect([jobs, ok, bad]).toEqual([4, 3, 1]);
+    expect(took).toBeGreaterThanOrEqual(79);
+  },
+
+  'timer-to-work.js': async () => {
+    const r = await run('timer-to-work.js', ['1']);
+    expect(r.status, r.stderr).toBe(0);
+    const [ticks, missed, outside] = num(/timer: (\d+) ticks, (\d+) missed periods, max lateness [\d.]+ us, (\d+) outside hard-IRQ context/, r.stdout);
+    expect(outside).toBe(0);
+    expect(ticks! + missed!).toBeGreaterThanOrEqual(480); // 500 periods of 2 ms, run or counted (the end is a Node timer)
+    const [queued, coalesced, runs] = num(/schedule_work\(\): (\d+) queued, (\d+) coalesced \(already pending\); the work ran (\d+) times in task context: true/, r.stdout);
+    expect(queued! + coalesced!).toBe(Math.floor(ticks! / 10)); // every 10th tick hands off
+    expect(runs).toBe(queued); // each successful queueing is exactly one run; flush_work waited for the last
+    const [samples] = num(/(\d+) samples taken/, r.stdout);
+    expect(samples).toBe(ticks);
+  },
+
+  'delayed-poller.js': async () => {
+    const r = await run('delayed-poller.js', ['6', '70']);
+    expect(r.status, r.stderr).toBe(0);
+    const polls = [...r.stdout.matchAll(/^poll (\d+) +at jiffies (\d+) +\+(\d+) jiffies +loadavg [\d.]+ +worker tid (\d+)$/gm)];
+    expect(polls.map((m) => Number(m[1]))).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const m of polls) expect(Number(m[3])).toBeGreaterThanOrEqual(70); // never early
+    const [n, early, mainTid] = num(/(\d+) polls, (\d+) less than 70 jiffies apart; main thread tid (\d+); cancel_delayed_work_sync\(\) = false/, r.stdout);
+    expect([n, early]).toEqual([6, 0]);
+    for (const m of polls) expect(Number(m[4])).not.toBe(mainTid); // polled on worker threads
   },
 };
 

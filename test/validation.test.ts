@@ -153,7 +153,7 @@ const SIG: Record<string, [Kind[], Ret]> = {
 };
 /** Classes (constructors, not operations) and @internal helpers that leak through `export *` (see below). */
 const NOT_FUZZED = new Set([
-  'hrtimer', 'timer_list', 'KtimersError', 'AbortError', 'HighResTimer',
+  'hrtimer', 'timer_list', 'KtimersError', 'AbortError', 'HighResTimer', 'WorkQueue',
   'work_struct', 'delayed_work', 'workqueue_struct',
   // Per-thread scheduling (lib/sched.ts): valid calls would change this test process's
   // policy, affinity, nice or locked memory, so test/sched.test.ts validates them and

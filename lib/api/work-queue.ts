@@ -1,0 +1,253 @@
+/**
+ * WorkQueue: the workqueue for Node users — `await wq.queue(fn, data)`.
+ *
+ * A facade over one kernel-style queue of lib/workqueue.ts (alloc_workqueue,
+ * queue_work, flush_work, cancel_work, destroy_workqueue), not a second pool:
+ * items run on the same worker_threads pools, in task context, where they may
+ * block. What it adds is what Node code expects of a task queue:
+ *
+ * - `queue()` returns a promise of the item's completion that rejects with
+ *   the error the work function threw (the kernel API reports failures per
+ *   queue, as 'error' events). Each call is a new work item, so two calls are
+ *   two runs (the kernel's `queue_work` on a pending item is a no-op instead).
+ * - an AbortSignal takes a queued item back (`cancel_work`) and rejects with
+ *   an AbortError like Node's. A running item cannot be interrupted (kernel
+ *   work cannot either): the promise rejects at once, the function finishes
+ *   in the background, and `close()` still waits for it.
+ * - `close()` / `await using` drains: items already queued run to the end,
+ *   new ones are refused (ERR_KTIMERS_WQ_CLOSED), then the queue is destroyed.
+ *
+ * Work functions are named, not passed: `{ module: import.meta.url, name: 'resize' }`
+ * for `export function resize(work) { … work.data … }` (a worker imports the
+ * module; a closure cannot cross threads). `data` is structured-cloned to the
+ * worker; SharedArrayBuffers are shared, not copied.
+ */
+import { fileURLToPath } from 'node:url';
+import { AbortError, describe, KtimersError, typeError } from '../errors.js';
+import { reportError } from '../internal/virtual.js';
+import {
+  alloc_ordered_workqueue,
+  alloc_workqueue,
+  cancel_work,
+  destroy_workqueue,
+  flush_work,
+  flush_workqueue,
+  fnArg,
+  INIT_WORK,
+  queue_work,
+  work_struct,
+  WQ_HIGHPRI,
+  WQ_UNBOUND,
+  type WorkFnRef,
+  type workqueue_struct,
+} from '../workqueue.js';
+import { booleanOption } from './high-res-timer.js';
+import { TOKEN, type RunnerPayload } from './work-runner.js';
+
+/** Options of the {@link WorkQueue} constructor. */
+export interface WorkQueueOptions {
+  /** The queue's name, in warnings and errors (default 'ktimers'). */
+  name?: string;
+  /**
+   * Items that may run at once (the kernel's max_active; default 0: the
+   * kernel's default, 1024). The pool has one worker per CPU, so more than
+   * the number of CPUs only queues.
+   */
+  maxActive?: number;
+  /** One item at a time, in queueing order (`alloc_ordered_workqueue`). Default false. */
+  ordered?: boolean;
+  /** Run on high-priority workers (WQ_HIGHPRI: nice −20 where allowed). Default false. */
+  highpri?: boolean;
+}
+
+/** Options of {@link WorkQueue.queue}. */
+export interface QueueOptions {
+  /** Takes the item back if it has not started, and rejects the promise with an AbortError. */
+  signal?: AbortSignal;
+}
+
+const RUNNER: WorkFnRef = { module: fileURLToPath(new URL('./work-runner.js', import.meta.url)), name: 'run' };
+
+let nextToken = 0;
+
+interface Entry {
+  settle: (err: unknown) => void;
+}
+
+/**
+ * A queue of blocking work for worker threads, with promise results.
+ * @example
+ * // jobs.js: export function checksum(work) { return crc(readFileSync(work.data)); }
+ * await using wq = new WorkQueue({ maxActive: 2 });
+ * await Promise.all(files.map((f) => wq.queue({ module: jobs, name: 'checksum' }, f)));
+ */
+export class WorkQueue {
+  readonly #wq: workqueue_struct;
+  #closing: Promise<void> | null = null;
+  readonly #entries = new Map<number, Entry>();
+  /** failures matched to their token, read when the item's flush returns */
+  readonly #errors = new Map<number, unknown>();
+
+  /**
+   * Creates the queue. No thread starts until the first item is queued.
+   * @param options - name, maxActive, ordered, highpri (see {@link WorkQueueOptions}).
+   * @throws TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE for bad options.
+   */
+  constructor(options?: WorkQueueOptions) {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw typeError('ERR_INVALID_ARG_TYPE', `options must be an object, got ${describe(options)}`);
+    }
+    const o = options ?? {};
+    const name = o.name === undefined ? 'ktimers' : o.name;
+    if (typeof name !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `options.name must be a string, got ${describe(name)}`);
+    const ordered = booleanOption(o.ordered, 'options.ordered', false);
+    const highpri = booleanOption(o.highpri, 'options.highpri', false);
+    const flags = WQ_UNBOUND | (highpri ? WQ_HIGHPRI : 0);
+    if (ordered && o.maxActive !== undefined && o.maxActive !== 1) {
+      throw typeError('ERR_INVALID_ARG_VALUE', 'options.maxActive must be 1 or absent for an ordered queue');
+    }
+    // alloc_workqueue validates maxActive (a number; RangeError outside the int range) and clamps it as the kernel does.
+    this.#wq = (ordered ? alloc_ordered_workqueue(name, flags) : alloc_workqueue(name, flags, o.maxActive ?? 0))!;
+    this.#wq.on('error', (err) => this.#onError(err));
+  }
+
+  #onError(err: Error): void {
+    const c = (err as { cause?: unknown }).cause as Record<string, unknown> | undefined;
+    if (c !== null && typeof c === 'object' && typeof c[TOKEN] === 'number') {
+      let e = c.error;
+      if (typeof c.code === 'string' && e instanceof Error && (e as { code?: unknown }).code === undefined) {
+        Object.defineProperty(e, 'code', { value: c.code, enumerable: true, configurable: true, writable: true });
+      }
+      this.#errors.set(c[TOKEN] as number, e);
+      return;
+    }
+    reportError(err); // not from a facade item: the usual error path
+  }
+
+  /**
+   * Queues `fn(work)` on a worker thread, with `work.data` = `data`.
+   *
+   * Works from any context, timer callbacks included (that is the point: hand
+   * blocking work off the timer path). The promise settles in task context.
+   * @param fn - `{ module, name }`: an exported function of an ES module
+   *   (absolute path, `file:` URL or URL: `import.meta.url` works). It may be async.
+   * @param data - any structured-cloneable value (SharedArrayBuffers are shared).
+   * @param options - `signal` (see {@link QueueOptions}).
+   * @returns a promise that resolves once the function returned (or its promise
+   *   resolved), and rejects with what it threw; with an AbortError when the
+   *   signal aborts; with a TypeError (ERR_INVALID_ARG_TYPE, ERR_KTIMERS_WORK_DATA)
+   *   or KtimersError (ERR_KTIMERS_WORK_MODULE_NOT_FOUND, ERR_KTIMERS_WQ_CLOSED) without queueing.
+   */
+  queue(fn: WorkFnRef, data?: unknown, options?: QueueOptions): Promise<void> {
+    try {
+      if (this.#closing !== null) {
+        throw new KtimersError('ERR_KTIMERS_WQ_CLOSED', `WorkQueue "${this.#wq.name}" is closed`);
+      }
+      if (typeof fn === 'function') {
+        throw typeError(
+          'ERR_INVALID_ARG_TYPE',
+          'fn must be { module, name }: a function cannot cross to a worker thread. Export it and pass { module: import.meta.url, name: "…" }',
+        );
+      }
+      const ref = fnArg(fn) as { module: string; name: string };
+      if (options !== undefined && (typeof options !== 'object' || options === null)) {
+        throw typeError('ERR_INVALID_ARG_TYPE', `options must be an object, got ${describe(options)}`);
+      }
+      const signal = options?.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw typeError('ERR_INVALID_ARG_TYPE', `options.signal must be an AbortSignal, got ${describe(signal)}`);
+      }
+      if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+      try {
+        // The worker gets a clone: refuse what cannot be cloned now, not in a worker later.
+        if (data !== undefined) structuredClone(data);
+      } catch (e) {
+        throw typeError('ERR_KTIMERS_WORK_DATA', `data cannot be sent to a worker thread: ${(e as Error).message}`);
+      }
+      return this.#queue(ref, data, signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #queue(ref: { module: string; name: string }, data: unknown, signal: AbortSignal | undefined): Promise<void> {
+    const t = ++nextToken;
+    const w = new work_struct();
+    INIT_WORK(w, RUNNER);
+    w.data = { m: ref.module, n: ref.name, d: data, t } satisfies RunnerPayload;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const onAbort = () => {
+        cancel_work(w); // takes it back if it has not started; a running one finishes unobserved
+        entry.settle(new AbortError(undefined, { cause: signal!.reason }));
+      };
+      const entry: Entry = {
+        settle: (err) => {
+          if (settled) return;
+          settled = true;
+          this.#entries.delete(t);
+          signal?.removeEventListener('abort', onAbort);
+          if (err === undefined) resolve();
+          else reject(err);
+        },
+      };
+      this.#entries.set(t, entry);
+      queue_work(this.#wq, w);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // flush_work may sleep: call it from task context (this may be a timer callback).
+      queueMicrotask(() => {
+        const done = () => {
+          const err = this.#errors.get(t);
+          this.#errors.delete(t);
+          entry.settle(err);
+        };
+        try {
+          flush_work(w).then(done, entry.settle);
+        } catch (err) {
+          entry.settle(err);
+        }
+      });
+    });
+  }
+
+  /**
+   * Waits for every item queued before the call (`flush_workqueue`); items
+   * queued later are not waited for.
+   * @returns a promise that resolves once they have finished (whether they succeeded or not).
+   */
+  flush(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    return flush_workqueue(this.#wq);
+  }
+
+  /**
+   * Stops accepting items, runs the queued ones to the end, then destroys the
+   * queue (`destroy_workqueue`, which drains). Idempotent: every call returns
+   * the same promise.
+   * @returns a promise that resolves once the queue is drained and destroyed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= destroy_workqueue(this.#wq);
+    return this.#closing;
+  }
+
+  /** Same as {@link WorkQueue.close}, for `await using wq = new WorkQueue()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The queue's name. */
+  get name(): string {
+    return this.#wq.name;
+  }
+
+  /** True once {@link WorkQueue.close} was called. */
+  get closed(): boolean {
+    return this.#closing !== null;
+  }
+
+  /** Items queued or running whose promise has not settled yet. */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
