@@ -16,7 +16,7 @@ export function tiny() {}
 
 /** Records its start time. */
 export function stamp() {
-  stamps[0] = Number(process.hrtime.bigint());
+  if (stamps !== null) stamps[0] = Number(process.hrtime.bigint()); // (a worker not initialised yet: sample dropped)
 }
 
 export default function (what) {
