@@ -11,6 +11,7 @@
 //    queue_work on an unbound queue (alloc_workqueue(WQ_UNBOUND, 0): max_active 1024), then
 //    flush_workqueue; the same count through piscina's run() (Promise.all). Items/s from the
 //    first queueing to the last completion. Reps alternate which pool goes first; medians.
+//    Then the same with a small object `{ i }` as each item's data (the message path).
 // Both pools have THREADS workers (default: availableParallelism(); ktimers through
 // KTIMERS_WQ_THREADS, piscina through min/maxThreads), started and warmed up before anything
 // is measured. Raw numbers go to bench/results/workqueue-<time>.json.
@@ -95,6 +96,22 @@ async function runKtimers() {
   await k.flush_workqueue(wq);
   return (ITEMS / (now() - t0)) * 1e9;
 }
+// With data: each item carries a small object (structured clone, one message per item).
+async function runKtimersData() {
+  const ws = itemsFor('tiny', ITEMS);
+  for (let i = 0; i < ITEMS; i++) ws[i].data = { i };
+  const t0 = now();
+  for (const w of ws) k.queue_work(wq, w);
+  await k.flush_workqueue(wq);
+  return (ITEMS / (now() - t0)) * 1e9;
+}
+async function runPiscinaData() {
+  const t0 = now();
+  const ps = new Array(ITEMS);
+  for (let i = 0; i < ITEMS; i++) ps[i] = piscina.run({ i });
+  await Promise.all(ps);
+  return (ITEMS / (now() - t0)) * 1e9;
+}
 async function runPiscina() {
   const t0 = now();
   const ps = new Array(ITEMS);
@@ -102,11 +119,12 @@ async function runPiscina() {
   await Promise.all(ps);
   return (ITEMS / (now() - t0)) * 1e9;
 }
-const tput = { ktimers: [], piscina: [] };
+const tput = { ktimers: [], piscina: [], ktimersData: [], piscinaData: [] };
+const runs = { ktimers: runKtimers, piscina: runPiscina, ktimersData: runKtimersData, piscinaData: runPiscinaData };
 for (let r = 0; r < REPS; r++) {
-  const order = r % 2 === 0 ? ['ktimers', 'piscina'] : ['piscina', 'ktimers'];
+  const order = r % 2 === 0 ? ['ktimers', 'piscina', 'ktimersData', 'piscinaData'] : ['piscinaData', 'ktimersData', 'piscina', 'ktimers'];
   for (const which of order) {
-    tput[which].push(which === 'ktimers' ? await runKtimers() : await runPiscina());
+    tput[which].push(await runs[which]());
     await sleep(100);
   }
 }
@@ -129,14 +147,17 @@ console.log('');
 console.log('| | ktimers queue_work | piscina run() | ratio |');
 console.log('|---|---:|---:|---:|');
 console.log(`| items/s (median of ${REPS}) | ${f0(K.itemsPerSec)} | ${f0(P.itemsPerSec)} | ${(K.itemsPerSec / P.itemsPerSec).toFixed(2)}x |`);
+const KD = median(tput.ktimersData), PD = median(tput.piscinaData);
+console.log(`| items/s, each with data \`{ i }\` (median of ${REPS}) | ${f0(KD)} | ${f0(PD)} | ${(KD / PD).toFixed(2)}x |`);
 console.log(`| queue-to-start from idle, p50 us | ${f1(K.p50)} | ${f1(P.p50)} | ${(P.p50 / K.p50).toFixed(2)}x |`);
 console.log(`| queue-to-start from idle, p90 us | ${f1(K.p90)} | ${f1(P.p90)} | ${(P.p90 / K.p90).toFixed(2)}x |`);
 console.log(`| queue-to-start from idle, p99 us | ${f1(K.p99)} | ${f1(P.p99)} | ${(P.p99 / K.p99).toFixed(2)}x |`);
 console.log(`| queue-to-start from idle, max us | ${f1(K.max)} | ${f1(P.max)} | |`);
 console.log('');
 console.log(`reps, items/s: ktimers ${K.reps.join(', ')}; piscina ${P.reps.join(', ')}`);
+console.log(`reps with data, items/s: ktimers ${tput.ktimersData.map(Math.round).join(', ')}; piscina ${tput.piscinaData.map(Math.round).join(', ')}`);
 const target = K.itemsPerSec >= 2 * P.itemsPerSec && K.p50 <= P.p50 && K.p99 <= P.p99;
 console.log(`target (2x throughput, latency no worse): ${target ? 'met' : 'NOT met'}`);
 fs.mkdirSync(path.join(here, 'results'), { recursive: true });
 fs.writeFileSync(path.join(here, 'results', `workqueue-${Date.now()}.json`),
-  JSON.stringify({ commit, node: process.version, threads: THREADS, items: ITEMS, reps: REPS, ktimers: { ...K, lat: lat.ktimers }, piscina: { ...P, lat: lat.piscina } }));
+  JSON.stringify({ commit, node: process.version, threads: THREADS, items: ITEMS, reps: REPS, ktimers: { ...K, lat: lat.ktimers, withData: tput.ktimersData }, piscina: { ...P, lat: lat.piscina, withData: tput.piscinaData } }));
