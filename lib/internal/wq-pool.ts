@@ -177,13 +177,13 @@ export class Pool {
     c[base + 1] = fw;
     Atomics.store(c, S.P_TAIL, ++this.tail);
     this.inflight++;
-    armDoorbell();
     if (Atomics.load(c, S.P_SLEEPERS) > 0) {
       Atomics.add(c, S.P_SEQ, 1);
       Atomics.notify(c, S.P_SEQ, 1);
     } else if (this.workers.length < this.maxWorkers && this.#starting === 0) {
       this.#spawn();
     }
+    armDoorbell(); // after the wake-up: the worker starts while we set up the completion wait
   }
 
   /** Sends an item with data to one worker (an idle one if any). */
@@ -256,13 +256,17 @@ export function unboundThreads(): number {
   return Number.isInteger(env) && env > 0 && env <= 1024 ? env : availableParallelism();
 }
 
+/** By (cpu + 1) * 2 + highpri: the queueing hot path looks pools up without building keys. */
+const poolIndex: (Pool | undefined)[] = [];
+
 /** The pool for (cpu, highpri); cpu -1 = unbound. Created on first use, without threads. */
 export function pool(cpu: number, highpri: boolean): Pool {
-  const key = `${cpu}:${highpri ? 'H' : 'N'}`;
-  let p = pools.get(key);
+  const i = (cpu + 1) * 2 + (highpri ? 1 : 0);
+  let p = poolIndex[i];
   if (p === undefined) {
     p = new Pool(cpu, highpri, cpu < 0 ? unboundThreads() : 1);
-    pools.set(key, p);
+    pools.set(`${cpu}:${highpri ? 'H' : 'N'}`, p);
+    poolIndex[i] = p;
   }
   return p;
 }
