@@ -745,7 +745,9 @@ setRecordSink((type, id, a, b, c, msg) => {
     const err =
       m?.kind === 'load'
         ? new KtimersError('ERR_KTIMERS_WORK_LOAD', `work function ${fnName(w)} on workqueue "${wq.name}" could not be loaded: ${text}`)
-        : new KtimersError('ERR_KTIMERS_WORK_FAILED', `work function ${fnName(w)} on workqueue "${wq.name}" threw: ${text}`);
+        : m?.kind === 'exit'
+          ? new KtimersError('ERR_KTIMERS_WORKER_EXIT', `work function ${fnName(w)} on workqueue "${wq.name}" did not finish: ${text}`)
+          : new KtimersError('ERR_KTIMERS_WORK_FAILED', `work function ${fnName(w)} on workqueue "${wq.name}" threw: ${text}`);
     (err as { cause?: unknown }).cause = cause;
     wq._report(err);
   }

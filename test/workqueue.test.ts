@@ -695,6 +695,24 @@ describe('errors in work functions', () => {
     expect(() => k.INIT_WORK(w, { module: mod, name: '' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 
+  it('a worker that exits mid-item: the item is reported (ERR_KTIMERS_WORKER_EXIT), the pool starts a new worker', async () => {
+    const q = wq('exit', k.WQ_UNBOUND, 0);
+    const errs: Error[] = [];
+    q.on('error', (e) => errs.push(e));
+    const bad = work('exitWorker');
+    expect(k.queue_work(q, bad)).toBe(true);
+    await until(() => errs.length === 1);
+    expect(errs[0]).toMatchObject({ code: 'ERR_KTIMERS_WORKER_EXIT' });
+    expect(errs[0]!.message).toMatch(/exitWorker .* on workqueue "exit" did not finish: its worker thread exited \(code 3\)/);
+    expect(k.work_busy(bad)).toBe(0);
+    expect(await k.flush_work(bad)).toBe(false);
+    const counts = sab(4);
+    const ws = [0, 1, 2, 3].map(() => work('count', { counts }));
+    for (const w of ws) k.queue_work(q, w);
+    await k.flush_workqueue(q);
+    expect(counts[0]).toBe(4);
+  });
+
   it('data that cannot be cloned is reported, not lost silently', async () => {
     const q = wq('clone');
     const errs: Error[] = [];

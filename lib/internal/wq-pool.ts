@@ -142,6 +142,8 @@ interface WorkerRec {
   out: Int32Array;
   port: MessagePort;
   online: boolean;
+  /** J: ids of items with data sent to this worker and not reported back (lost if it dies) */
+  direct: Set<number>;
 }
 
 const workerURL = new URL('./wq-worker.js', import.meta.url);
@@ -202,6 +204,7 @@ export class Pool {
       else w = this.workers[this.#rr++ % this.workers.length]!;
     }
     w.port.postMessage({ t: 'item', id, fw, data });
+    w.direct.add(id);
     Atomics.add(w.out, S.O_DIRECT, 1);
     this.inflight++;
     armDoorbell();
@@ -229,22 +232,47 @@ export class Pool {
       // Pool workers must not inherit --input-type or an --eval'd entry.
       execArgv: process.execArgv.filter((a) => !a.startsWith('--eval') && a !== '-e' && !a.startsWith('--input-type')),
     } as ConstructorParameters<typeof Worker>[1]);
-    const rec: WorkerRec = { w, out: new Int32Array(outSab), port: port1, online: false };
+    const rec: WorkerRec = { w, out: new Int32Array(outSab), port: port1, online: false, direct: new Set() };
     this.#starting++;
     w.once('online', () => {
       rec.online = true;
       this.#starting--;
     });
     w.on('error', (err) => {
-      // A worker that dies takes its items with it: report loudly, never silently.
+      // Not a work function's exception (those are caught and reported per item):
+      // something the worker could not survive, e.g. a rejection nobody awaited.
       process.nextTick(() => {
         throw err;
       });
     });
+    w.once('exit', (code) => this.#lost(rec, code));
     w.unref();
     port1.unref();
     this.workers.push(rec);
     return rec;
+  }
+
+  /**
+   * A worker exited (a work function called process.exit, or the worker died):
+   * what it had taken is reported as failed, never silently dropped. The pool
+   * starts a new worker at the next dispatch.
+   */
+  #lost(rec: WorkerRec, code: number): void {
+    if (!rec.online) this.#starting--;
+    const i = this.workers.indexOf(rec);
+    if (i < 0) return;
+    reap(); // what it reported before dying
+    this.workers.splice(i, 1);
+    const lost = new Set(rec.direct);
+    const cur = Atomics.load(rec.out, S.O_CURRENT);
+    if (cur > 0) lost.add(cur - 1);
+    const t = items!;
+    for (const id of lost) {
+      Atomics.and(t, id, ~(S.W_RUNNING | S.W_ARMED | S.W_PENDING));
+      this.inflight--;
+      const error = new Error(`its worker thread exited (code ${code}) before the item finished`);
+      sink!(S.R_FAIL, id, 0, 0, 0, { error, kind: 'exit' });
+    }
   }
 }
 
@@ -341,7 +369,10 @@ function reapAll(): void {
         if (type === S.R_FAIL || type === S.R_QUEUE_DELAYED || type === S.R_WARN) {
           msg = takeMessage(w.port);
         }
-        if (type === S.R_DONE || type === S.R_SKIP || type === S.R_FAIL) p.inflight--;
+        if (type === S.R_DONE || type === S.R_SKIP || type === S.R_FAIL) {
+          p.inflight--;
+          if (w.direct.size > 0) w.direct.delete(out[base + 1]!);
+        }
         // Free the record before handing it on: the sink may queue more work.
         Atomics.store(out, S.O_HEAD, h + 1);
         sink!(type, out[base + 1]!, out[base + 2]!, out[base + 3]!, out[base + 4]!, msg);
