@@ -6,7 +6,7 @@ import {
   timer_list, timer_setup, mod_timer, timer_delete_sync, jiffies, get_jiffies_64, msecs_to_jiffies,
 } from '../dist/index.js';
 
-const fn = { module: new URL('./work.mjs', import.meta.url), name: 'poll' };
+const fn = { module: new URL('./work/poll.mjs', import.meta.url), name: 'poll' };
 const counts = new Int32Array(new SharedArrayBuffer(8));
 
 const wq = alloc_workqueue('poller', WQ_UNBOUND, 0);    // no thread starts until work is queued
