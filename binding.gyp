@@ -6,7 +6,6 @@
         "native/binding.cc",
         "native/addon.cc",
         "native/hrtimer_base.cc",
-        "native/timer_wheel.cc",
         "native/errors.cc",
         "native/sched.cc"
       ],

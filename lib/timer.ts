@@ -1,9 +1,9 @@
 /**
  * timer_list: the kernel's jiffies timers on the non-cascading wheel.
  *
- * The wheel itself is native (native/timer_wheel.{h,cc}: levels, buckets,
- * pending bitmap, clk and next_expiry exactly as kernel/time/timer.c). This file
- * is the kernel API on top of it and the NO_HZ driver:
+ * The wheel itself is lib/internal/wheel.ts (levels, buckets, pending bitmap,
+ * clk and next_expiry exactly as kernel/time/timer.c, on typed arrays). This
+ * file is the kernel API on top of it and the NO_HZ driver:
  *
  * - There is no periodic tick. One internal SOFT-mode hrtimer on
  *   CLOCK_MONOTONIC (so, the monotonic timerfd) is armed for the earliest
@@ -39,6 +39,7 @@ import { reportError, virt } from './internal/virtual.js';
 import { enterIrq, exitIrq, irq } from './internal/irq.js';
 import { functionArg } from './internal/validate.js';
 import { HZ, INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies, TICK_NSEC } from './jiffies.js';
+import { Wheel } from './internal/wheel.js';
 import { CLOCK_MONOTONIC } from './ktime.js';
 
 /** timer_list flags (`include/linux/timer.h`): bits 0–17 hold the CPU number (always 0 here). */
@@ -95,10 +96,6 @@ const BASE_DEF = 2;
 const MOD_TIMER_PENDING_ONLY = 0x01;
 const MOD_TIMER_REDUCE = 0x02;
 const MOD_TIMER_NOTPENDING = 0x04;
-/** ktimers-private: the timer is collected in the current pass (native/timer_wheel.h). */
-const MOD_TIMER_BATCHED = 0x08;
-/** ktimers-private: timer->expires was compared here (native/timer_wheel.h). */
-const MOD_TIMER_CHECKED = 0x10;
 
 /**
  * A timer_list callback: receives the timer (your subclass instance, if any).
@@ -107,16 +104,25 @@ const MOD_TIMER_CHECKED = 0x10;
  */
 export type TimerCallback<T extends timer_list = timer_list> = (timer: T) => void;
 
-interface NativeWheel {
-  mod(slot: number, base: number, expires: bigint, jiffies: bigint | null, options: number, idx?: number): number;
-  del(slot: number): number;
-  collect(base: number, jiffies: bigint): number;
-  drain(base: number, buf: Int32Array): number;
-  nextExpiry(base: number, raw?: boolean): bigint | null;
-  reset(clk: bigint): void;
-  info(slot: number): [number, number, number] | null;
-  state(base: number): { clk: bigint; nextExpiry: bigint; timersPending: boolean; recalc: boolean; slotsInUse: number };
-}
+// A timer's private state word, `#st`: (slot + 1) << ST_SHIFT | bits. Private,
+// so no user write can point a timer at another timer's slot, and one Smi
+// instead of five fields keeps a pending timer small (the wheel benchmark
+// counts bytes per timer). The accessors are closures made inside the class
+// body, where `#st` is in scope; V8 inlines them.
+const ST_SETUP = 1; // timer_setup() was called
+const ST_RUNNING = 2; // its callback is running
+const ST_UNREF = 4; // unref()'d: does not keep the process alive
+const ST_VIRTUAL = 8; // its slot is in the virtual wheel (else the real one)
+const ST_BITS = ST_SETUP | ST_RUNNING | ST_UNREF | ST_VIRTUAL;
+const ST_SHIFT = 4;
+const ST_ONE = 1 << ST_SHIFT; // slot + 1 = 1
+
+let stOf: (t: timer_list) => number;
+let setSt: (t: timer_list, v: number) => void;
+let isTimerList: (o: unknown) => o is timer_list;
+
+/** The timer's slot in its wheel, or -1 when not pending. */
+const slotOf = (st: number): number => (st >>> ST_SHIFT) - 1;
 
 /**
  * `struct timer_list`. Set up with {@link timer_setup} (or {@link DEFINE_TIMER});
@@ -124,71 +130,79 @@ interface NativeWheel {
  * Subclass it to embed your own fields: the callback receives the same object.
  */
 export class timer_list {
-  #brand = true;
-  /** @internal */
-  static isTimer(o: unknown): o is timer_list {
-    return typeof o === 'object' && o !== null && #brand in o;
-  }
   /** Absolute expiry in jiffies. */
   expires: bigint = 0n;
   /** The callback; null after timer_shutdown (re-arming is then ignored). */
   function: TimerCallback<any> | null = null;
   /** TIMER_* flags (CPU bits are 0: one CPU). */
   flags = 0;
-  /** @internal */ _setup = false;
-  /** @internal */ _slot = -1;
-  /** @internal */ _running = false;
-  /** @internal */ _refd = true;
-  /** @internal the wheel holding the pending instance */ _ctx: WheelCtx | null = null;
-  /** @internal bucket idx while collected in the current pass and not yet run, else -1 */ _bidx = -1;
+  #st = 0;
+
+  static {
+    stOf = (t) => t.#st;
+    setSt = (t, v) => {
+      t.#st = v;
+    };
+    // `#st in o` runs no Proxy trap and cannot be faked by a duck-typed object.
+    isTimerList = (o): o is timer_list => typeof o === 'object' && o !== null && #st in o;
+  }
+
+  /** @internal */
+  static isTimer(o: unknown): o is timer_list {
+    return isTimerList(o);
+  }
 
   /** Lets the process exit while this timer is pending. Returns this. */
   unref(): this {
-    if (this._refd) {
-      if (countsForRef(this)) refDelta(-1);
-      this._refd = false;
+    const st = this.#st;
+    if (!(st & ST_UNREF)) {
+      if (countsForRef(this, st)) refDelta(-1);
+      this.#st = st | ST_UNREF;
     }
     return this;
   }
   /** Makes a pending timer keep the process alive again (the default). Returns this. */
   ref(): this {
-    if (!this._refd) {
-      this._refd = true;
-      if (countsForRef(this)) refDelta(1);
+    const st = this.#st;
+    if (st & ST_UNREF) {
+      this.#st = st & ~ST_UNREF;
+      if (countsForRef(this, this.#st)) refDelta(1);
     }
     return this;
   }
   /** Whether this timer keeps the process alive while pending. */
   hasRef(): boolean {
-    return this._refd;
+    return !(this.#st & ST_UNREF);
   }
 }
 
 // --- the driver ------------------------------------------------------------------
 
-/** One wheel and the slot -> timer map of its pending timers. */
-interface WheelCtx {
-  w: NativeWheel;
-  armed: (timer_list | undefined)[];
-  virtual: boolean;
-}
-
-let real: WheelCtx | null = null;
-let virtualCtx: WheelCtx | null = null;
+let real: Wheel<timer_list> | null = null;
+let virtualWheel: Wheel<timer_list> | null = null;
 let tick: hrtimer | null = null;
-let tickAt: bigint | null = null; // jiffy the tick is armed for
+let tickAt = -1; // jiffy the tick is armed for, -1 none
 let refCount = 0;
 
-function newWheel(clk: bigint): NativeWheel {
-  const Ctor = (native as unknown as {
-    TimerWheel: new (depth: number, clk: bigint, initial: bigint, tickNsec: number) => NativeWheel;
-  }).TimerWheel;
-  return new Ctor(LVL_DEPTH, clk, INITIAL_JIFFIES, Number(TICK_NSEC));
+// jiffies of the real clock as a number, cheaply: performance.now() is
+// CLOCK_MONOTONIC (libuv's uv_hrtime) since the process's time origin, and
+// costs half an N-API clock call. `monoAtZero` maps it back to CLOCK_MONOTONIC;
+// it is read just before performance.now(), so the mapped clock lags the true
+// one by at most that gap (sub-microsecond): jiffies may read one low for that
+// long after a jiffy starts, which places a timer as it would have been a
+// moment earlier — later, never earlier. Firing is decided by the tick's
+// hrtimer on the real clock in any case.
+const TICK_NS = Number(TICK_NSEC);
+const INITIAL_J = Number(INITIAL_JIFFIES);
+const monoAtZero = Number(native.now(0)) - performance.now() * 1e6;
+
+function realJiffiesNum(): number {
+  return INITIAL_J + Math.floor((monoAtZero + performance.now() * 1e6) / TICK_NS);
 }
 
-function realCtx(): WheelCtx {
+function realWheel(): Wheel<timer_list> {
   if (real === null) {
-    real = { w: newWheel(refreshJiffies()), armed: [], virtual: false };
+    real = new Wheel<timer_list>(LVL_DEPTH, Number(realJiffies()));
     tick = new hrtimer();
     tick._realOnly = true; // real-time infrastructure: stays on the real timeline under ktimers/testing
     hrtimer_setup(tick, onTick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
@@ -197,29 +211,17 @@ function realCtx(): WheelCtx {
   return real;
 }
 
-/** The wheel that arms go to: the virtual one while ktimers/testing is installed. */
-function currentCtx(): WheelCtx {
-  return virtualCtx ?? realCtx();
+function wheelOf(st: number): Wheel<timer_list> {
+  return st & ST_VIRTUAL ? virtualWheel! : real!;
 }
 
 /** Pending in the kernel's sense: in a bucket, or collected and waiting to run. */
 function isPending(t: timer_list): boolean {
-  return t._slot >= 0 || t._bidx >= 0;
+  return stOf(t) >= ST_ONE;
 }
 
-/**
- * Refuses a timer whose internal fields were written by hand (they are plain
- * properties): its slot must map back to it, or it would reach another timer's
- * wheel entry.
- */
-function checkOwnSlot(t: timer_list): void {
-  if (t._slot >= 0 && (t._ctx === null || t._ctx.armed[t._slot] !== t)) {
-    throw new KtimersError('ERR_KTIMERS_CORRUPT_TIMER', 'timer_list internal state was modified: its wheel slot is not its own');
-  }
-}
-
-function countsForRef(t: timer_list): boolean {
-  return t._slot >= 0 && t._refd && !(t.flags & TIMER_DEFERRABLE) && t._ctx !== null && !t._ctx.virtual;
+function countsForRef(t: timer_list, st: number): boolean {
+  return st >= ST_ONE && !(st & (ST_UNREF | ST_VIRTUAL)) && !(t.flags & TIMER_DEFERRABLE);
 }
 
 function refDelta(d: number): void {
@@ -246,53 +248,35 @@ function realJiffies(): bigint {
 
 /** Arms the tick for the earliest non-deferrable bucket expiry of the real wheel (NO_HZ). */
 function rearm(): void {
-  const w = real!.w;
-  const a = w.nextExpiry(BASE_LOCAL);
-  const b = w.nextExpiry(BASE_GLOBAL);
-  const next = a === null ? b : b === null ? a : a < b ? a : b;
-  if (next === null) {
-    if (tickAt !== null) disarm(tick!);
-    tickAt = null;
+  const w = real!;
+  const a = w.nextExpiryOf(BASE_LOCAL);
+  const b = w.nextExpiryOf(BASE_GLOBAL);
+  const next = a < 0 ? b : b < 0 ? a : a < b ? a : b;
+  if (next < 0) {
+    if (tickAt >= 0) disarm(tick!);
+    tickAt = -1;
     return;
   }
   if (tickAt === next && tick!._queued) return;
   tickAt = next;
   // A bucket already due (a past expiry armed from task context) runs at the
   // next tick, as in the kernel: this jiffy's expiry pass counts as done.
-  const soonest = realJiffies() + 1n;
-  hrtimer_start(tick!, jiffyStartNs(next > soonest ? next : soonest), HRTIMER_MODE_ABS_SOFT);
+  const soonest = Number(realJiffies()) + 1;
+  hrtimer_start(tick!, jiffyStartNs(BigInt(next > soonest ? next : soonest)), HRTIMER_MODE_ABS_SOFT);
 }
 
-// (slot, idx) pairs of one drain. 4096 timers per N-API crossing; a larger
-// pass is several drains, in order.
-const drainBuf = new Int32Array(2 * 4096);
-
-function runCtx(ctx: WheelCtx, j: bigint): void {
-  const w = ctx.w;
-  const batch: (timer_list | undefined)[] = new Array(4096); // reused across drains of this pass
-  const refCounted = !ctx.virtual;
+/**
+ * __run_timers() for every base up to jiffy `j`, then expire_timers(): each
+ * timer is detached from its expiring list just before its callback, so a
+ * callback can still delete or re-arm a later timer of the same pass.
+ */
+function runWheel(w: Wheel<timer_list>, j: number, isVirtual: boolean): void {
   enterIrq(true); // TIMER_SOFTIRQ
   try {
     for (let base = 0; base < 3; base++) {
-      while (w.collect(base, j) !== 0) {
-        for (let n = w.drain(base, drainBuf); n > 0; n = w.drain(base, drainBuf)) {
-          // Resolve the whole batch before any callback: drain() freed the
-          // slots and a callback's mod_timer may reuse one.
-          let unref = 0;
-          for (let i = 0; i < n; i++) {
-            const slot = drainBuf[2 * i]!;
-            const t = ctx.armed[slot]!;
-            if (refCounted && t._refd && !(t.flags & TIMER_DEFERRABLE)) unref++;
-            ctx.armed[slot] = undefined;
-            t._slot = -1;
-            t._bidx = drainBuf[2 * i + 1]!;
-            batch[i] = t;
-          }
-          if (unref > 0) refDelta(-unref);
-          // An exception ends runBatch early; it resumes after the thrower.
-          for (let i = runBatch(batch, 0, n); i < n; i = runBatch(batch, i, n));
-          batch.fill(undefined, 0, n);
-        }
+      while (w.collect(base, j)) {
+        // An exception ends runPass early; it resumes with the next timer.
+        while (!runPass(w, base, isVirtual));
       }
     }
   } finally {
@@ -300,71 +284,74 @@ function runCtx(ctx: WheelCtx, j: bigint): void {
   }
 }
 
-/** Runs batch[from..n); returns n, or the index after a callback that threw. */
-function runBatch(batch: (timer_list | undefined)[], from: number, n: number): number {
-  let i = from;
+/** Runs the collected timers of `base` in order; true when the pass is over, false after a callback threw. */
+function runPass(w: Wheel<timer_list>, base: number, isVirtual: boolean): boolean {
   let t: timer_list | undefined;
+  let st = 0;
   try {
-    for (; i < n; i++) {
-      t = batch[i]!;
-      if (t._bidx < 0) continue; // deleted or moved by an earlier callback
-      t._bidx = -1;
-      t._ctx = null;
+    for (let s = w.popExpiring(base); s >= 0; s = w.popExpiring(base)) {
+      t = w.owner[s]!;
+      w.free(s);
+      st = stOf(t);
+      if (!isVirtual && countsForRef(t, st)) refDelta(-1);
       const fn = t.function;
-      if (fn === null) continue;
-      t._running = true;
+      if (fn === null) {
+        setSt(t, st & (ST_BITS & ~ST_VIRTUAL));
+        continue;
+      }
+      setSt(t, (st & (ST_BITS & ~ST_VIRTUAL)) | ST_RUNNING);
       fn(t);
-      t._running = false;
+      setSt(t, stOf(t) & ~ST_RUNNING);
     }
-    return n;
+    return true;
   } catch (err) {
-    t!._running = false;
+    setSt(t!, stOf(t!) & ~ST_RUNNING);
     reportError(err);
-    return i + 1;
+    return false;
   }
 }
 
 /** Runs every base of the current wheel up to jiffy `j` (kernel: __run_timers). @internal */
 export function runTimers(j: bigint): void {
-  runCtx(currentCtx(), j);
+  if (virtualWheel !== null) runWheel(virtualWheel, Number(j), true);
+  else runWheel(realWheel(), Number(j), false);
 }
 
 function onTick(): typeof HRTIMER_NORESTART {
-  tickAt = null;
-  runCtx(realCtx(), realJiffies());
+  tickAt = -1;
+  runWheel(realWheel(), Number(realJiffies()), false);
   rearm();
   return HRTIMER_NORESTART;
 }
 
 /** ktimers/testing: a fresh wheel whose clk is `clk`, receiving every arm until removed. @internal */
 export function installVirtualWheel(clk: bigint): void {
-  virtualCtx = { w: newWheel(clk), armed: [], virtual: true };
+  virtualWheel = new Wheel<timer_list>(LVL_DEPTH, Number(clk));
 }
 
 /** ktimers/testing: drops the virtual wheel; its pending timers become inactive. @internal */
 export function uninstallVirtualWheel(): number {
-  if (virtualCtx === null) return 0;
+  if (virtualWheel === null) return 0;
   let n = 0;
-  for (const t of virtualCtx.armed) {
+  for (const t of virtualWheel.owner) {
     if (t !== undefined) {
-      t._slot = -1;
-      t._ctx = null;
+      setSt(t, stOf(t) & (ST_BITS & ~ST_VIRTUAL));
       n++;
     }
   }
-  virtualCtx = null;
+  virtualWheel = null;
   return n;
 }
 
 /** ktimers/testing: the virtual wheel's earliest bucket expiry over all three bases, or null. @internal */
 export function virtualNextExpiry(): bigint | null {
-  if (virtualCtx === null) return null;
-  let best: bigint | null = null;
+  if (virtualWheel === null) return null;
+  let best = -1;
   for (let base = 0; base < 3; base++) {
-    const e = virtualCtx.w.nextExpiry(base, true); // ticking model: stale passes run too
-    if (e !== null && (best === null || e < best)) best = e;
+    const e = virtualWheel.nextExpiryOf(base, true); // ticking model: stale passes run too
+    if (e >= 0 && (best < 0 || e < best)) best = e;
   }
-  return best;
+  return best < 0 ? null : BigInt(best);
 }
 
 // --- argument checks -------------------------------------------------------------
@@ -376,7 +363,7 @@ function timerArg(t: unknown): timer_list {
 
 function setupArg(t: unknown): timer_list {
   const timer = timerArg(t);
-  if (!timer._setup) throw typeError('ERR_KTIMERS_NOT_SETUP', 'timer_list was never set up: call timer_setup() first');
+  if (!(stOf(timer) & ST_SETUP)) throw typeError('ERR_KTIMERS_NOT_SETUP', 'timer_list was never set up: call timer_setup() first');
   // flags and function are writable fields, as in the kernel: check what was written.
   const f: unknown = timer.flags;
   if (typeof f !== 'number' || !Number.isInteger(f) || f < 0 || f > 0xffffffff) {
@@ -407,7 +394,7 @@ export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallb
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
     throw typeError('ERR_INVALID_ARG_TYPE', `flags must be a u32 of TIMER_* bits, got ${describe(flags)}`);
   }
-  if (isPending(t) || t._running) {
+  if (isPending(t) || stOf(t) & ST_RUNNING) {
     throw new KtimersError('ERR_KTIMERS_TIMER_ACTIVE', 'timer_setup() on a pending or running timer would corrupt the wheel');
   }
   if (flags & ~TIMER_INIT_FLAGS) {
@@ -415,7 +402,7 @@ export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallb
   }
   t.function = fn;
   t.flags = flags & TIMER_INIT_FLAGS; // | current CPU (0)
-  t._setup = true;
+  setSt(t, stOf(t) | ST_SETUP);
 }
 
 /**
@@ -432,62 +419,46 @@ export function DEFINE_TIMER(fn: TimerCallback<timer_list>): timer_list {
   return t;
 }
 
-/** The slot in a packed mod() result: ((slot + 1) * 2 + updated) * 4 + lowered * 2 + ret. */
-function modSlot(r: number): number {
-  return Math.floor(r / 8) - 1;
-}
-
 function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
   if (t.function === null) return 0; // shut down: silently ignored
-  checkOwnSlot(t);
-  const ctx = currentCtx();
+  let st = stOf(t);
+  const virtual = virtualWheel !== null;
+  const w = virtual ? virtualWheel! : real ?? realWheel();
   let moved: 0 | 1 = 0;
-  if (t._ctx !== null && t._ctx !== ctx) {
+  if (st >= ST_ONE && ((st & ST_VIRTUAL) !== 0) !== virtual) {
     // Pending on the other timeline (real vs virtual): it moves to this one.
     moved = detach(t);
+    st = stOf(t);
     options &= ~MOD_TIMER_PENDING_ONLY;
   }
   const base = baseOf(t.flags);
-  const jiffies = ctx.virtual ? refreshJiffies() : null; // the real wheel reads jiffies natively
-  if (isPending(t) && !(options & MOD_TIMER_NOTPENDING)) {
+  const jiffies = virtual ? Number(refreshJiffies()) : realJiffiesNum();
+  if (st >= ST_ONE && !(options & MOD_TIMER_NOTPENDING)) {
     // __mod_timer's first checks read timer->expires: the caller's field (it
-    // may have been written since the timer was queued), not the wheel's copy.
-    const diff = BigInt.asIntN(64, t.expires - expires);
-    if (diff === 0n || (options & MOD_TIMER_REDUCE && diff <= 0n)) return 1;
-    options |= MOD_TIMER_CHECKED;
-  }
-  if (t._bidx >= 0 && !(options & MOD_TIMER_NOTPENDING)) {
-    // Collected in this pass, not run yet.
-    const rb = ctx.w.mod(-1, base, expires, jiffies, options | MOD_TIMER_BATCHED, t._bidx);
-    t.expires = expires;
-    const slot = modSlot(rb);
-    if (slot >= 0) {
-      // Moved to another bucket: out of this pass, into the wheel.
-      t._bidx = -1;
-      t._slot = slot;
-      t._ctx = ctx;
-      ctx.armed[slot] = t;
-      if (countsForRef(t)) refDelta(1);
-      if (rb & 2 && base !== BASE_DEF && !ctx.virtual) rearm();
-    }
+    // may have been written since the timer was queued).
+    const cur = t.expires;
+    if (cur === expires) return 1;
+    if (options & MOD_TIMER_REDUCE && BigInt.asIntN(64, cur - expires) <= 0n) return 1;
+    const s = slotOf(st);
+    if (w.move(s, base, expires, jiffies) === 0 && w.lowered && base !== BASE_DEF && !virtual) rearm();
+    t.expires = expires; // same bucket or moved: the new expiry either way
     return 1;
   }
-  const r = ctx.w.mod(t._slot, base, expires, jiffies, options);
-  const ret = (r & 1) as 0 | 1;
-  const lowered = r & 2;
-  const slot = modSlot(r);
-  if (Math.floor(r / 4) & 1) t.expires = expires; // the "updated" bit
-  if (slot !== t._slot) {
-    const refdBefore = countsForRef(t);
-    if (t._slot >= 0) ctx.armed[t._slot] = undefined;
-    t._slot = slot;
-    t._ctx = slot >= 0 ? ctx : null;
-    if (slot >= 0) ctx.armed[slot] = t;
-    const refdAfter = countsForRef(t);
-    if (refdBefore !== refdAfter) refDelta(refdAfter ? 1 : -1);
+  if (st >= ST_ONE) {
+    // MOD_TIMER_NOTPENDING on a pending timer cannot happen: add_timer checks first.
+    return 1;
   }
-  if (lowered && base !== BASE_DEF && !ctx.virtual) rearm();
-  return (ret | moved) as 0 | 1;
+  if (options & MOD_TIMER_PENDING_ONLY) {
+    w.touch(base, jiffies); // the kernel forwards the base before it finds the timer inactive
+    return moved;
+  }
+  const s = w.add(t, base, expires, jiffies);
+  t.expires = expires;
+  st = (st & ST_BITS & ~ST_VIRTUAL) | (virtual ? ST_VIRTUAL : 0) | ((s + 1) << ST_SHIFT);
+  setSt(t, st);
+  if (countsForRef(t, st)) refDelta(1);
+  if (w.lowered && base !== BASE_DEF && !virtual) rearm();
+  return moved;
 }
 
 /**
@@ -611,20 +582,12 @@ export function timer_pending(timer: timer_list): 0 | 1 {
 }
 
 function detach(t: timer_list): 0 | 1 {
-  if (t._bidx >= 0) {
-    t._bidx = -1; // collected in this pass: it simply will not run
-    t._ctx = null;
-    return 1;
-  }
-  checkOwnSlot(t);
-  const ctx = t._ctx;
-  if (t._slot < 0 || ctx === null) return 0;
-  const refd = countsForRef(t);
-  ctx.w.del(t._slot);
-  ctx.armed[t._slot] = undefined;
-  t._slot = -1;
-  t._ctx = null;
-  if (refd) refDelta(-1);
+  const st = stOf(t);
+  if (st < ST_ONE) return 0;
+  const w = wheelOf(st);
+  if (countsForRef(t, st)) refDelta(-1);
+  w.del(slotOf(st));
+  setSt(t, st & (ST_BITS & ~ST_VIRTUAL));
   return 1;
 }
 
@@ -641,7 +604,7 @@ export function timer_delete(timer: timer_list): 0 | 1 {
 }
 
 function refuseSelfSync(t: timer_list, what: string): void {
-  if (t._running) {
+  if (stOf(t) & ST_RUNNING) {
     throw new KtimersError(
       'ERR_KTIMERS_DEADLOCK',
       `${what}() called from the timer's own callback: the kernel would wait forever for the callback to finish`,
@@ -677,7 +640,7 @@ export function timer_delete_sync(timer: timer_list): 0 | 1 {
  */
 export function timer_delete_sync_try(timer: timer_list): -1 | 0 | 1 {
   const t = timerArg(timer);
-  if (t._running) return -1;
+  if (stOf(t) & ST_RUNNING) return -1;
   return detach(t);
 }
 
@@ -716,14 +679,22 @@ export const del_timer_sync = timer_delete_sync;
 /** Old name of {@link timer_delete_sync_try} (renamed in 6.16), kept for older code. */
 export const try_to_del_timer_sync = timer_delete_sync_try;
 
-/** @internal wheel introspection for tests */
+/** @internal wheel introspection for tests: the bucket index and level of a pending timer */
 export function wheelInfo(t: timer_list): { idx: number; level: number } | null {
-  if (t._slot < 0 || t._ctx === null) return null;
-  const i = t._ctx.w.info(t._slot);
-  return i === null ? null : { idx: i[0], level: i[1] };
+  const st = stOf(t);
+  if (st < ST_ONE) return null;
+  const idx = wheelOf(st).slotIdx(slotOf(st));
+  return { idx, level: (idx / LVL_SIZE) | 0 };
 }
 
 /** @internal */
 export function wheelState(base = BASE_GLOBAL) {
-  return currentCtx().w.state(base);
+  const w = virtualWheel ?? realWheel();
+  return {
+    clk: BigInt(w.clk[base]!),
+    nextExpiry: BigInt(w.nextExpiry[base]!),
+    timersPending: w.timersPending[base] === 1,
+    recalc: w.recalc[base] === 1,
+    slotsInUse: w.inUse,
+  };
 }

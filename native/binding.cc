@@ -7,7 +7,6 @@
 
 #include "hrtimer_base.h"
 #include "sched.h"
-#include "timer_wheel.h"
 
 namespace {
 
@@ -21,7 +20,6 @@ Napi::Object RegisterModule(Napi::Env env, Napi::Object exports) {
   exports.Set("now", Napi::Function::New(env, ktimers::Now, "now"));
   exports.Set("clockRes", Napi::Function::New(env, ktimers::ClockRes, "clockRes"));
   exports.Set("state", Napi::Function::New(env, ktimers::State, "state"));
-  exports.Set("TimerWheel", ktimers::TimerWheel::Init(env));
   exports.Set("gettid", Napi::Function::New(env, ktimers::GetTid, "gettid"));
   exports.Set("schedSetScheduler", Napi::Function::New(env, ktimers::SchedSetScheduler, "schedSetScheduler"));
   exports.Set("schedGetScheduler", Napi::Function::New(env, ktimers::SchedGetScheduler, "schedGetScheduler"));

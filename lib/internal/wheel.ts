@@ -1,0 +1,490 @@
+/**
+ * The kernel's non-cascading hierarchical timer wheel (kernel/time/timer.c,
+ * Linux 4.8+; shared/kernel-api.md §b), in JS over typed arrays.
+ *
+ * Design
+ * ------
+ * LVL_DEPTH levels (9, or 8 when HZ <= 100) of 64 buckets each. Level L has a
+ * granularity of 8^L jiffies. A timer is put, once, in the level whose range
+ * holds its timeout (expires − clk) and in the bucket of the first multiple of
+ * 8^L strictly after `expires`; it is never moved again (no cascading). So a
+ * timer never fires early and fires 1..8^L jiffies late: the slack the kernel
+ * accepts for timeouts that are mostly cancelled before they expire. Timeouts
+ * past the wheel's capacity are placed as if they were WHEEL_TIMEOUT_MAX.
+ *
+ * Level table for the default HZ = 1000 (depth 9; delta = expires − clk):
+ *
+ *   Lvl  bucket offs  granularity       delta range (jiffies)          range (time)
+ *    0      0         1 j  =    1 ms      0 ..           62            0 ..   62 ms
+ *    1     64         8 j  =    8 ms     63 ..          503           63 ..  503 ms
+ *    2    128        64 j  =   64 ms    504 ..        4,031        0.504 .. 4.031 s
+ *    3    192       512 j  =  512 ms  4,032 ..       32,255        4.032 .. 32.26 s
+ *    4    256     4,096 j  =  4.1 s  32,256 ..      258,047        32.3 s .. 4.3 min
+ *    5    320    32,768 j  = 32.8 s  258,048 ..    2,064,383        4.3 .. 34.4 min
+ *    6    384   262,144 j  = 4.4 min 2,064,384 ..  16,515,071       34.4 min .. 4.59 h
+ *    7    448 2,097,152 j  =  35 min 16,515,072 .. 132,120,575      4.59 .. 36.7 h
+ *    8    512 16,777,216 j = 4.66 h  132,120,576 .. 1,056,964,607   36.7 h .. 12.23 d
+ *   cap: delta >= 1,056,964,608 is placed as clk + 1,040,187,392 (12.04 d)
+ *
+ * State per base (kernel: struct timer_base): `clk` (the wheel's own jiffy, one
+ * ahead of jiffies while callbacks run), `next_expiry` (earliest bucket expiry),
+ * `next_expiry_recalc` (a bucket was emptied by a delete), a pending bitmap, and
+ * the bucket lists. Timers are added at the head of a bucket, so a bucket
+ * expires most-recent-first; collected buckets run from the highest level down
+ * (kernel order, §b.5). Three bases as on a NO_HZ kernel: BASE_LOCAL (pinned),
+ * BASE_GLOBAL, BASE_DEF (deferrable).
+ *
+ * Why JS and typed arrays (it was C++ behind N-API until the benchmarks said
+ * otherwise): an N-API method call costs ~85 ns before any work, four times
+ * the wheel operation itself, and dispatch paid it per batch plus per-timer
+ * JS. Here a pending timer is a slot: an index into parallel typed arrays
+ * (list links, bucket index, where it is linked, its base) plus one entry in
+ * `owner` mapping the slot back to its timer object; no per-timer allocation,
+ * no crossing. Collected buckets stay linked on per-level expiring lists until
+ * each timer is popped to run, exactly as the kernel's expire_timers() detaches
+ * one timer at a time: a timer collected but not yet run is still pending, and
+ * mod_timer / timer_delete on it act on the expiring list.
+ *
+ * Numbers, not bigints: every jiffy the wheel holds (clk, next_expiry, bucket
+ * expiries) is below 2^53 — real jiffies are INITIAL_JIFFIES plus uptime ticks,
+ * and the virtual clock refuses any start whose nanoseconds do not fit a
+ * ktime_t. A caller's `expires` is a u64 bigint; {@link effectiveExpires}
+ * maps it to the number the kernel's arithmetic would act on (an expiry
+ * beyond 2^53 is either already due after the u64 wrap or capped).
+ *
+ * The wheel has no clock: the driver (lib/timer.ts) passes jiffies in.
+ * @internal
+ */
+
+export const LVL_CLK_SHIFT = 3;
+export const LVL_SIZE = 64;
+const LVL_CLK_DIV = 8;
+/** TIMER_NEXT_MAX_DELTA: the farthest next_expiry of an empty base. */
+const NEXT_MAX_DELTA = 2 ** 30 - 1;
+const TWO_63 = 1n << 63n;
+
+/** Where a slot is linked. */
+export const FREE = -1;
+export const IN_BUCKET = 0;
+export const IN_EXPIRING = 1;
+
+const NBASES = 3;
+const META_IDX = 0x3ff;
+const META_BASE_SHIFT = 10;
+const META_EXPIRING = 1 << 12;
+
+/**
+ * The kernel's u64 expiry as the number its arithmetic acts on, given `clk`:
+ * itself when it fits 2^53 (every realistic value), else `clk - 1` (due: the
+ * u64 difference is negative as a long) or `clk + WHEEL_TIMEOUT_MAX` (capped),
+ * which calc_wheel_index() then treats exactly as it would the real value.
+ */
+export function effectiveExpires(expires: bigint, clk: number, timeoutMax: number): number {
+  if (expires <= 0x1f_ffff_ffff_ffffn) return Number(expires);
+  return BigInt.asUintN(64, expires - BigInt(clk)) >= TWO_63 ? clk - 1 : clk + timeoutMax;
+}
+
+export class Wheel<T> {
+  readonly depth: number;
+  readonly timeoutCutoff: number;
+  readonly timeoutMax: number;
+  /** LVL_START(n) for n in [0, depth]. */
+  private readonly lvlStart: Float64Array;
+  /** 8^n, the granularity of level n (a table: `**` costs more than the whole rest of calc_wheel_index). */
+  private readonly gran: Float64Array;
+
+  // Per base.
+  readonly clk = new Float64Array(NBASES);
+  readonly nextExpiry = new Float64Array(NBASES);
+  readonly recalc = new Uint8Array(NBASES);
+  readonly timersPending = new Uint8Array(NBASES);
+  /** Pending bitmap: 2 words of 32 bits per level (64 buckets). */
+  private readonly pendingMap: Uint32Array;
+  /** Bucket list heads (slot, -1 empty). */
+  private readonly vectors: Int32Array;
+  /** Expiring list heads, one per level, of the pass being run. */
+  private readonly expiring: Int32Array;
+  /** Highest level + 1 with an expiring list in the current pass, per base (0: no pass). */
+  readonly levels = new Int8Array(NBASES);
+
+  // Per slot (grown by doubling).
+  private cap = 0;
+  private next = new Int32Array(0);
+  private prev = new Int32Array(0);
+  /**
+   * Packed per-slot state, 2 bytes (memory per pending timer is a target):
+   * bucket index in bits 0..9 (kept while on an expiring list, as the kernel
+   * keeps it in timer->flags), base in bits 10..11, IN_EXPIRING in bit 12;
+   * -1 when the slot is free.
+   */
+  private meta = new Int16Array(0);
+  /** slot -> its timer while pending. */
+  readonly owner: (T | undefined)[] = [];
+  private freeHead = -1;
+  inUse = 0;
+
+  /** Set by calcWheelIndex: the bucket's expiry (kernel: *bucket_expiry). */
+  bucketExpiry = 0;
+
+  constructor(depth: number, clk: number) {
+    this.depth = depth;
+    this.lvlStart = new Float64Array(depth + 1);
+    this.gran = Float64Array.from({ length: depth }, (_, n) => LVL_CLK_DIV ** n);
+    for (let n = 1; n <= depth; n++) this.lvlStart[n] = 63 * LVL_CLK_DIV ** (n - 1);
+    this.timeoutCutoff = this.lvlStart[depth]!;
+    this.timeoutMax = this.timeoutCutoff - LVL_CLK_DIV ** (depth - 1);
+    this.pendingMap = new Uint32Array(NBASES * depth * 2);
+    this.vectors = new Int32Array(NBASES * depth * LVL_SIZE).fill(-1);
+    this.expiring = new Int32Array(NBASES * depth).fill(-1);
+    this.reset(clk);
+    this.grow(64);
+  }
+
+  /** Fresh, empty bases at `clk` (the virtual clock). Nothing may be pending. */
+  reset(clk: number): void {
+    if (this.inUse !== 0) throw new Error('wheel reset with timers pending');
+    for (let b = 0; b < NBASES; b++) {
+      this.clk[b] = clk;
+      this.nextExpiry[b] = clk + NEXT_MAX_DELTA;
+      this.recalc[b] = 0;
+      this.timersPending[b] = 0;
+      this.levels[b] = 0;
+    }
+    this.pendingMap.fill(0);
+    this.vectors.fill(-1);
+    this.expiring.fill(-1);
+  }
+
+  private grow(cap: number): void {
+    const g = <A extends Int32Array | Int16Array | Int8Array | Uint8Array>(old: A, make: (n: number) => A): A => {
+      const a = make(cap);
+      a.set(old);
+      return a;
+    };
+    this.next = g(this.next, (n) => new Int32Array(n));
+    this.prev = g(this.prev, (n) => new Int32Array(n));
+    this.meta = g(this.meta, (n) => new Int16Array(n));
+    // New slots join the free list in ascending order.
+    for (let s = cap - 1; s >= this.cap; s--) {
+      this.meta[s] = -1;
+      this.next[s] = this.freeHead;
+      this.freeHead = s;
+    }
+    this.cap = cap;
+  }
+
+  private alloc(owner: T): number {
+    if (this.freeHead < 0) this.grow(this.cap * 2);
+    const s = this.freeHead;
+    this.freeHead = this.next[s]!;
+    this.owner[s] = owner;
+    this.inUse++;
+    return s;
+  }
+
+  /** Releases a slot that is no longer linked anywhere. */
+  free(s: number): void {
+    this.meta[s] = -1;
+    this.owner[s] = undefined;
+    this.next[s] = this.freeHead;
+    this.freeHead = s;
+    this.inUse--;
+  }
+
+  isPendingSlot(s: number): boolean {
+    return s >= 0 && s < this.cap && this.meta[s] !== -1;
+  }
+
+  slotIdx(s: number): number {
+    return this.meta[s]! & META_IDX;
+  }
+
+  slotWhere(s: number): number {
+    const m = this.meta[s]!;
+    return m < 0 ? FREE : m & META_EXPIRING ? IN_EXPIRING : IN_BUCKET;
+  }
+
+  slotBase(s: number): number {
+    return (this.meta[s]! >> META_BASE_SHIFT) & 3;
+  }
+
+  // --- kernel functions -----------------------------------------------------
+
+  /**
+   * calc_wheel_index(): the bucket of expiry `e` (see effectiveExpires) at
+   * `clk`; sets bucketExpiry.
+   */
+  calcWheelIndex(e: number, clk: number): number {
+    const delta = e - clk;
+    if (delta < 0) {
+      // Already due: the current level-0 bucket, effective expiry clk.
+      this.bucketExpiry = clk;
+      return clk & 63;
+    }
+    const last = this.depth - 1;
+    let lvl = 0;
+    while (lvl < last && delta >= this.lvlStart[lvl + 1]!) lvl++;
+    // Force obscenely large timeouts to expire at the wheel's capacity limit.
+    if (lvl === last && delta >= this.timeoutCutoff) e = clk + this.timeoutMax;
+    // calc_index(): the first multiple of 8^lvl strictly after e.
+    const gran = this.gran[lvl]!;
+    const q = Math.floor(e / gran) + 1;
+    this.bucketExpiry = q * gran;
+    return lvl * LVL_SIZE + (q & 63);
+  }
+
+  /** __forward_timer_base(): never moves clk backwards, never skips a due bucket. */
+  forward(b: number, jiffies: number): void {
+    const clk = this.clk[b]!;
+    if (jiffies <= clk) return;
+    const next = this.nextExpiry[b]!;
+    if (next > jiffies) this.clk[b] = jiffies;
+    else if (next >= clk) this.clk[b] = next; // (next < clk: the kernel's WARN_ON_ONCE; leave it)
+  }
+
+  /**
+   * An empty base's next_expiry (clk + TIMER_NEXT_MAX_DELTA when it emptied) is
+   * moved to jiffies + TIMER_NEXT_MAX_DELTA before use, as the kernel does for
+   * an empty base when it computes the next event; otherwise, after ~2^30 idle
+   * jiffies, the stale value would be reached and a new timer never lower it.
+   */
+  refreshEmpty(b: number, jiffies: number): void {
+    if (!this.timersPending[b] && !this.recalc[b]) this.nextExpiry[b] = jiffies + NEXT_MAX_DELTA;
+  }
+
+  private testBit(b: number, i: number): boolean {
+    return ((this.pendingMap[(b * this.depth * LVL_SIZE + i) >> 5]! >>> (i & 31)) & 1) !== 0;
+  }
+
+  private setBit(b: number, i: number): void {
+    this.pendingMap[(b * this.depth * LVL_SIZE + i) >> 5]! |= 1 << (i & 31);
+  }
+
+  private clearBit(b: number, i: number): void {
+    this.pendingMap[(b * this.depth * LVL_SIZE + i) >> 5]! &= ~(1 << (i & 31));
+  }
+
+  /** next_pending_bucket(): distance from `clk` to the next set bit of a level, wrapping; -1 none. */
+  private nextPendingBucket(b: number, offset: number, clk: number): number {
+    const start = offset + clk;
+    const end = offset + LVL_SIZE;
+    for (let pos = start; pos < end; pos++) if (this.testBit(b, pos)) return pos - start;
+    for (let pos = offset; pos < start; pos++) if (this.testBit(b, pos)) return pos + LVL_SIZE - start;
+    return -1;
+  }
+
+  /** timer_recalc_next_expiry() */
+  recalcNextExpiry(b: number): void {
+    const base0 = this.clk[b]!;
+    let next = base0 + NEXT_MAX_DELTA;
+    let clk = base0;
+    const words = b * this.depth * 2;
+    for (let lvl = 0, offset = 0; lvl < this.depth; lvl++, offset += LVL_SIZE) {
+      // A whole empty level is skipped with one test of its two words.
+      const empty = this.pendingMap[words + 2 * lvl] === 0 && this.pendingMap[words + 2 * lvl + 1] === 0;
+      const pos = empty ? -1 : this.nextPendingBucket(b, offset, clk & 63);
+      const lvlClk = clk & 7;
+      if (pos >= 0) {
+        const tmp = (clk + pos) * this.gran[lvl]!;
+        if (tmp < next) next = tmp;
+        // Expires before the next level is reached: no need to look further.
+        if (pos <= ((8 - lvlClk) & 7)) break;
+      }
+      clk = Math.floor(clk / LVL_CLK_DIV) + (lvlClk ? 1 : 0);
+    }
+    this.nextExpiry[b] = next;
+    this.recalc[b] = 0;
+    this.timersPending[b] = next !== base0 + NEXT_MAX_DELTA ? 1 : 0;
+  }
+
+  private headIndex(s: number): number {
+    const m = this.meta[s]!;
+    const b = (m >> META_BASE_SHIFT) & 3;
+    const idx = m & META_IDX;
+    return m & META_EXPIRING
+      ? b * this.depth + ((idx / LVL_SIZE) | 0) // expiring[...]
+      : -1 - (b * this.depth * LVL_SIZE + idx); // vectors[...], encoded negative
+  }
+
+  private unlink(s: number): void {
+    const p = this.prev[s]!;
+    const n = this.next[s]!;
+    if (p >= 0) this.next[p] = n;
+    else {
+      const h = this.headIndex(s);
+      if (h < 0) this.vectors[-1 - h] = n;
+      else this.expiring[h] = n;
+    }
+    if (n >= 0) this.prev[n] = p;
+  }
+
+  /**
+   * enqueue_timer(): at the head of its bucket; lowers next_expiry if earlier.
+   * Returns 1 when next_expiry moved earlier (the driver re-arms its tick).
+   */
+  private enqueue(b: number, s: number, idx: number, bucketExpiry: number): number {
+    this.meta[s] = idx | (b << META_BASE_SHIFT);
+    const vi = b * this.depth * LVL_SIZE + idx;
+    const h = this.vectors[vi]!;
+    this.prev[s] = -1;
+    this.next[s] = h;
+    if (h >= 0) this.prev[h] = s;
+    this.vectors[vi] = s;
+    this.setBit(b, idx);
+    // With nothing pending, next_expiry is only the empty-base sentinel: a
+    // bucket expiry at or past it must still become the next expiry. (The
+    // kernel relies on its tick reaching the sentinel; the NO_HZ driver and the
+    // virtual clock schedule only pending bases.)
+    if (!this.timersPending[b] || bucketExpiry < this.nextExpiry[b]!) {
+      const lowered = this.nextExpiry[b] !== bucketExpiry ? 1 : 0;
+      this.nextExpiry[b] = bucketExpiry;
+      this.timersPending[b] = 1;
+      this.recalc[b] = 0;
+      return lowered;
+    }
+    return 0;
+  }
+
+  /**
+   * detach_if_pending() (the slot stays allocated): a bucket emptied by a
+   * delete leaves next_expiry stale (maybe early) and flags it for
+   * recalculation, as the kernel does. A timer on an expiring list never
+   * clears a bucket bit (it is not in the bucket any more).
+   */
+  detach(s: number): void {
+    const m = this.meta[s]!;
+    if (!(m & META_EXPIRING) && this.prev[s]! < 0 && this.next[s]! < 0) {
+      const b = (m >> META_BASE_SHIFT) & 3;
+      this.clearBit(b, m & META_IDX);
+      this.recalc[b] = 1;
+    }
+    this.unlink(s);
+  }
+
+  /** forward_timer_base() of `b` at `jiffies`, as __mod_timer does before it looks at the timer. */
+  touch(b: number, jiffies: number): void {
+    this.refreshEmpty(b, jiffies);
+    this.forward(b, jiffies);
+  }
+
+  /** timer_delete(): detach and free. */
+  del(s: number): void {
+    this.detach(s);
+    this.free(s);
+  }
+
+  /**
+   * Places a timer not pending in this wheel (internal_add_timer after
+   * forward_timer_base). Returns the new slot; `lowered` is set when the
+   * base's next_expiry moved earlier.
+   */
+  add(owner: T, b: number, expires: bigint, jiffies: number): number {
+    this.refreshEmpty(b, jiffies);
+    this.forward(b, jiffies);
+    const clk = this.clk[b]!;
+    const idx = this.calcWheelIndex(effectiveExpires(expires, clk, this.timeoutMax), clk);
+    const s = this.alloc(owner);
+    this.lowered = this.enqueue(b, s, idx, this.bucketExpiry);
+    return s;
+  }
+
+  /** Set by add() and move(): next_expiry of the target base moved earlier. */
+  lowered = 0;
+
+  /**
+   * __mod_timer() on a pending slot with a different expiry (the caller made
+   * the `diff == 0` and REDUCE checks on timer->expires, which it owns).
+   * Returns 1 when the timer stays where it is (same bucket: only its expiry
+   * changes), 0 when it moved (to `b`'s wheel; `lowered` set).
+   */
+  move(s: number, b: number, expires: bigint, jiffies: number): number {
+    const m = this.meta[s]!;
+    const old = (m >> META_BASE_SHIFT) & 3;
+    this.refreshEmpty(b, jiffies);
+    this.forward(old, jiffies);
+    const clk = this.clk[old]!;
+    let idx = this.calcWheelIndex(effectiveExpires(expires, clk, this.timeoutMax), clk);
+    // Same bucket (and base): it stays, in its bucket or on its expiring list.
+    if (idx === (m & META_IDX) && old === b) {
+      this.lowered = 0;
+      return 1;
+    }
+    this.detach(s);
+    if (old !== b) {
+      this.forward(b, jiffies); // the timer's flags now select another base
+      const nclk = this.clk[b]!;
+      idx = this.calcWheelIndex(effectiveExpires(expires, nclk, this.timeoutMax), nclk);
+    }
+    this.lowered = this.enqueue(b, s, idx, this.bucketExpiry);
+    return 0;
+  }
+
+  /**
+   * One iteration of __run_timers(): if jiffies has reached clk and
+   * next_expiry, set clk = next_expiry, move the due bucket of each level whose
+   * clock is aligned onto that level's expiring list (collect_expired_timers),
+   * then clk++ (callbacks see clk one ahead of jiffies) and recalc next_expiry.
+   * Returns false when nothing was due. The caller then pops with popExpiring().
+   */
+  collect(b: number, jiffies: number): boolean {
+    if (this.levels[b] !== 0) throw new Error('wheel collect() before the previous pass was drained');
+    const bclk = this.clk[b]!;
+    const next = this.nextExpiry[b]!;
+    if (!(jiffies >= bclk && jiffies >= next)) return false;
+    let clk = next;
+    this.clk[b] = next;
+    const depth = this.depth;
+    let levels = 0;
+    for (let i = 0; i < depth; i++) {
+      const idx = (clk & 63) + i * LVL_SIZE;
+      if (this.testBit(b, idx)) {
+        this.clearBit(b, idx);
+        // Move the bucket list wholesale onto this level's expiring list.
+        const vi = b * depth * LVL_SIZE + idx;
+        const head = this.vectors[vi]!;
+        this.vectors[vi] = -1;
+        this.expiring[b * depth + i] = head;
+        for (let s = head; s >= 0; s = this.next[s]!) this.meta[s]! |= META_EXPIRING;
+        levels = i + 1;
+      }
+      if (clk & 7) break;
+      clk = Math.floor(clk / LVL_CLK_DIV);
+    }
+    this.clk[b] = next + 1;
+    this.recalcNextExpiry(b);
+    this.levels[b] = levels;
+    return true;
+  }
+
+  /**
+   * expire_timers(): the next timer of the pass in run order (highest level
+   * first, each list from its head), detached but still allocated — the
+   * caller reads its owner and frees it — or -1 when the pass is over.
+   */
+  popExpiring(b: number): number {
+    const depth = this.depth;
+    for (let lv = this.levels[b]!; lv > 0; lv = this.levels[b]!) {
+      const hi = b * depth + lv - 1;
+      const s = this.expiring[hi]!;
+      if (s >= 0) {
+        const n = this.next[s]!;
+        this.expiring[hi] = n;
+        if (n >= 0) this.prev[n] = -1;
+        return s;
+      }
+      this.levels[b] = lv - 1;
+    }
+    return -1;
+  }
+
+  /**
+   * The base's next bucket expiry, or -1 when nothing is pending. `raw` (the
+   * virtual clock's ticking model): the stored value even when stale after a
+   * delete, because a ticking kernel runs that (empty) pass too.
+   */
+  nextExpiryOf(b: number, raw = false): number {
+    if (raw) return this.timersPending[b] || this.recalc[b] ? this.nextExpiry[b]! : -1;
+    if (this.recalc[b]) this.recalcNextExpiry(b);
+    return this.timersPending[b] ? this.nextExpiry[b]! : -1;
+  }
+}
