@@ -1,5 +1,6 @@
-// The main job until the latency tool lands: a 1 kHz periodic hrtimer that
-// prints how late each expiry ran, once a second, then a summary.
+// A 1 kHz periodic hrtimer that prints how late each expiry ran, once a
+// second, then a summary: the smallest complete use of the hrtimer API.
+// (The full latency tool is `ktimers cyclictest`, which npm start runs.)
 //
 //   node examples/periodic-hrtimer.js [seconds=5] [interval_us=1000]
 //
@@ -38,7 +39,7 @@ k.hrtimer_setup(
 );
 
 console.log(`ktimers demo: one hrtimer every ${intervalUs} us on CLOCK_MONOTONIC for ${seconds} s`);
-console.log('(latency side by side with cyclictest and setTimeout: node bench/latency.js)\n');
+console.log('(the full latency tool: npx ktimers cyclictest --help)\n');
 const start = k.ktime_get();
 k.hrtimer_start(timer, start + interval, k.HRTIMER_MODE_ABS);
 

@@ -377,6 +377,43 @@ describe('without real-time privilege', () => {
   });
 });
 
+describe('Ctrl-C', () => {
+  it('without -l/-D the run goes on until SIGINT, then reports what it measured and exits 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'cyclictest', '-q', '--json', '--api', 'hrtimer,setTimeout'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    // Interrupt once the measurement runs: its timerfds exist only after the SIGINT handler is
+    // installed (Node's own default handler would kill the process, a different outcome).
+    const { readdirSync, readlinkSync } = await import('node:fs');
+    const hasTimerfd = () => {
+      try {
+        return readdirSync(`/proc/${child.pid}/fd`).some((fd) => {
+          try {
+            return readlinkSync(`/proc/${child.pid}/fd/${fd}`) === 'anon_inode:[timerfd]';
+          } catch {
+            return false;
+          }
+        });
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 500 && !hasTimerfd(); i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    const j = JSON.parse(out);
+    // Ctrl-C ends the current API and skips the rest.
+    expect(j.runs).toHaveLength(1);
+    expect(j.runs[0].stopped_by).toBe('signal');
+    expect(j.runs[0].samples).toBeGreaterThan(0);
+    expect(j.options.loops).toBe(0);
+    expect(j.options.duration_s).toBe(0);
+  });
+});
+
 describe('npm start', () => {
   it('is the default cyclictest run: hrtimer then setTimeout, about 10 s in all', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
