@@ -5,14 +5,15 @@
 //   node examples/periodic-hrtimer.js [seconds=5] [interval_us=1000]
 //
 // The kernel pattern for periodic timers: the callback calls
-// hrtimer_forward_now() (which returns the overrun count) and returns
-// HRTIMER_RESTART. Lateness = callback start - the expiry it was due at.
+// hrtimer_forward_now(timer, delay_ns) (which returns the overrun count) and
+// returns HRTIMER_RESTART. Lateness = callback start - the expiry it was due at.
+// The timer is cancelled on exit: at the end of the run, or on Ctrl-C.
 import { createHistogram } from 'node:perf_hooks';
 import * as k from '../dist/index.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const intervalUs = Number(process.argv[3] ?? 1000);
-const interval = BigInt(intervalUs) * 1000n;
+const delay_ns = BigInt(intervalUs) * 1000n; // the period, as a ktime_t (bigint ns)
 const hist = createHistogram();
 let expiries = 0;
 let overruns = 0n;
@@ -31,7 +32,7 @@ k.hrtimer_setup(
     second.sum += late;
     second.max = Math.max(second.max, late);
     expiries++;
-    overruns += k.hrtimer_forward_now(t, interval) - 1n;
+    overruns += k.hrtimer_forward_now(t, delay_ns) - 1n;
     return k.HRTIMER_RESTART;
   },
   k.CLOCK_MONOTONIC,
@@ -41,7 +42,12 @@ k.hrtimer_setup(
 console.log(`ktimers demo: one hrtimer every ${intervalUs} us on CLOCK_MONOTONIC for ${seconds} s`);
 console.log('(the full latency tool: npx ktimers cyclictest --help)\n');
 const start = k.ktime_get();
-k.hrtimer_start(timer, start + interval, k.HRTIMER_MODE_ABS);
+k.hrtimer_start(timer, start + delay_ns, k.HRTIMER_MODE_ABS);
+process.once('SIGINT', () => {
+  k.hrtimer_cancel(timer); // cancelled on exit: task context, so synchronous
+  console.log(`\ninterrupted: timer cancelled after ${expiries} expiries`);
+  process.exit(130);
+});
 
 // A Node timer for the once-a-second report: it runs in task context, between expiry passes.
 const us = (ns) => (ns / 1000).toFixed(1).padStart(7);
