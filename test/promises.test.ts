@@ -2,6 +2,7 @@
 // Semantics are checked on the virtual clock (exact instants, deterministic);
 // a few real-clock tests with loose bounds, and child processes for `ref`.
 import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { getEventListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -371,5 +372,31 @@ describe('ref, as in node:timers/promises', () => {
       console.log('woke after', (process.hrtime.bigint() - t0) >= 400_000_000n);`);
     expect(refd.status).toBe(0);
     expect(refd.stdout.trim()).toBe('woke after true');
+  });
+});
+
+describe('in a worker_thread (the engine is per thread)', () => {
+  it('sleep, interval and HighResTimer run on the worker\'s own engine', async () => {
+    const dir = new URL('../dist/', import.meta.url).href;
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      (async () => {
+        const k = await import('${dir}index.js');
+        const p = await import('${dir}promises.js');
+        const t0 = k.ktime_get();
+        await p.sleep(k.ms(2));
+        const slept = k.ktime_get() - t0 >= k.ms(2);
+        let ticks = 0n;
+        for await (const o of p.interval(k.ms(1))) { ticks += o; if (ticks >= 3n) break; }
+        const ran = await new Promise((resolve) => new k.HighResTimer((_t, o) => resolve(o)).start(k.us(300)));
+        parentPort.postMessage({ slept, ticks: Number(ticks), ran: Number(ran), hardirqOutside: k.in_hardirq() });
+      })();`;
+    const w = new Worker(code, { eval: true });
+    const msg = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(msg).toEqual({ slept: true, ticks: 3, ran: 1, hardirqOutside: false });
+    await w.terminate();
   });
 });

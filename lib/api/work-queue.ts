@@ -77,9 +77,10 @@ interface Entry {
 /**
  * A queue of blocking work for worker threads, with promise results.
  * @example
- * // jobs.js: export function checksum(work) { return crc(readFileSync(work.data)); }
+ * // jobs.js: export function compress(work) { writeFileSync(`${work.data}.gz`, gzipSync(readFileSync(work.data))); }
+ * const jobs = new URL('./jobs.js', import.meta.url);
  * await using wq = new WorkQueue({ maxActive: 2 });
- * await Promise.all(files.map((f) => wq.queue({ module: jobs, name: 'checksum' }, f)));
+ * await Promise.all(files.map((f) => wq.queue({ module: jobs, name: 'compress' }, f)));
  */
 export class WorkQueue {
   readonly #wq: workqueue_struct;
