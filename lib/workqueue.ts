@@ -30,10 +30,11 @@
  *   work_busy and current_work are available: the rest needs the main thread.
  * - Per-CPU queues: the JS thread has no fixed CPU, so `queue_work` on a
  *   per-CPU queue spreads items round-robin over the CPUs the process may run
- *   on; each CPU's pool has one worker pinned to that CPU. max_active is per
+ *   on; each CPU's pool starts with one worker pinned to that CPU. max_active is per
  *   CPU for per-CPU queues and per queue for unbound ones, as in the kernel.
- *   There is no concurrency management: a per-CPU worker blocked in an item
- *   blocks that CPU's pool (unbound pools have one worker per CPU).
+ *   Concurrency management is approximated from outside: when items wait and
+ *   every worker of a pool has been on one item for 10 ms, the pool grows by
+ *   one worker (up to 32; lib/internal/wq-pool.ts).
  * - Queueing on a destroyed queue throws ERR_KTIMERS_WQ_DESTROYED (a
  *   use-after-free in the kernel). A queueing refused while the queue drains
  *   returns true and clears PENDING (Linux 7.1; 6.19 left it set).
@@ -87,7 +88,7 @@ export const WQ_FREEZABLE = 1 << 2;
 export const WQ_MEM_RECLAIM = 1 << 3;
 /** Runs on high-priority workers (their own pool, with a lower nice value where allowed). */
 export const WQ_HIGHPRI = 1 << 4;
-/** Exempt from concurrency management in the kernel. Accepted; there is none here. */
+/** Exempt from concurrency management in the kernel. Accepted; no effect (the stall check treats every item alike). */
 export const WQ_CPU_INTENSIVE = 1 << 5;
 /** Visible in sysfs in the kernel. Accepted; no effect. */
 export const WQ_SYSFS = 1 << 6;
@@ -745,6 +746,8 @@ setRecordSink((type, id, a, b, c, msg) => {
     const err =
       m?.kind === 'load'
         ? new KtimersError('ERR_KTIMERS_WORK_LOAD', `work function ${fnName(w)} on workqueue "${wq.name}" could not be loaded: ${text}`)
+        : m?.kind === 'data'
+          ? new KtimersError('ERR_KTIMERS_WORK_DATA', `work ${fnName(w)} on workqueue "${wq.name}": data cannot be sent to a worker: ${text}`)
         : m?.kind === 'exit'
           ? new KtimersError('ERR_KTIMERS_WORKER_EXIT', `work function ${fnName(w)} on workqueue "${wq.name}" did not finish: ${text}`)
           : new KtimersError('ERR_KTIMERS_WORK_FAILED', `work function ${fnName(w)} on workqueue "${wq.name}" threw: ${text}`);

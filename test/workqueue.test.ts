@@ -336,6 +336,24 @@ describe('guarantees', () => {
     expect([Atomics.load(i32, 0), Atomics.load(i32, 1), Atomics.load(i32, 2)]).toEqual([5, 4, 0]);
   });
 
+  it('a blocked per-CPU worker does not hold up its CPU\'s queue: after 10 ms another worker starts (concurrency management)', async () => {
+    const q = wq('pcstall', 0, 0); // per-CPU
+    const L = latch();
+    k.queue_work_on(0, q, work('latched', { i32: L.i32 }));
+    await L.started();
+    const counts = sab(2);
+    const w = work('count', { counts });
+    k.queue_work_on(0, q, w);
+    await until(() => Atomics.load(counts, 0) === 1, 5000); // ran while the first item still blocks
+    expect(Atomics.load(L.i32, 2)).toBe(0);
+    const cpu0 = poolThreads().find((p) => p.cpu === 0 && !p.highpri)!;
+    expect(cpu0.tids.length).toBeGreaterThanOrEqual(2);
+    await until(() => cpu0.tids.every((t) => t > 0));
+    for (const tid of cpu0.tids) expect(k.sched_getaffinity(tid)).toEqual([0]); // the new worker is pinned too
+    L.open();
+    await k.flush_workqueue(q);
+  });
+
   it('a 1 s blocking work item does not delay a 1 ms hrtimer', async () => {
     const log = sab(4);
     const w = work('sleepLog', { log, tag: 1, ms: 1000 });

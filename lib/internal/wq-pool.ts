@@ -157,12 +157,17 @@ export class Pool {
   inflight = 0;
   #rr = 0;
   #starting = 0;
+  /** J: O_RUNS of each worker at the last stall check */
+  #seen: number[] = [];
+  /** J: workers allowed now: maxWorkers, plus one per stall found (up to STALL_CAP) */
+  #limit: number;
 
   constructor(
     readonly cpu: number,
     readonly highpri: boolean,
     readonly maxWorkers: number,
   ) {
+    this.#limit = maxWorkers;
     this.ctl = new Int32Array(new SharedArrayBuffer((S.P_RING + 2 * S.RING_CAP) * 4));
   }
 
@@ -182,35 +187,85 @@ export class Pool {
     if (Atomics.load(c, S.P_SLEEPERS) > 0) {
       Atomics.add(c, S.P_SEQ, 1);
       Atomics.notify(c, S.P_SEQ, 1);
-    } else if (this.workers.length < this.maxWorkers && this.#starting === 0) {
+    } else if (this.workers.length < this.#limit && this.#starting === 0) {
       this.#spawn();
+    } else {
+      watchStalls();
     }
     armDoorbell(); // after the wake-up: the worker starts while we set up the completion wait
   }
 
-  /** Sends an item with data to one worker (an idle one if any). */
+  /** J: items with data waiting for a worker to ask for them (R_WANT), FIFO from #dblHead */
+  #dbl: { id: number; fw: number; data: unknown }[] = [];
+  #dblHead = 0;
+
+  /**
+   * An item with data: to an idle worker at once; with none idle, into the
+   * pool's data backlog, which workers pull from when they run dry (R_WANT).
+   * Binding it to a busy worker instead could leave it behind a blocked item
+   * while other workers idle. Throws (DataCloneError) only when sent at once.
+   */
   pushDirect(id: number, fw: number, data: unknown): void {
     if (this.workers.length === 0) this.#spawn();
     let w: WorkerRec | undefined;
-    for (let i = 0; i < this.workers.length; i++) {
-      const c = this.workers[(this.#rr + i) % this.workers.length]!;
-      if (Atomics.load(c.out, S.O_CURRENT) === 0 && Atomics.load(c.out, S.O_DIRECT) === 0) {
-        w = c;
-        break;
+    if (this.#dbl.length === this.#dblHead) {
+      for (let i = 0; i < this.workers.length; i++) {
+        const c = this.workers[(this.#rr + i) % this.workers.length]!;
+        if (Atomics.load(c.out, S.O_CURRENT) === 0 && Atomics.load(c.out, S.O_DIRECT) === 0) {
+          w = c;
+          this.#rr++;
+          break;
+        }
       }
     }
-    if (w === undefined) {
-      if (this.workers.length < this.maxWorkers && this.#starting === 0) w = this.#spawn();
-      else w = this.workers[this.#rr++ % this.workers.length]!;
+    if (w !== undefined) {
+      this.#send(w, id, fw, data);
+      this.inflight++;
+    } else {
+      this.#dbl.push({ id, fw, data });
+      this.inflight++;
+      Atomics.store(this.ctl, S.P_DATA_WAITING, this.#dbl.length - this.#dblHead);
+      if (this.workers.length < this.#limit && this.#starting === 0) this.#spawn();
+      else watchStalls();
     }
+    armDoorbell();
+    // Every sleeper wakes: the one an item is meant for takes it, the others may ask for the backlog.
+    Atomics.add(this.ctl, S.P_SEQ, 1);
+    Atomics.notify(this.ctl, S.P_SEQ);
+  }
+
+  #send(w: WorkerRec, id: number, fw: number, data: unknown): void {
     w.port.postMessage({ t: 'item', id, fw, data });
     w.direct.add(id);
     Atomics.add(w.out, S.O_DIRECT, 1);
-    this.inflight++;
-    armDoorbell();
-    // Directed: every sleeper wakes and the one it is meant for takes it.
-    Atomics.add(this.ctl, S.P_SEQ, 1);
-    Atomics.notify(this.ctl, S.P_SEQ);
+  }
+
+  /** A worker ran dry and asks for backlog items (R_WANT): a batch of them. */
+  want(w: WorkerRec): void {
+    if (!this.workers.includes(w)) return;
+    let n = 0;
+    while (this.#dblHead < this.#dbl.length && n < WANT_BATCH) {
+      const it = this.#dbl[this.#dblHead]!;
+      this.#dbl[this.#dblHead++] = undefined as never;
+      try {
+        this.#send(w, it.id, it.fw, it.data);
+        n++;
+      } catch (error) {
+        // Not cloneable (found only now that it is sent): reported like a failed item.
+        Atomics.and(items!, it.id, ~(S.W_ARMED | S.W_PENDING));
+        this.inflight--;
+        sink!(S.R_FAIL, it.id, 0, 0, 0, { error, kind: 'data' });
+      }
+    }
+    if (this.#dblHead === this.#dbl.length) {
+      this.#dbl.length = 0;
+      this.#dblHead = 0;
+    }
+    Atomics.store(this.ctl, S.P_DATA_WAITING, this.#dbl.length - this.#dblHead);
+    if (n > 0) {
+      Atomics.add(this.ctl, S.P_SEQ, 1);
+      Atomics.notify(this.ctl, S.P_SEQ);
+    }
   }
 
   #spawn(): WorkerRec {
@@ -253,6 +308,34 @@ export class Pool {
   }
 
   /**
+   * The kernel's concurrency management, approximated: entries wait in the ring
+   * and every worker has been on the same item since the last check (≥ STALL_MS,
+   * the kernel's wq_cpu_intensive_thresh_us: blocked, or CPU-bound long enough to
+   * be treated as CPU-intensive), so another worker starts, pinned like the
+   * others. Returns whether entries still wait.
+   */
+  checkStall(): boolean {
+    const waiting =
+      Atomics.load(this.ctl, S.P_TAIL) !== Atomics.load(this.ctl, S.P_HEAD) || this.#dbl.length > this.#dblHead;
+    if (!waiting) {
+      this.#seen.length = 0;
+      return false;
+    }
+    let stuck = this.workers.length > 0 && this.#starting === 0;
+    for (let i = 0; i < this.workers.length; i++) {
+      const out = this.workers[i]!.out;
+      const runs = Atomics.load(out, S.O_RUNS);
+      if (Atomics.load(out, S.O_CURRENT) === 0 || this.#seen[i] !== runs) stuck = false;
+      this.#seen[i] = runs;
+    }
+    if (stuck && this.workers.length < STALL_CAP) {
+      this.#limit = Math.max(this.#limit, this.workers.length + 1);
+      this.#spawn();
+    }
+    return true;
+  }
+
+  /**
    * A worker exited (a work function called process.exit, or the worker died):
    * what it had taken is reported as failed, never silently dropped. The pool
    * starts a new worker at the next dispatch.
@@ -274,6 +357,27 @@ export class Pool {
       sink!(S.R_FAIL, id, 0, 0, 0, { error, kind: 'exit' });
     }
   }
+}
+
+/** How long every worker of a pool must be on one item before another starts (kernel: 10 ms). */
+const STALL_MS = 10;
+/** Most workers a pool grows to. Grown workers stay (idle, unref'd) until the process exits. */
+const STALL_CAP = 32;
+/** Backlog items handed to a worker per R_WANT: enough to keep it busy until its next request is served. */
+const WANT_BATCH = 64;
+let stallTimer: NodeJS.Timeout | null = null;
+
+function watchStalls(): void {
+  if (stallTimer !== null) return;
+  stallTimer = setInterval(() => {
+    let any = false;
+    for (const p of pools.values()) if (p.checkStall()) any = true;
+    if (!any) {
+      clearInterval(stallTimer!);
+      stallTimer = null;
+    }
+  }, STALL_MS);
+  stallTimer.unref(); // outstanding work already keeps the process alive
 }
 
 const pools = new Map<string, Pool>();
@@ -365,6 +469,11 @@ function reapAll(): void {
       for (; h !== t; h++) {
         const base = S.O_RECORDS + (h & (S.OUT_CAP - 1)) * S.REC_WORDS;
         const type = out[base]!;
+        if (type === S.R_WANT) {
+          Atomics.store(out, S.O_HEAD, h + 1);
+          p.want(w);
+          continue;
+        }
         let msg: unknown;
         if (type === S.R_FAIL || type === S.R_QUEUE_DELAYED || type === S.R_WARN) {
           msg = takeMessage(w.port);

@@ -64,6 +64,7 @@ export const P_TAIL = 1;
 export const P_SEQ = 2;
 export const P_SLEEPERS = 3;
 export const P_STOP = 4;
+export const P_DATA_WAITING = 5; // items with data in the main thread's backlog (workers ask with R_WANT)
 /** Ring entries start here; two words per entry: item id, fn id | flags. */
 export const P_RING = 16;
 /**
@@ -84,6 +85,7 @@ export const O_TAIL = 1; // worker's write index
 export const O_DIRECT = 2; // item messages posted to this worker and not yet taken
 export const O_TID = 3; // the worker's kernel thread id (0 until known)
 export const O_CURRENT = 4; // item id + 1 of the running item, 0 when idle
+export const O_RUNS = 5; // items started so far (the main thread's stall check compares it)
 export const O_RECORDS = 16;
 export const REC_WORDS = 5;
 /** 4x the inbound ring: a DONE and a QUEUE per entry, plus failures and warnings. */
@@ -96,6 +98,7 @@ export const R_FAIL = 3; // item threw or could not be loaded: message {error}
 export const R_QUEUE = 4; // worker-side queue: a = wq id, b = cpu (-1 any), c = item id + 1 of the caller's item
 export const R_QUEUE_DELAYED = 5; // as R_QUEUE, delay in a message {delay}
 export const R_WARN = 6; // message {code, message}
+export const R_WANT = 7; // the worker ran dry while items with data wait in the pool's backlog
 
 /** Queue id the worker uses for "the queue of the item being run" is never needed: ids start at 1. */
 export const WORK_CPU_UNBOUND_ID = -1;

@@ -161,6 +161,7 @@ function call(id: number, fw: number, fnId: number, f: Fn, data: unknown): Promi
   const work = remoteWork(id, (fw & S.E_DELAYED) !== 0, data);
   wside.worker!.current = work;
   Atomics.store(out, S.O_CURRENT, id + 1);
+  Atomics.add(out, S.O_RUNS, 1);
   let r: unknown;
   try {
     r = f.fn!(work);
@@ -255,6 +256,8 @@ async function main(): Promise<void> {
     if (Atomics.load(pool, S.P_STOP) !== 0) break;
     const seen = Atomics.load(pool, S.P_SEQ);
     Atomics.add(pool, S.P_SLEEPERS, 1);
+    // Items with data wait on the main thread: ask for some (once per sleep).
+    if (Atomics.load(pool, S.P_DATA_WAITING) > 0) record(S.R_WANT, 0);
     if (idle()) Atomics.wait(pool, S.P_SEQ, seen);
     Atomics.sub(pool, S.P_SLEEPERS, 1);
   }
