@@ -786,8 +786,13 @@ function workerQueue(id: number, wqId: number, cpu: number, from: number, delay:
   }
   const fromW = from > 0 ? byId.get(from - 1) : undefined;
   const chained = fromW !== undefined && fromW._run !== null && fromW._run.wq === wq;
-  if (delay === null || delay === 0n) enqueue(w, wq, cpu, chained);
-  else arm(w._dwork!, wq, cpu, delay);
+  try {
+    if (delay === null || delay === 0n) enqueue(w, wq, cpu, chained);
+    else arm(w._dwork!, wq, cpu, delay);
+  } catch (e) {
+    // The work function already got true: the failure goes to the queue it named.
+    wq._report(e as Error);
+  }
 }
 
 // --- BH work -----------------------------------------------------------------------

@@ -706,6 +706,20 @@ describe('errors in work functions', () => {
     expect(msgs[0]).toMatch(/^work function nope .* could not be loaded: .*has no exported function "nope" \(got undefined\)/);
   });
 
+  it('a work function queueing itself on a queue that cannot run it: an error event on that queue, nothing queued', async () => {
+    const bh = k.alloc_workqueue('bhx', k.WQ_BH, 0)!;
+    queues.push(bh);
+    const errs: Error[] = [];
+    bh.on('error', (e) => errs.push(e));
+    const i32 = sab(4);
+    const w = work('selfRequeue', { i32, n: 2, wq: bh });
+    k.queue_work(wq('tobh'), w);
+    await until(() => errs.length === 1);
+    expect(errs[0]).toMatchObject({ code: 'ERR_KTIMERS_WORK_FN' });
+    expect(Atomics.load(i32, 1)).toBe(1); // the function's queue_work returned true (PENDING was free)
+    expect(k.work_pending(w)).toBe(false);
+  });
+
   it('a module that does not exist is refused at INIT_WORK; relative paths are refused', () => {
     const w = new k.work_struct();
     expect(() => k.INIT_WORK(w, { module: '/nonexistent/x.mjs', name: 'f' })).toThrow(

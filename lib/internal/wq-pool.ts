@@ -31,6 +31,7 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import * as S from './wq-shared.js';
+import { reportError } from './virtual.js';
 
 export interface FnRef {
   module: string;
@@ -431,7 +432,9 @@ function armDoorbell(): void {
     waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string };
   }).waitAsync(ctl, S.C_DOORBELL, 0);
   if (r.async) (r.value as Promise<unknown>).then(onDoorbell, onDoorbell);
-  else queueMicrotask(onDoorbell);
+  // Rung already: reap from a macrotask, not a microtask, so a steady stream of
+  // completions cannot keep the main thread in a microtask loop (timers must run).
+  else setImmediate(onDoorbell);
 }
 
 function onDoorbell(): void {
@@ -484,7 +487,13 @@ function reapAll(): void {
         }
         // Free the record before handing it on: the sink may queue more work.
         Atomics.store(out, S.O_HEAD, h + 1);
-        sink!(type, out[base + 1]!, out[base + 2]!, out[base + 3]!, out[base + 4]!, msg);
+        try {
+          sink!(type, out[base + 1]!, out[base + 2]!, out[base + 3]!, out[base + 4]!, msg);
+        } catch (e) {
+          // e.g. a work function queueing itself on a queue that cannot run it: the
+          // queueing already failed for it; the other records still get processed.
+          reportError(e);
+        }
       }
       Atomics.notify(out, S.O_HEAD);
     }
