@@ -235,8 +235,10 @@ let nextWqId = 32;
 /**
  * `struct workqueue_struct`. Made by {@link alloc_workqueue} /
  * {@link alloc_ordered_workqueue}, or one of the system queues. Work function
- * failures are emitted as `'error'` events (`wq.on('error', fn)`); with no
- * listener they go to the process's usual error path (uncaughtException).
+ * failures are emitted as `'error'` events (`wq.on('error', fn)`), a
+ * KtimersError whose `cause` is what the function threw and whose `work` is
+ * the failed work_struct; with no listener they go to the process's usual
+ * error path (uncaughtException).
  */
 export class workqueue_struct {
   #brand = true;
@@ -752,6 +754,9 @@ setRecordSink((type, id, a, b, c, msg) => {
           ? new KtimersError('ERR_KTIMERS_WORKER_EXIT', `work function ${fnName(w)} on workqueue "${wq.name}" did not finish: ${text}`)
           : new KtimersError('ERR_KTIMERS_WORK_FAILED', `work function ${fnName(w)} on workqueue "${wq.name}" threw: ${text}`);
     (err as { cause?: unknown }).cause = cause;
+    // Which item failed (non-enumerable): 'error' listeners, and the WorkQueue
+    // facade, can tell the items of one queue apart.
+    Object.defineProperty(err, 'work', { value: w, enumerable: false, configurable: true, writable: true });
     wq._report(err);
   }
   if (inst.state === I_DISPATCHED) wq._finish(inst, I_DONE);

@@ -81,6 +81,17 @@ describe('WorkQueue', () => {
     expect((odd as PromiseRejectedResult).reason).toMatchObject({ message: 'has a function' });
   });
 
+  it('an item whose worker exits mid-run rejects with the queue\'s ERR_KTIMERS_WORKER_EXIT (err.work is the item); the queue goes on', async () => {
+    const wq = queue();
+    const e = await wq.queue(fn('exitWorker')).catch((x) => x);
+    expect(e).toBeInstanceOf(k.KtimersError);
+    expect(e.code).toBe('ERR_KTIMERS_WORKER_EXIT');
+    expect(e.work).toBeInstanceOf(k.work_struct);
+    const c = i32();
+    await wq.queue(fn('add'), { i32: c });
+    expect(c[0]).toBe(1);
+  });
+
   it('a missing export rejects with ERR_KTIMERS_WORK_NOT_FUNCTION; a missing module without queueing', async () => {
     const wq = queue();
     await expect(wq.queue(fn('notAFunction'))).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_KTIMERS_WORK_NOT_FUNCTION' });

@@ -22,9 +22,9 @@
  * module; a closure cannot cross threads). `data` is structured-cloned to the
  * worker; SharedArrayBuffers are shared, not copied.
  */
-import { fileURLToPath } from 'node:url';
 import { AbortError, describe, KtimersError, typeError } from '../errors.js';
 import { reportError } from '../internal/virtual.js';
+import { in_atomic } from '../context.js';
 import {
   alloc_ordered_workqueue,
   alloc_workqueue,
@@ -42,7 +42,7 @@ import {
   type workqueue_struct,
 } from '../workqueue.js';
 import { booleanOption } from './high-res-timer.js';
-import { TOKEN, type RunnerPayload } from './work-runner.js';
+import { TOKEN } from './work-runner.js';
 
 /** Options of the {@link WorkQueue} constructor. */
 export interface WorkQueueOptions {
@@ -66,12 +66,91 @@ export interface QueueOptions {
   signal?: AbortSignal;
 }
 
-const RUNNER: WorkFnRef = { module: fileURLToPath(new URL('./work-runner.js', import.meta.url)), name: 'run' };
+const RUNNER = new URL('./work-runner.js', import.meta.url).href;
+/** The runner reference of each target function ({ module, name }), checked once. */
+const runners = new Map<string, WorkFnRef>();
 
-let nextToken = 0;
+function runnerFor(ref: { module: string; name: string }): WorkFnRef {
+  const key = `${ref.module}\0${ref.name}`;
+  let r = runners.get(key);
+  if (r === undefined) {
+    const url = `${RUNNER}?m=${encodeURIComponent(ref.module)}&n=${encodeURIComponent(ref.name)}`;
+    r = fnArg({ module: url, name: 'run' }) as WorkFnRef;
+    runners.set(key, r);
+  }
+  return r;
+}
 
-interface Entry {
-  settle: (err: unknown) => void;
+/** One queue() call: its work item, its promise, its abort listener. */
+class Item {
+  readonly id: number;
+  readonly promise: Promise<void>;
+  #resolve!: () => void;
+  #reject!: (e: unknown) => void;
+  #settled = false;
+  #onAbort: (() => void) | null = null;
+
+  constructor(
+    readonly owner: WorkQueue,
+    readonly work: work_struct,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.id = work._id; // unique while the item lives; the runner tags failures with it
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    if (signal !== undefined) {
+      this.#onAbort = () => {
+        cancel_work(work); // takes it back if it has not started; a running one finishes unobserved
+        this.settle(new AbortError(undefined, { cause: signal.reason }));
+      };
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  flush(): void {
+    try {
+      flush_work(this.work).then(
+        () => this.settle(this.owner._forget(this.id)),
+        (e: unknown) => this.settle(e),
+      );
+    } catch (e) {
+      this.settle(e);
+    }
+  }
+
+  settle(err: unknown): void {
+    if (this.#settled) {
+      this.owner._forget(this.id); // an aborted item finished: drop what it left
+      return;
+    }
+    this.#settled = true;
+    if (this.#onAbort !== null) this.signal!.removeEventListener('abort', this.#onAbort);
+    if (err === undefined) this.#resolve();
+    else this.#reject(err);
+  }
+}
+
+/** Per caller's reference object: its fields when last checked, and its runner (queue() is hot). */
+const refCache = new WeakMap<object, { module: unknown; name: unknown; runner: WorkFnRef }>();
+
+/** The runner of `{ module, name }`, validated (fnArg) unless this object was already, unchanged. */
+function runnerOf(fn: unknown): WorkFnRef {
+  if (typeof fn === 'object' && fn !== null) {
+    const c = refCache.get(fn);
+    if (c !== undefined) {
+      try {
+        if ((fn as WorkFnRef).module === c.module && (fn as WorkFnRef).name === c.name) return c.runner;
+      } catch {
+        // a throwing getter: fnArg reports it
+      }
+    }
+  }
+  const ref = fnArg(fn) as { module: string; name: string };
+  const runner = runnerFor(ref);
+  refCache.set(fn as object, { module: (fn as WorkFnRef).module, name: (fn as WorkFnRef).name, runner });
+  return runner;
 }
 
 /**
@@ -85,8 +164,8 @@ interface Entry {
 export class WorkQueue {
   readonly #wq: workqueue_struct;
   #closing: Promise<void> | null = null;
-  readonly #entries = new Map<number, Entry>();
-  /** failures matched to their token, read when the item's flush returns */
+  readonly #entries = new Map<number, Item>();
+  /** failures matched to their item id, read when the item's flush returns */
   readonly #errors = new Map<number, unknown>();
 
   /**
@@ -114,7 +193,8 @@ export class WorkQueue {
 
   #onError(err: Error): void {
     const c = (err as { cause?: unknown }).cause as Record<string, unknown> | undefined;
-    if (c !== null && typeof c === 'object' && typeof c[TOKEN] === 'number') {
+    if (c !== null && typeof c === 'object' && typeof c[TOKEN] === 'number' && this.#entries.has(c[TOKEN] as number)) {
+      // The function threw (or could not be loaded): reject with its own error.
       let e = c.error;
       if (typeof c.code === 'string' && e instanceof Error && (e as { code?: unknown }).code === undefined) {
         Object.defineProperty(e, 'code', { value: c.code, enumerable: true, configurable: true, writable: true });
@@ -122,7 +202,12 @@ export class WorkQueue {
       this.#errors.set(c[TOKEN] as number, e);
       return;
     }
-    reportError(err); // not from a facade item: the usual error path
+    const w = (err as { work?: unknown }).work;
+    if (w instanceof work_struct && this.#entries.has(w._id)) {
+      this.#errors.set(w._id, err); // the item failed outside the function (its worker exited): the queue's error
+      return;
+    }
+    reportError(err); // not one of this facade's items: the usual error path
   }
 
   /**
@@ -150,7 +235,7 @@ export class WorkQueue {
           'fn must be { module, name }: a function cannot cross to a worker thread. Export it and pass { module: import.meta.url, name: "…" }',
         );
       }
-      const ref = fnArg(fn) as { module: string; name: string };
+      const runner = runnerOf(fn);
       if (options !== undefined && (typeof options !== 'object' || options === null)) {
         throw typeError('ERR_INVALID_ARG_TYPE', `options must be an object, got ${describe(options)}`);
       }
@@ -165,50 +250,31 @@ export class WorkQueue {
       } catch (e) {
         throw typeError('ERR_KTIMERS_WORK_DATA', `data cannot be sent to a worker thread: ${(e as Error).message}`);
       }
-      return this.#queue(ref, data, signal);
+      return this.#queue(runner, data, signal);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  #queue(ref: { module: string; name: string }, data: unknown, signal: AbortSignal | undefined): Promise<void> {
-    const t = ++nextToken;
+  #queue(runner: WorkFnRef, data: unknown, signal: AbortSignal | undefined): Promise<void> {
     const w = new work_struct();
-    INIT_WORK(w, RUNNER);
-    w.data = { m: ref.module, n: ref.name, d: data, t } satisfies RunnerPayload;
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const onAbort = () => {
-        cancel_work(w); // takes it back if it has not started; a running one finishes unobserved
-        entry.settle(new AbortError(undefined, { cause: signal!.reason }));
-      };
-      const entry: Entry = {
-        settle: (err) => {
-          if (settled) return;
-          settled = true;
-          this.#entries.delete(t);
-          signal?.removeEventListener('abort', onAbort);
-          if (err === undefined) resolve();
-          else reject(err);
-        },
-      };
-      this.#entries.set(t, entry);
-      queue_work(this.#wq, w);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // flush_work may sleep: call it from task context (this may be a timer callback).
-      queueMicrotask(() => {
-        const done = () => {
-          const err = this.#errors.get(t);
-          this.#errors.delete(t);
-          entry.settle(err);
-        };
-        try {
-          flush_work(w).then(done, entry.settle);
-        } catch (err) {
-          entry.settle(err);
-        }
-      });
-    });
+    INIT_WORK(w, runner);
+    w.data = data;
+    const item = new Item(this, w, signal);
+    this.#entries.set(item.id, item);
+    queue_work(this.#wq, w);
+    // flush_work may sleep: from a timer callback, call it once in task context.
+    if (in_atomic()) queueMicrotask(() => item.flush());
+    else item.flush();
+    return item.promise;
+  }
+
+  /** @internal an item finished: forget it, and hand over the failure recorded for it, if any. */
+  _forget(id: number): unknown {
+    this.#entries.delete(id);
+    const err = this.#errors.get(id);
+    this.#errors.delete(id);
+    return err;
   }
 
   /**
@@ -247,7 +313,7 @@ export class WorkQueue {
     return this.#closing !== null;
   }
 
-  /** Items queued or running whose promise has not settled yet. */
+  /** Items queued or running (an aborted item that is still running counts until it ends). */
   get size(): number {
     return this.#entries.size;
   }
