@@ -39,7 +39,7 @@ import { reportError, virt } from './internal/virtual.js';
 import { enterIrq, exitIrq, irq } from './internal/irq.js';
 import { functionArg } from './internal/validate.js';
 import { HZ, INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies, TICK_NSEC } from './jiffies.js';
-import { Wheel } from './internal/wheel.js';
+import { MAX_SAFE_JIFFIES, Wheel } from './internal/wheel.js';
 import { CLOCK_MONOTONIC } from './ktime.js';
 
 /** timer_list flags (`include/linux/timer.h`): bits 0–17 hold the CPU number (always 0 here). */
@@ -124,21 +124,70 @@ let isTimerList: (o: unknown) => o is timer_list;
 /** The timer's slot in its wheel, or -1 when not pending. */
 const slotOf = (st: number): number => (st >>> ST_SHIFT) - 1;
 
+// `timer.expires` is stored, when it can be, as a small integer: its offset
+// from the jiffy this module loaded at, if within ±2^30 jiffies (±12 days at
+// HZ=1000, ±124 days at HZ=100). V8 keeps such a value inside the object (a
+// Smi), where a bigint is a separate 24-byte allocation per timer — the
+// largest item in a pending timer's memory after the object itself. Any other
+// value (a far or wrapped expiry, or whatever a caller wrote there) is kept
+// as given, so the field is only ever a Smi or not a number at all (a double
+// there would make V8 box every timer's field). Reading `expires` rebuilds
+// the bigint: an allocation per read, which only user code does.
+const EXP_BASE = refreshJiffies();
+const EXP_BASE_N = Number(EXP_BASE);
+const EXP_LIM = 2 ** 30;
+const EXP_LO = EXP_BASE - BigInt(EXP_LIM);
+const EXP_HI = EXP_BASE + BigInt(EXP_LIM);
+
+/** The stored form of a validated expiry whose `Number()` is `num` (NaN beyond 2^53). */
+function encodeExpires(expires: bigint, num: number): unknown {
+  const off = num - EXP_BASE_N;
+  return off > -EXP_LIM && off < EXP_LIM ? off : expires;
+}
+
+/** A non-bigint written to `timer.expires`, kept for add_timer() to refuse (a number there would read as an offset). */
+class RawExpires {
+  constructor(readonly value: unknown) {}
+}
+
+/** The stored form of anything written to `timer.expires`. */
+function encodeAny(v: unknown): unknown {
+  if (typeof v !== 'bigint') return new RawExpires(v);
+  return v > EXP_LO && v < EXP_HI ? Number(v - EXP_BASE) : v;
+}
+
+let expOf: (t: timer_list) => unknown;
+let setExp: (t: timer_list, v: unknown) => void;
+
 /**
  * `struct timer_list`. Set up with {@link timer_setup} (or {@link DEFINE_TIMER});
  * `expires` is absolute jiffies (a bigint), writable before {@link add_timer}.
  * Subclass it to embed your own fields: the callback receives the same object.
  */
 export class timer_list {
-  /** Absolute expiry in jiffies. */
-  expires: bigint = 0n;
+  #exp: unknown = 0n;
   /** The callback; null after timer_shutdown (re-arming is then ignored). */
   function: TimerCallback<any> | null = null;
   /** TIMER_* flags (CPU bits are 0: one CPU). */
   flags = 0;
   #st = 0;
 
+  /** Absolute expiry in jiffies (`unsigned long`: a bigint). */
+  get expires(): bigint {
+    const v = this.#exp;
+    if (typeof v === 'number') return BigInt(v) + EXP_BASE;
+    return (v instanceof RawExpires ? v.value : v) as bigint;
+  }
+  set expires(v: bigint) {
+    // Any value is accepted here, as a C field would be; add_timer() checks it.
+    this.#exp = encodeAny(v);
+  }
+
   static {
+    expOf = (t) => t.#exp;
+    setExp = (t, v) => {
+      t.#exp = v;
+    };
     stOf = (t) => t.#st;
     setSt = (t, v) => {
       t.#st = v;
@@ -433,15 +482,22 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
   }
   const base = baseOf(t.flags);
   const jiffies = virtual ? Number(refreshJiffies()) : realJiffiesNum();
+  const num = expires <= MAX_SAFE_JIFFIES ? Number(expires) : NaN;
+  const enc = encodeExpires(expires, num);
   if (st >= ST_ONE && !(options & MOD_TIMER_NOTPENDING)) {
     // __mod_timer's first checks read timer->expires: the caller's field (it
-    // may have been written since the timer was queued).
-    const cur = t.expires;
-    if (cur === expires) return 1;
-    if (options & MOD_TIMER_REDUCE && BigInt.asIntN(64, cur - expires) <= 0n) return 1;
+    // may have been written since the timer was queued). The stored form is
+    // canonical, so equal expiries have equal stored forms.
+    const cur = expOf(t);
+    if (cur === enc) return 1;
+    if (options & MOD_TIMER_REDUCE) {
+      const diff =
+        typeof cur === 'number' && typeof enc === 'number' ? cur - enc : Number(BigInt.asIntN(64, t.expires - expires));
+      if (diff <= 0) return 1;
+    }
     const s = slotOf(st);
-    if (w.move(s, base, expires, jiffies) === 0 && w.lowered && base !== BASE_DEF && !virtual) rearm();
-    t.expires = expires; // same bucket or moved: the new expiry either way
+    if (w.move(s, base, expires, num, jiffies) === 0 && w.lowered && base !== BASE_DEF && !virtual) rearm();
+    setExp(t, enc); // same bucket or moved: the new expiry either way
     return 1;
   }
   if (st >= ST_ONE) {
@@ -452,8 +508,8 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
     w.touch(base, jiffies); // the kernel forwards the base before it finds the timer inactive
     return moved;
   }
-  const s = w.add(t, base, expires, jiffies);
-  t.expires = expires;
+  const s = w.add(t, base, expires, num, jiffies);
+  setExp(t, enc);
   st = (st & ST_BITS & ~ST_VIRTUAL) | (virtual ? ST_VIRTUAL : 0) | ((s + 1) << ST_SHIFT);
   setSt(t, st);
   if (countsForRef(t, st)) refDelta(1);

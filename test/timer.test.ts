@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
 import * as T from '../dist/timer.js';
+import { native } from '../dist/binding.js';
 
 const J0 = k.INITIAL_JIFFIES + 1_000_000n; // an arbitrary, unaligned start
 let clock: VirtualClock;
@@ -379,3 +380,44 @@ describe('wheel placement and firing jiffies (§B)', () => {
   });
 });
 
+
+describe('timer.expires storage', () => {
+  // expires is kept as a small-integer offset when it is near the load-time jiffy
+  // (memory per timer), as the value itself otherwise: every value must read back
+  // exactly as written, and equal expiries must compare equal across both forms.
+  it('reads back exactly what was written, near, far, wrapped or not a bigint', () => {
+    const t = new T.timer_list();
+    const j = k.get_jiffies_64();
+    // The real jiffies too (this file runs on the virtual clock): the stored
+    // offset is from the real jiffy at load, a few seconds ago at most.
+    const r = k.INITIAL_JIFFIES + native.now(0) / k.TICK_NSEC;
+    const M = 1_000_000n;
+    const values: unknown[] = [
+      r, r + 1n, r - 1n, r + (1n << 30n) - M, r + (1n << 30n) + M, r - (1n << 30n) + M, r - (1n << 30n) - M,
+      0n, 1n, j, j + 1n, j - 1n, j + (1n << 30n) - 1n, j + (1n << 30n), j + (1n << 30n) + 1n, j - (1n << 30n),
+      j - (1n << 30n) + 1n, (1n << 53n) - 1n, 1n << 53n, (1n << 64n) - 1n, 1n << 64n, -1n,
+      5, -0, 1.5, '7', null, undefined, Object(3n),
+    ];
+    for (const v of values) {
+      t.expires = v as bigint;
+      expect(Object.is(t.expires, v) || t.expires === v).toBe(true);
+    }
+  });
+
+  it('mod_timer treats an expiry the same whichever form it is stored in', () => {
+    const t = mk('enc');
+    const j = now;
+    // Far ahead of the virtual clock, beyond the small-integer window: stored as a bigint.
+    const far = j + (1n << 31n);
+    expect(T.mod_timer(t, far)).toBe(0);
+    expect(T.mod_timer(t, far)).toBe(1); // unchanged expiry: the early return
+    expect(T.timer_reduce(t, far + 1n)).toBe(1); // later: REDUCE leaves it
+    expect(t.expires).toBe(far);
+    expect(T.timer_reduce(t, j + 5n)).toBe(1); // earlier: moves (now a small-integer form)
+    expect(t.expires).toBe(j + 5n);
+    expect(T.timer_reduce(t, far)).toBe(1);
+    expect(t.expires).toBe(j + 5n);
+    advanceTo(j + 6n);
+    expect(firedAt('enc')).toEqual([j + 6n]);
+  });
+});

@@ -73,14 +73,18 @@ const META_IDX = 0x3ff;
 const META_BASE_SHIFT = 10;
 const META_EXPIRING = 1 << 12;
 
+/** The largest jiffies value a number holds exactly. */
+export const MAX_SAFE_JIFFIES = 0x1f_ffff_ffff_ffffn;
+
 /**
  * The kernel's u64 expiry as the number its arithmetic acts on, given `clk`:
- * itself when it fits 2^53 (every realistic value), else `clk - 1` (due: the
- * u64 difference is negative as a long) or `clk + WHEEL_TIMEOUT_MAX` (capped),
- * which calc_wheel_index() then treats exactly as it would the real value.
+ * `num` (the caller's `Number(expires)`, NaN when expires > 2^53 − 1) when it
+ * is exact — every realistic value — else `clk - 1` (due: the u64 difference
+ * is negative as a long) or `clk + WHEEL_TIMEOUT_MAX` (capped), which
+ * calc_wheel_index() then treats exactly as it would the real value.
  */
-export function effectiveExpires(expires: bigint, clk: number, timeoutMax: number): number {
-  if (expires <= 0x1f_ffff_ffff_ffffn) return Number(expires);
+export function effectiveExpires(num: number, expires: bigint, clk: number, timeoutMax: number): number {
+  if (num === num) return num;
   return BigInt.asUintN(64, expires - BigInt(clk)) >= TWO_63 ? clk - 1 : clk + timeoutMax;
 }
 
@@ -119,7 +123,7 @@ export class Wheel<T> {
    */
   private meta = new Int16Array(0);
   /** slot -> its timer while pending. */
-  readonly owner: (T | undefined)[] = [];
+  owner: (T | undefined)[] = [];
   private freeHead = -1;
   inUse = 0;
 
@@ -164,6 +168,11 @@ export class Wheel<T> {
     this.next = g(this.next, (n) => new Int32Array(n));
     this.prev = g(this.prev, (n) => new Int32Array(n));
     this.meta = g(this.meta, (n) => new Int16Array(n));
+    // The same exact capacity for the owner map (a push-grown array keeps up
+    // to 50% spare: ~4 bytes per timer at a million).
+    const owner = new Array<T | undefined>(cap);
+    for (let s = 0; s < this.cap; s++) owner[s] = this.owner[s];
+    this.owner = owner;
     // New slots join the free list in ascending order.
     for (let s = cap - 1; s >= this.cap; s--) {
       this.meta[s] = -1;
@@ -378,11 +387,11 @@ export class Wheel<T> {
    * forward_timer_base). Returns the new slot; `lowered` is set when the
    * base's next_expiry moved earlier.
    */
-  add(owner: T, b: number, expires: bigint, jiffies: number): number {
+  add(owner: T, b: number, expires: bigint, num: number, jiffies: number): number {
     this.refreshEmpty(b, jiffies);
     this.forward(b, jiffies);
     const clk = this.clk[b]!;
-    const idx = this.calcWheelIndex(effectiveExpires(expires, clk, this.timeoutMax), clk);
+    const idx = this.calcWheelIndex(effectiveExpires(num, expires, clk, this.timeoutMax), clk);
     const s = this.alloc(owner);
     this.lowered = this.enqueue(b, s, idx, this.bucketExpiry);
     return s;
@@ -397,13 +406,13 @@ export class Wheel<T> {
    * Returns 1 when the timer stays where it is (same bucket: only its expiry
    * changes), 0 when it moved (to `b`'s wheel; `lowered` set).
    */
-  move(s: number, b: number, expires: bigint, jiffies: number): number {
+  move(s: number, b: number, expires: bigint, num: number, jiffies: number): number {
     const m = this.meta[s]!;
     const old = (m >> META_BASE_SHIFT) & 3;
     this.refreshEmpty(b, jiffies);
     this.forward(old, jiffies);
     const clk = this.clk[old]!;
-    let idx = this.calcWheelIndex(effectiveExpires(expires, clk, this.timeoutMax), clk);
+    let idx = this.calcWheelIndex(effectiveExpires(num, expires, clk, this.timeoutMax), clk);
     // Same bucket (and base): it stays, in its bucket or on its expiring list.
     if (idx === (m & META_IDX) && old === b) {
       this.lowered = 0;
@@ -413,7 +422,7 @@ export class Wheel<T> {
     if (old !== b) {
       this.forward(b, jiffies); // the timer's flags now select another base
       const nclk = this.clk[b]!;
-      idx = this.calcWheelIndex(effectiveExpires(expires, nclk, this.timeoutMax), nclk);
+      idx = this.calcWheelIndex(effectiveExpires(num, expires, nclk, this.timeoutMax), nclk);
     }
     this.lowered = this.enqueue(b, s, idx, this.bucketExpiry);
     return 0;
