@@ -390,7 +390,7 @@ describe('model: return values against PENDING and the disable count', () => {
       return w;
     });
     const m = { pending: new Array(N).fill(false), disable: new Array(N).fill(0), runs: new Array(N).fill(0) };
-    const W = warnings(); // enable_work underflows warn
+    const W = warnings();
     const log: string[] = [];
     try {
       for (let step = 0; step < 3000; step++) {
@@ -420,8 +420,10 @@ describe('model: return values against PENDING and the disable count', () => {
             break;
           case 4:
           case 8:
+            // (Not at count 0: the underflow WARN is once per process, and another test checks it.)
+            if (m.disable[i] === 0) continue;
             got = k.enable_work(w);
-            if (m.disable[i] > 0) m.disable[i]--;
+            m.disable[i]--;
             want = m.disable[i] === 0;
             break;
           case 5:
@@ -446,10 +448,10 @@ describe('model: return values against PENDING and the disable count', () => {
       }
     } finally {
       W.restore();
-      for (const w of items) {
-        while (!k.enable_work(w));
+      items.forEach((w, i) => {
+        for (; m.disable[i] > 0; m.disable[i]--) k.enable_work(w);
         k.cancel_work(w);
-      }
+      });
     }
     expect(log, `seed ${SEED}`).toEqual([]);
     expect(m.runs.reduce((a, b) => a + b, 0)).toBeGreaterThan(100); // the runs path was exercised
@@ -820,7 +822,7 @@ describe('errors in work functions', () => {
     const i32 = sab(4);
     const w = work('selfRequeue', { i32, n: 2, wq: bh });
     k.queue_work(wq('tobh'), w);
-    await until(() => errs.length === 1);
+    await until(() => errs.length === 1, 10_000);
     expect(errs[0]).toMatchObject({ code: 'ERR_KTIMERS_WORK_FN' });
     expect(Atomics.load(i32, 1)).toBe(1); // the function's queue_work returned true (PENDING was free)
     expect(k.work_pending(w)).toBe(false);
