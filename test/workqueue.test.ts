@@ -683,6 +683,25 @@ describe('delayed work on the timer wheel (virtual clock)', () => {
     }
   });
 
+  it('on the real clock: never early (a delay of 20 jiffies runs at jiffies + 21 or later), BH delayed work too', async () => {
+    const q = wq('dreal');
+    const counts = sab(2);
+    const dw = new k.delayed_work();
+    k.INIT_DELAYED_WORK(dw, fn('count'));
+    dw.work.data = { counts };
+    let bhAt = 0n;
+    const bh = new k.delayed_work();
+    k.INIT_DELAYED_WORK(bh, () => (bhAt = k.get_jiffies_64()));
+    const j0 = k.get_jiffies_64();
+    expect(k.queue_delayed_work(q, dw, 20n)).toBe(true);
+    expect(k.queue_delayed_work(k.system_bh_wq, bh, 20n)).toBe(true);
+    const e = dw.timer.expires; // jiffies + 20 at the call (a tick may fall between j0 and it)
+    expect(e - j0 === 20n || e - j0 === 21n).toBe(true);
+    await until(() => Atomics.load(counts, 0) === 1 && bhAt !== 0n);
+    expect(k.get_jiffies_64() >= e + 1n).toBe(true); // level 0: runs at expires + 1, never before
+    expect(bhAt >= bh.timer.expires + 1n).toBe(true);
+  });
+
   it('a delayed work re-queueing itself with a delay from its function', async () => {
     const q = wq('dself');
     const clock = installVirtualClock({ startJiffies: 0n });
