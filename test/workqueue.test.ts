@@ -956,6 +956,13 @@ describe('lifecycle', () => {
     expect(r.json.elapsedMs).toBeGreaterThanOrEqual(250);
   });
 
+  it('a delayed work\'s pending timer keeps the process alive until the item ran', () => {
+    const r = child('delayed-keeps-alive');
+    expect(r.status).toBe(0);
+    expect(r.json.log.slice(0, 3)).toEqual([2, 2, 3]);
+    expect(r.json.elapsedMs).toBeGreaterThanOrEqual(290);
+  });
+
   it('the workqueue works inside a worker_thread (its own pool)', async () => {
     const w = new Worker(
       `import('${new URL('../dist/index.js', import.meta.url).href}').then(async (k) => {
