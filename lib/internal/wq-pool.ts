@@ -17,12 +17,20 @@
  *   worker. The main thread also reaps synchronously when a queue reaches
  *   max_active, so a tight queue_work loop never stalls on the event loop.
  * - An item with `data` goes as one message to one worker (structured clone
- *   keeps SharedArrayBuffers shared, which a byte ring could not), announced by
- *   a per-worker counter; the worker takes it with receiveMessageOnPort.
- * - No thread exists until the first item is dispatched to a pool, a pool
- *   grows one worker at a time while entries wait and no worker sleeps, and
- *   idle workers are unref'd: only outstanding work keeps the process alive
- *   (one ref'd MessagePort, toggled on 0 <-> 1 of the outstanding count).
+ *   keeps SharedArrayBuffers shared, which v8.serialize into a byte ring could
+ *   not, and v8.serialize + deserialize cost ~5.5 us per small object),
+ *   announced by a per-worker counter; the worker takes it with
+ *   receiveMessageOnPort. With no worker idle it waits in the pool's backlog
+ *   here and workers that run dry ask for a batch (R_WANT), so it never waits
+ *   behind a blocked item while another worker idles.
+ * - No thread exists until the first item is dispatched to a pool. A pool
+ *   starts workers one at a time up to its base size (unbound: one per CPU;
+ *   per-CPU: one) while entries wait and no worker sleeps, and beyond that, up
+ *   to STALL_CAP, when every worker has been on one item for STALL_MS (the
+ *   kernel's concurrency management seen from outside). Idle workers are
+ *   unref'd: only outstanding work keeps the process alive (one ref'd
+ *   MessagePort, toggled on 0 <-> 1 of the outstanding count). A worker that
+ *   exits mid-item has its items reported (ERR_KTIMERS_WORKER_EXIT).
  *
  * Ownership: every field here is J: (JS main thread only) except the SABs,
  * which follow the protocols of wq-shared.ts (A: atomics only).
