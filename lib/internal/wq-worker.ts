@@ -7,7 +7,8 @@
  * import its function on first use, call it (awaiting it if it returns a
  * promise), clear RUNNING, append a record for the main thread and ring the
  * doorbell. With nothing to do it spins briefly (a burst usually continues),
- * then sleeps in Atomics.wait on the pool's eventcount.
+ * asks for items with data if the main thread holds some in the pool's
+ * backlog (R_WANT), then sleeps in Atomics.wait on the pool's eventcount.
  *
  * While it sleeps its event loop is blocked: a work function must await what
  * it starts (as a kernel work function returns only when done).
