@@ -1016,6 +1016,8 @@ function intArg(v: unknown, name: string, lo: number, hi: number): number {
 }
 
 function newQueue(name: unknown, flags: unknown, max_active: unknown, extra: number): workqueue_struct | null {
+  // A queue made in a pool worker would exist only there (its id means nothing to the main thread).
+  mainOnly('alloc_workqueue');
   if (typeof name !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `name must be a string, got ${describe(name)}`);
   let f = intArg(flags, 'flags', 0, 0xffffffff);
   const max = intArg(max_active, 'max_active', -(2 ** 31), 2 ** 31 - 1);
@@ -1096,6 +1098,7 @@ export function create_singlethread_workqueue(name: string): workqueue_struct {
  * @param max_active - the new limit.
  */
 export function workqueue_set_max_active(wq: workqueue_struct, max_active: number): void {
+  mainOnly('workqueue_set_max_active');
   const q = wqArg(wq);
   const max = intArg(max_active, 'max_active', -(2 ** 31), 2 ** 31 - 1);
   if (q.flags & (WQ_BH | __WQ_ORDERED)) {

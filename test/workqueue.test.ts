@@ -170,6 +170,16 @@ describe('introspection (case 94) and context (cases 103, 104)', () => {
     expect([...out.slice(0, 6)]).toEqual([1, 0, 1, 0, k.WORK_BUSY_RUNNING, 1]);
   });
 
+  it('inside a work function, calls that need the main thread throw ERR_KTIMERS_WQ_WORKER_CONTEXT', async () => {
+    const out = sab(8);
+    const w = work('mainOnlyCalls', { out });
+    k.queue_work(wq('mainonly'), w);
+    await until(() => out[7] === 1);
+    // flush_work, cancel_work, alloc_workqueue (a queue made there would exist only there),
+    // queue_work of an item made in the worker (its state would exist only there).
+    expect([...out.slice(0, 4)]).toEqual([1, 1, 1, 1]);
+  });
+
   it('sleeping calls throw ERR_KTIMERS_SLEEP_IN_ATOMIC from timer and hrtimer callbacks', async () => {
     const w = work('noop');
     const dw = new k.delayed_work();
