@@ -329,9 +329,19 @@ function runWheel(w: Wheel<timer_list>, j: number, isVirtual: boolean): void {
       }
     }
   } finally {
+    // The ref counts of the timers that ran, dropped once per pass rather than
+    // per callback: until here the count is only higher than it should be,
+    // which keeps the process alive for the length of the pass at most.
+    if (refDrops !== 0) {
+      const d = refDrops;
+      refDrops = 0;
+      refDelta(-d);
+    }
     exitIrq(true);
   }
 }
+
+let refDrops = 0;
 
 /** Runs the collected timers of `base` in order; true when the pass is over, false after a callback threw. */
 function runPass(w: Wheel<timer_list>, base: number, isVirtual: boolean): boolean {
@@ -342,7 +352,7 @@ function runPass(w: Wheel<timer_list>, base: number, isVirtual: boolean): boolea
       t = w.owner[s]!;
       w.free(s);
       st = stOf(t);
-      if (!isVirtual && countsForRef(t, st)) refDelta(-1);
+      if (!isVirtual && countsForRef(t, st)) refDrops++;
       const fn = t.function;
       if (fn === null) {
         setSt(t, st & (ST_BITS & ~ST_VIRTUAL));
