@@ -145,6 +145,11 @@ export class hrtimer {
 
 function timerArg(t: unknown): hrtimer {
   if (!hrtimer.isTimer(t)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be an hrtimer, got ${describe(t)}`);
+  // The engine keeps its bookkeeping on the timer object; a frozen (or sealed)
+  // one could not be updated, and a half-applied change would lose it.
+  if (!Object.isExtensible(t)) {
+    throw typeError('ERR_INVALID_ARG_TYPE', 'timer must not be frozen, sealed or made non-extensible: ktimers keeps its state on it');
+  }
   return t;
 }
 

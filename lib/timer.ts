@@ -417,6 +417,11 @@ export function virtualNextExpiry(): bigint | null {
 
 function timerArg(t: unknown): timer_list {
   if (!timer_list.isTimer(t)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be a timer_list, got ${describe(t)}`);
+  // The API writes the kernel's public fields (expires, function, flags): refuse a
+  // frozen timer up front rather than fail half-way (see lib/hrtimer.ts timerArg).
+  if (!Object.isExtensible(t)) {
+    throw typeError('ERR_INVALID_ARG_TYPE', 'timer must not be frozen, sealed or made non-extensible: ktimers keeps its state on it');
+  }
   return t;
 }
 

@@ -271,6 +271,18 @@ afterEach(() => {
   for (const d of madeDwork.splice(0)) k.cancel_delayed_work(d);
 });
 
+/** Set up, never armed, not tracked for cleanup (the frozen-timer cases cannot be cleaned up). */
+function bareTimer(): k.hrtimer {
+  const t = new k.hrtimer();
+  k.hrtimer_setup(t, noop, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
+  return t;
+}
+function bareTList(): k.timer_list {
+  const t = new k.timer_list();
+  k.timer_setup(t, tlNoop, 0);
+  return t;
+}
+
 /** A valid argument of each kind (a fresh set-up timer for 'timer'). */
 function valid(kind: Kind): unknown {
   switch (kind) {
@@ -344,6 +356,8 @@ const BAD: Record<Exclude<Kind, 'any'>, Bad[]> = {
     ['the class itself', () => k.hrtimer, T, ARG], ['its prototype', () => k.hrtimer.prototype, T, ARG],
     ['hostile object', hostile, T, ARG], ['hostile proxy', hostileProxy, T, ARG], ['array', () => [], T, ARG],
     ['a timer_list', () => setupTList(), T, ARG],
+    ['a frozen set-up hrtimer', () => Object.freeze(bareTimer()), T, ARG],
+    ['a sealed set-up hrtimer', () => Object.seal(bareTimer()), T, ARG],
   ],
   fn: [
     ['undefined', () => undefined, T, ARG], ['null', () => null, T, ARG], ['number', () => 1, T, ARG],
@@ -394,6 +408,8 @@ const BAD: Record<Exclude<Kind, 'any'>, Bad[]> = {
     ['the class itself', () => k.timer_list, T, ARG], ['its prototype', () => k.timer_list.prototype, T, ARG],
     ['an hrtimer', () => setupTimer(), T, ARG],
     ['hostile object', hostile, T, ARG], ['hostile proxy', hostileProxy, T, ARG], ['array', () => [], T, ARG],
+    ['a frozen set-up timer_list', () => Object.freeze(bareTList()), T, ARG],
+    ['a non-extensible set-up timer_list', () => Object.preventExtensions(bareTList()), T, ARG],
   ],
   // timer_setup's flags: a u32 number (undefined is the default, 0). Out-of-range numbers are
   // TypeError ERR_INVALID_ARG_TYPE here, where the u32/u64 kinds give RangeError ERR_OUT_OF_RANGE (reported).
@@ -759,6 +775,90 @@ describe('timers', () => {
   });
 });
 
+// ktimers keeps its bookkeeping on the timer object. A timer frozen (or sealed,
+// or made non-extensible) is refused by every call before any effect; one frozen
+// while armed cannot run, and must not take the rest of its expiry pass with it.
+describe('timers frozen by the user', () => {
+  it('every call on a frozen, sealed or non-extensible hrtimer / timer_list is TypeError ERR_INVALID_ARG_TYPE; an armed one stays armed', () => {
+    for (const lock of [Object.freeze, Object.seal, Object.preventExtensions]) {
+      const h = setupTimer().unref(); // stays armed (1000 s) in this process: must not hold it
+      k.hrtimer_start(h, 10n ** 12n, k.HRTIMER_MODE_REL);
+      lock(h);
+      for (const f of [k.hrtimer_cancel, k.hrtimer_try_to_cancel, k.hrtimer_restart, k.hrtimer_active, k.hrtimer_get_expires]) {
+        expectError(() => (f as (t: unknown) => unknown)(h), T, ARG, `${f.name}(${lock.name} hrtimer)`);
+      }
+      expectError(() => k.hrtimer_setup(h, noop, k.CLOCK_MONOTONIC, 0), T, ARG, `hrtimer_setup(${lock.name})`);
+      expect(h._queued).toBe(true); // read directly: the API refuses it
+      expect(native.state().slotsInUse).toBeGreaterThan(0);
+      const tl = setupTList();
+      tl.unref();
+      k.mod_timer(tl, tl.expires);
+      lock(tl);
+      for (const f of [k.timer_delete, k.timer_shutdown, k.add_timer, k.timer_pending]) {
+        expectError(() => (f as (t: unknown) => unknown)(tl), T, ARG, `${f.name}(${lock.name} timer_list)`);
+      }
+      expectError(() => k.mod_timer(tl, tl.expires + 1n), T, ARG, `mod_timer(${lock.name})`);
+      expect(tl._slot).toBeGreaterThanOrEqual(0);
+      // they cannot be cancelled any more: keep them out of afterEach's cleanup
+      made.splice(made.indexOf(h), 1);
+      madeTL.splice(madeTL.indexOf(tl), 1);
+    }
+  });
+
+  it('an hrtimer frozen while armed is dropped at expiry with ERR_KTIMERS_TIMER_FROZEN; the others due in that pass all run, in order', () => {
+    const clock = installVirtualClock();
+    try {
+      const ran: number[] = [];
+      const ts = [0, 1, 2, 3, 4].map((i) => {
+        const t = new k.hrtimer();
+        k.hrtimer_setup(t, () => (ran.push(i), k.HRTIMER_NORESTART), k.CLOCK_MONOTONIC, k.HRTIMER_MODE_ABS);
+        k.hrtimer_start(t, clock.now() + 1000n, k.HRTIMER_MODE_ABS);
+        return t;
+      });
+      // A callback that freezes its own timer, then asks for a restart.
+      const selfFreeze = new k.hrtimer();
+      k.hrtimer_setup(selfFreeze, (t) => {
+        ran.push(5);
+        k.hrtimer_forward_now(t, 1000n);
+        Object.freeze(t);
+        return k.HRTIMER_RESTART;
+      }, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_ABS);
+      k.hrtimer_start(selfFreeze, clock.now() + 1000n, k.HRTIMER_MODE_ABS);
+      Object.freeze(ts[1]);
+      const e = thrown(() => clock.advanceNs(5000n));
+      const codes = e instanceof AggregateError ? e.errors.map((x: any) => x.code) : [e?.code];
+      expect(codes).toEqual(['ERR_KTIMERS_TIMER_FROZEN', 'ERR_KTIMERS_TIMER_FROZEN']);
+      expect(ran).toEqual([0, 2, 3, 4, 5]);
+      expect([0, 2, 3, 4].map((i) => k.hrtimer_active(ts[i]!))).toEqual([false, false, false, false]);
+      // nothing of them is left in the native heap
+      expect(k.hrtimer_is_queued(ts[0]!)).toBe(false);
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  it('a timer_list frozen while pending is dropped with ERR_KTIMERS_TIMER_FROZEN; the rest of its bucket runs', () => {
+    const clock = installVirtualClock();
+    try {
+      const ran: number[] = [];
+      const j = clock.jiffies();
+      const ts = [0, 1, 2, 3].map((i) => {
+        const t = new k.timer_list();
+        k.timer_setup(t, () => ran.push(i), 0);
+        k.mod_timer(t, j + 5n);
+        return t;
+      });
+      Object.freeze(ts[2]);
+      const e = thrown(() => clock.advanceJiffies(10n));
+      expect(e?.code).toBe('ERR_KTIMERS_TIMER_FROZEN');
+      expect(ran).toEqual([3, 1, 0]); // newest first in a bucket, the frozen one left out
+      expect([0, 1, 3].map((i) => k.timer_pending(ts[i]!))).toEqual([0, 0, 0]);
+    } finally {
+      clock.uninstall();
+    }
+  });
+});
+
 // --- timer_list and jiffies, beyond one bad argument at a time ----------------
 
 describe('timer_list', () => {
@@ -1085,6 +1185,36 @@ describe('fuzz: every export with random hostile argument tuples', () => {
     const fuzzWq = k.alloc_workqueue('fuzz', k.WQ_UNBOUND, 0)!;
     const fuzzOrdered = k.alloc_ordered_workqueue('fuzz-ordered', 0)!;
     const j0 = k.get_jiffies_64();
+    // "Destroyed" timers: armed on a virtual clock that was then uninstalled (which
+    // cancels them), and the uninstalled clock object itself.
+    const vclock = installVirtualClock();
+    const vh = fresh();
+    k.hrtimer_setup(vh, cbNoop, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
+    k.hrtimer_start(vh, 1000n, k.HRTIMER_MODE_REL);
+    const vtl = tl(0);
+    k.mod_timer(vtl, vclock.jiffies() + 10n);
+    vclock.uninstall();
+    // Frozen / sealed real timers (refused by every call, see 'timers frozen by the user').
+    const frozenT = new k.hrtimer();
+    k.hrtimer_setup(frozenT, cbNoop, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
+    Object.freeze(frozenT);
+    const sealedTL = new k.timer_list();
+    k.timer_setup(sealedTL, cbNoop, 0);
+    Object.seal(sealedTL);
+    // Getters that throw for every field name the engine or a validator could read.
+    const getterBag: Record<string, unknown> = {};
+    const getterHits: Record<string, number> = {};
+    for (const name of ['function', 'expires', 'flags', '_base', '_nbase', '_slot', '_queued', '_running', '_soft', '_hard', '_seq',
+      '_refd', '_setup', '_ctx', '_bidx', 'clockid', 'then', 'length', 'constructor', 'valueOf', 'toString']) {
+      Object.defineProperty(getterBag, name, {
+        get() {
+          // describe() may read `constructor` (inside a try) to name the type in an error message.
+          if (name !== 'constructor') (getterHits[name] = (getterHits[name] ?? 0) + 1), coercions++;
+          throw new Error(`hostile getter ${name}`);
+        },
+        enumerable: true,
+      });
+    }
 
     const pool: [string, unknown][] = [
       ['0n', 0n], ['1n', 1n], ['-1n', -1n], ['KTIME_MAX', MAX], ['KTIME_MIN', MIN], ['2^63', 1n << 63n], ['MIN-1', MIN - 1n],
@@ -1110,6 +1240,18 @@ describe('fuzz: every export with random hostile argument tuples', () => {
       ['work', fuzzWork], ['bh work', fuzzBh], ['uninit work', new k.work_struct()], ['delayed work', fuzzDw], ['dwork.work', fuzzDw.work],
       ['queue', fuzzWq], ['ordered queue', fuzzOrdered], ['system_bh_wq', k.system_bh_wq], ['fn ref', { module: WQ_MOD, name: 'noop' }],
       ['WQ_UNBOUND', k.WQ_UNBOUND], ['WQ_BH', k.WQ_BH], ['WORK_CPU_UNBOUND', k.WORK_CPU_UNBOUND], ['"q"', 'q'],
+
+      // huge and odd numbers
+      ['2^1000', 1n << 1000n], ['-2^200', -(1n << 200n)], ['-2^64', -(1n << 64n)], ['-2^63-2^62', MIN - (1n << 62n)],
+      ['MAX_VALUE', Number.MAX_VALUE], ['MIN_VALUE', Number.MIN_VALUE], ['-2^53', -(2 ** 53)], ['2^64 number', 2 ** 64],
+      // destroyed, frozen, hostile
+      ['virtual-destroyed hrtimer', vh], ['virtual-destroyed timer_list', vtl], ['uninstalled virtual clock', vclock],
+      ['frozen hrtimer', frozenT], ['sealed timer_list', sealedTL], ['getter bag', getterBag],
+      // other exports' and built-ins' objects
+      ['KtimersError', new k.KtimersError('ERR_X', 'x')], ['TypeError', new TypeError('t')], ['module namespace', k],
+      ['Int32Array', new Int32Array(4)], ['BigInt64Array', new BigInt64Array(2)], ['ArrayBuffer', new ArrayBuffer(8)],
+      ['Date', new Date(0)], ['Map', new Map()], ['Promise', Promise.resolve(1)], ['WeakRef', new WeakRef(soft)],
+      ['bound noop', cbNoop.bind(null)], ['class', class {}], ['async fn', async () => 0],
     ];
 
     await settleWheelTick();
@@ -1165,6 +1307,11 @@ describe('fuzz: every export with random hostile argument tuples', () => {
       spy.mockRestore();
     }
     if (failures.length) throw new Error(`fuzz failures (KTIMERS_FUZZ_SEED=${SEED}):\n${failures.join('\n')}`);
+    console.log(
+      `fuzz: seed ${SEED}, ${Object.keys(SIG).length} functions, ${calls} calls (${throws} rejected with a code, ` +
+        `${calls - throws} accepted), pool of ${pool.length} values, ${warnings.length} warnings`,
+    );
+    expect(getterHits).toEqual({});
     expect(coercions - before).toBe(0);
     expect(calls).toBeGreaterThan(Object.keys(SIG).length * TUPLES * 0.99);
     expect(throws).toBeGreaterThan(calls / 2);

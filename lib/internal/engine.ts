@@ -48,7 +48,7 @@ import { addSafe } from './arith.js';
 import { enterIrq, exitIrq } from './irq.js';
 import { clockNs, reportError, virt } from './virtual.js';
 import { refreshJiffies } from '../jiffies.js';
-import { KtimersError, typeError } from '../errors.js';
+import { KtimersError, typeError, unwritable } from '../errors.js';
 
 /** The fields of an hrtimer the engine owns (see lib/hrtimer.ts). */
 export interface TimerState {
@@ -295,20 +295,34 @@ function runBase(base: number, buf: Int32Array, io: BigInt64Array): void {
       // Resolve every slot before any callback runs: collect() freed them and a
       // callback's start() may reuse one.
       const b: BatchEntry[] = new Array(n);
+      let m = 0;
       for (let i = 0; i < n; i++) {
         const slot = buf[i]!;
         const t = armed[slot]!;
         armed[slot] = undefined;
-        t._slot = -1;
-        b[i] = { t, hard: t._hard, seq: t._seq };
+        try {
+          t._slot = -1;
+          b[m++] = { t, hard: t._hard, seq: t._seq };
+        } catch (err) {
+          // Frozen (or its fields made read-only) while armed: it cannot run,
+          // but the rest of the batch must.
+          reportError(unwritable(err));
+        }
       }
+      b.length = m;
       batch = b;
       batchPos = 0;
       while (batchPos < batch.length) {
         const e = batch[batchPos++]!;
         const t = e.t;
         if (!t._queued || t._slot !== -1 || t._seq !== e.seq) continue; // cancelled or re-armed
-        runOne(t);
+        try {
+          runOne(t);
+        } catch (err) {
+          // Only the bookkeeping around the callback can get here (runOne
+          // catches the callback's own errors): a timer frozen by its callback.
+          reportError(unwritable(err));
+        }
       }
     }
   } finally {
