@@ -29,11 +29,11 @@ const CHECKS: Record<string, () => Promise<void>> = {
   'periodic-hrtimer.js': async () => {
     const r = await run('periodic-hrtimer.js', ['1', '1000']);
     expect(r.status, r.stderr).toBe(0);
-    const [expiries, overruns, early] = num(/(\d+) expiries, (\d+) overruns, (\d+) early/, r.stdout);
+    const [expiries, overruns, early, ranMs] = num(/(\d+) expiries, (\d+) overruns, (\d+) early .* in ([\d.]+) ms/, r.stdout);
     expect(early).toBe(0);
-    // 1000 periods in 1 s: each is either run or counted as an overrun.
+    // 1000 periods in 1 s (more if the 1 s setTimeout ran late): each is either run or counted as an overrun.
     expect(expiries! + overruns!).toBeGreaterThanOrEqual(990);
-    expect(expiries! + overruns!).toBeLessThanOrEqual(1010);
+    expect(expiries! + overruns!).toBeLessThanOrEqual(Math.floor(ranMs!) + 1);
     expect(r.stdout).toMatch(/lateness: min +[\d.]+ us +p50 +[\d.]+ us/);
   },
 

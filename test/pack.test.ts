@@ -96,8 +96,11 @@ describe('npm pack', () => {
 const LOADED = `(await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('ktimers.node')).map((l) => l.slice(l.indexOf('/')))[0]`;
 
 describe('consumers of the installed tarball', () => {
+  // Without KTIMERS_PREBUILD: `npm run test:asan` sets it to point the repository's loader at
+  // build-asan/, and node-gyp-build would follow it here too instead of loading the tarball's prebuild.
+  const { KTIMERS_PREBUILD: _, ...consumerEnv } = process.env;
   const node = (file: string, extra: string[] = []) => {
-    const r = spawnSync(process.execPath, [...extra, file], { cwd: project, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [...extra, file], { cwd: project, encoding: 'utf8', timeout: 30_000, env: consumerEnv });
     expect(r.status, r.stderr).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   };
