@@ -488,7 +488,7 @@ describe('the main thread stays responsive', () => {
     const runs = Atomics.load(i32, 1) - runsBefore;
     Atomics.store(i32, 0, 1);
     for (const w of items) await k.cancel_work_sync(w);
-    expect(runs).toBeGreaterThan(1000); // the stream really flowed meanwhile
+    expect(runs).toBeGreaterThan(200); // the stream really flowed meanwhile (each re-queue is a round trip through this thread)
     late.sort((a, b) => (a < b ? -1 : 1));
     expect(late[100]! < 20_000_000n).toBe(true); // median under 20 ms: loose, a noisy VM
   });
