@@ -120,17 +120,18 @@ const fired = await new Promise((resolve) => {
   k.hrtimer_setup(t, () => { resolve(k.in_hardirq()); return k.HRTIMER_NORESTART; }, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
   k.hrtimer_start(t, k.us(500), k.HRTIMER_MODE_REL);
 });
-let ticks = 0n;
-for await (const o of interval(k.ms(1))) { ticks += o; if (ticks >= 3n) break; }
+// Three iterations; each yields its overrun count (>= 1, more when the machine is slow).
+let ticks = 0, overruns = 0n;
+for await (const o of interval(k.ms(1))) { overruns += o; if (++ticks === 3) break; }
 const clock = installVirtualClock();
 let at = -1n;
 new k.HighResTimer(() => (at = k.ktime_get())).start(k.us(7));
 clock.advanceNs(k.us(10));
 clock.uninstall();
-console.log(JSON.stringify({ loaded: ${LOADED}, slept: slept >= k.ms(2), fired, ticks: Number(ticks), at: String(at) }));
+console.log(JSON.stringify({ loaded: ${LOADED}, slept: slept >= k.ms(2), fired, ticks, overrunsOk: overruns >= 3n, at: String(at) }));
 `,
     );
-    expect(node('esm.mjs')).toEqual({ loaded: prebuild(), slept: true, fired: true, ticks: 3, at: '7000' });
+    expect(node('esm.mjs')).toEqual({ loaded: prebuild(), slept: true, fired: true, ticks: 3, overrunsOk: true, at: '7000' });
   });
 
   it('CommonJS: require() of the ESM package (Node >= 20.19), every entry point', () => {
