@@ -23,3 +23,10 @@ export function until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
     poll();
   });
 }
+
+/**
+ * Scale for the time limits of tests that wait on child processes or workers:
+ * KTIMERS_TEST_SLOWDOWN (default 1). `npm run test:valgrind` sets it, as memcheck
+ * runs Node 20-50x slower. Only limits scale, never the bounds being asserted.
+ */
+export const SLOWDOWN = Math.max(1, Number(process.env.KTIMERS_TEST_SLOWDOWN ?? 1) || 1);

@@ -6,12 +6,13 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { SLOWDOWN } from './helpers.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 function run(args: string[], timeout = 20_000) {
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout, cwd: root });
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: timeout * SLOWDOWN, cwd: root });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   let json: any = null;
   try {
@@ -59,6 +60,35 @@ describe('keeping the process alive', () => {
     expect(r.signal).toBe(null);
     expect(r.status).toBe(0);
     expect(r.json).toMatchObject({ fired: 0, code: 0 });
+  });
+
+  // process.exit(0) at each stage, with 34 timers armed: ref'd and unref'd hrtimers on every clock,
+  // hard and SOFT, and ref'd, unref'd and deferrable timer_lists on every wheel level.
+  const stages: [stage: string, context: string | null, fired: number][] = [
+    ['exit-before-expiry', null, 0],
+    ['exit-in-hard-callback', 'hardirq', 0],
+    ['exit-in-soft-callback', 'softirq', 0],
+    ['exit-in-timer-list-callback', 'softirq', 0],
+    ['exit-in-restart-callback', 'hardirq', 5],
+    ['exit-after-cancel', null, 0],
+  ];
+  for (const [stage, context, fired] of stages) {
+    it(`process.exit(0) ${stage.replace(/^exit-/, '').replace(/-/g, ' ')}, timers of every kind armed: code 0, no signal`, () => {
+      const r = run([fixture('exit-stage.mjs'), stage]);
+      expect(r.signal, r.stderr).toBe(null);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ stage, code: 0, armed: 34, context, fired });
+      if (stage === 'exit-after-cancel') expect(r.json.cancelled).toEqual(Array(14).fill(1));
+      expect(r.json.elapsedMs).toBeLessThan(5000 * SLOWDOWN); // not held by the 60 s timers
+    });
+  }
+
+  it('after the ref\'d timers are cancelled, the unref\'d and deferrable ones still armed do not hold the process', () => {
+    const r = run([fixture('exit-stage.mjs'), 'end-after-cancel']);
+    expect(r.signal).toBe(null);
+    expect(r.status).toBe(0);
+    expect(r.json).toMatchObject({ armed: 34, fired: 0, cancelled: Array(14).fill(1) });
+    expect(r.json.elapsedMs).toBeLessThan(5000 * SLOWDOWN);
   });
 
   it('a cancelled timer does not hold the process', () => {
@@ -125,7 +155,7 @@ describe('worker_threads', () => {
         hardirq.push(m.hardirq);
       }),
     );
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 10_000 * SLOWDOWN;
     while (ticks.some((t) => t < 50) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(ticks.every((t) => t >= 50)).toBe(true);
     expect(hardirq.every(Boolean)).toBe(true);
@@ -138,12 +168,77 @@ describe('worker_threads', () => {
   });
 });
 
+describe('worker_threads terminated mid-callback', () => {
+  it('four workers with hrtimers and timer_lists armed, each mostly inside a callback, terminated twice over: no fd left, the main thread unaffected', async () => {
+    // The main thread's own 1 kHz timer keeps running through it all.
+    const k = await import('../dist/index.js');
+    let mainTicks = 0;
+    const mt = new k.hrtimer();
+    k.hrtimer_setup(mt, (tm) => (mainTicks++, k.hrtimer_forward_now(tm, 1_000_000n), k.HRTIMER_RESTART), k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
+    k.hrtimer_start(mt, 1_000_000n, k.HRTIMER_MODE_REL);
+    const before = openFds(); // with the main thread's engine open
+    try {
+      for (let round = 0; round < 2; round++) {
+        const workers = [0, 1, 2, 3].map((i) => new Worker(fixture('worker.mjs'), { workerData: { extra: 200 * (i + 1), busy: true } }));
+        const ticks = [0, 0, 0, 0];
+        workers.forEach((w, i) => w.on('message', (m) => (ticks[i] = m.ticks)));
+        const deadline = Date.now() + 10_000 * SLOWDOWN;
+        while (ticks.some((t) => t < 20) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        expect(ticks.every((t) => t >= 20)).toBe(true);
+        // Terminate at staggered moments: each is most likely spinning inside its callback.
+        const codes = await Promise.all(workers.map((w, i) => new Promise((r) => setTimeout(r, i * 3)).then(() => w.terminate())));
+        expect(codes).toEqual([1, 1, 1, 1]);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(openFds()).toBe(before);
+    } finally {
+      k.hrtimer_cancel(mt);
+    }
+    expect(mainTicks).toBeGreaterThan(50);
+  });
+});
+
+describe('process exit with workqueue work in flight (child processes)', () => {
+  it('process.exit(0) with an item running, 50 queued behind it and a delayed work on its timer: code 0, no signal, not held by the running item', () => {
+    const r = run([fixture('wq/exit-stage.mjs'), 'exit-with-queued-work']);
+    expect(r.signal, r.stderr).toBe(null);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ running: 1, queuedRan: 0, delayedPending: true, code: 0 });
+    expect(r.json.elapsedMs).toBeLessThan(10_000 * SLOWDOWN); // the running item would block 30 s
+  });
+
+  it('process.exit(0) from a timer callback that just queued work (worker and BH queues): code 0, no signal', () => {
+    const r = run([fixture('wq/exit-stage.mjs'), 'exit-in-timer-with-work']);
+    expect(r.signal, r.stderr).toBe(null);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ queued: [true, true, true, true], bh: true, code: 0 });
+    expect(r.json.bhRan).toBeUndefined(); // BH work runs after the callback: the process had exited
+  });
+
+  it('destroy_workqueue with items pending: they all run, the delayed one is cancelled with a warning, the queue is gone, the process ends by itself', () => {
+    const r = run([fixture('wq/exit-stage.mjs'), 'destroy-with-pending']);
+    expect(r.signal, r.stderr).toBe(null);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({
+      ran: 20,
+      latchedEnded: 1,
+      delayedPending: false,
+      warnings: ['KTIMERS_WARN_DESTROY_DELAYED'],
+      after: 'ERR_KTIMERS_WQ_DESTROYED',
+      code: 0,
+    });
+  });
+});
+
 describe('garbage collection', () => {
-  it('dropped disarmed timers are collected; a dropped armed timer still fires', () => {
+  it('dropped disarmed timers are all collected (cancelled, deleted or fired; hrtimer and timer_list); dropped armed ones still fire', () => {
     const r = run(['--expose-gc', fixture('gc.mjs')]);
-    expect(r.status).toBe(0);
-    expect(r.json.collected).toBeGreaterThanOrEqual(90);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json.cleared).toEqual({ hrCancelled: 100, hrFired: 100, tlDeleted: 100, tlFired: 100 });
+    expect(r.json.collected).toBeGreaterThanOrEqual(90); // FinalizationRegistry: a lower bound only
+    expect(r.json.fired).toBe(200);
     expect(r.json.firedArmed).toBe(true);
+    expect(r.json.firedArmedTl).toBe(true);
   });
 });
 
