@@ -1,4 +1,5 @@
-// Leaks: 1,000,000 create / arm / cancel cycles of each timer kind, in a child
+// Leaks: 1,000,000 create / arm / cancel cycles of each timer kind and 100,000
+// work items (below), in a child
 // process (--expose-gc, so the figures are its own and after a full GC), in
 // rounds of 1,000 timers so the native slot pools must be reused, not grown.
 // The long soak (10 M cycles, firing timers, RSS sampled over time) is
@@ -33,6 +34,7 @@ const CYCLES = 1_000_000;
 
 interface Mem {
   fds: number;
+  threads: number;
   rss: number;
   heapTotal: number;
   heapUsed: number;
@@ -48,10 +50,17 @@ interface LeakRun {
   hrtimerSlotsInUse: number;
   refCount: number;
   wheelSlotsInUse: number;
+  workQueued: number;
+  workRan: number;
+  workCancelled: number;
 }
 
-function leakRun(kind: string): LeakRun {
-  const r = spawnSync(process.execPath, ['--expose-gc', fixture, kind, String(CYCLES)], { encoding: 'utf8', timeout: 120_000 });
+function leakRun(kind: string, cycles = CYCLES, warmup = 200_000): LeakRun {
+  const r = spawnSync(process.execPath, ['--expose-gc', fixture, kind, String(cycles)], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, KTIMERS_LEAK_WARMUP: String(warmup) },
+  });
   expect(r.signal, r.stderr).toBe(null);
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as LeakRun;
@@ -88,4 +97,26 @@ describe('no leaks over 1,000,000 create / arm / cancel cycles (child process, -
       expect(r.refCount).toBe(0);
     }, 150_000);
   }
+});
+
+// 100,000 work items: created, queued on an unbound queue, every 4th cancelled while
+// pending, the rest run on the pool's worker threads, in flushed rounds of 1,000.
+// Bounds: fds and threads exactly back (the pool's workers, started in the warm-up,
+// stay); every item queued either ran or was cancelled; heapUsed ≤ 8 MB (a retained
+// item or completion record of ≥ 80 bytes would exceed it); RSS ≤ 64 MB, since each
+// pool worker is a V8 isolate whose young generation also grows to its cap, outside
+// the main heap's figures. The 10x longer run with its trend is in the soak.
+describe('no leaks over 100,000 work items (child process, --expose-gc)', () => {
+  it('workqueue: fds and threads back to the start count, every item ran or was cancelled, memory bounded', () => {
+    const r = leakRun('workqueue', 100_000, 50_000);
+    console.log(`leak ${fmt(r)}; threads ${r.before.threads} -> ${r.after.threads}; ${r.workRan} ran + ${r.workCancelled} cancelled of ${r.workQueued}${underAsan ? ' (ASan: RSS not bounded)' : ''}`);
+    expect(r.cycles).toBe(100_000);
+    expect(r.mid.fds).toBe(r.before.fds);
+    expect(r.after.fds).toBe(r.before.fds);
+    expect(r.after.threads).toBe(r.before.threads);
+    expect(r.workRan + r.workCancelled).toBe(r.workQueued);
+    expect(r.workCancelled).toBeGreaterThan(0);
+    expect(r.after.heapUsed - r.before.heapUsed).toBeLessThanOrEqual(8 * MB);
+    if (!underAsan) expect(r.after.rss - r.before.rss).toBeLessThanOrEqual(64 * MB);
+  }, 150_000);
 });

@@ -199,6 +199,21 @@ describe('worker_threads terminated mid-callback', () => {
 });
 
 describe('process exit with workqueue work in flight (child processes)', () => {
+  it('the pool starts its workers in a process run with V8 flags Worker refuses (--expose-gc --max-semi-space-size=16)', () => {
+    const r = run([
+      '--expose-gc', '--max-semi-space-size=16', '--input-type=module', '-e',
+      `import * as k from ${JSON.stringify(root + '/dist/index.js')};
+       const counts = new Int32Array(new SharedArrayBuffer(4));
+       const w = k.DECLARE_WORK({ module: new URL(${JSON.stringify('file://' + fixture('wq/work.mjs'))}), name: 'count' });
+       w.data = { counts };
+       k.queue_work(k.system_unbound_wq, w);
+       await k.flush_work(w);
+       console.log(JSON.stringify({ ran: counts[0], gc: typeof gc }));`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json).toEqual({ ran: 1, gc: 'function' });
+  });
+
   it('process.exit(0) with an item running, 50 queued behind it and a delayed work on its timer: code 0, no signal, not held by the running item', () => {
     const r = run([fixture('wq/exit-stage.mjs'), 'exit-with-queued-work']);
     expect(r.signal, r.stderr).toBe(null);

@@ -157,6 +157,27 @@ interface WorkerRec {
 
 const workerURL = new URL('./wq-worker.js', import.meta.url);
 
+
+/**
+ * execArgv for pool workers: the parent's, without --input-type or an --eval'd
+ * entry, and without what Worker refuses (ERR_WORKER_INVALID_EXEC_ARGV: V8 and
+ * process-wide options such as --expose-gc or --max-semi-space-size, which a
+ * worker shares with the process anyway). Learned at the first spawn that is
+ * refused, then kept.
+ */
+let workerExecArgv: string[] | null = null;
+function newPoolWorker(opts: ConstructorParameters<typeof Worker>[1]): Worker {
+  workerExecArgv ??= process.execArgv.filter((a) => !a.startsWith('--eval') && a !== '-e' && !a.startsWith('--input-type'));
+  try {
+    return new Worker(workerURL, { ...opts, execArgv: workerExecArgv });
+  } catch (e) {
+    if ((e as { code?: unknown })?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    // "Initiated Worker with invalid execArgv flags: --a, --b=1"
+    const bad = new Set(String((e as Error).message).slice(String((e as Error).message).lastIndexOf(': ') + 2).split(', '));
+    workerExecArgv = workerExecArgv.filter((a) => !bad.has(a) && !bad.has(a.split('=')[0]!));
+    return new Worker(workerURL, { ...opts, execArgv: workerExecArgv });
+  }
+}
 export class Pool {
   /** J: */ readonly workers: WorkerRec[] = [];
   readonly ctl: Int32Array;
@@ -281,7 +302,7 @@ export class Pool {
     itemTable();
     const { port1, port2 } = new MessageChannel();
     const outSab = new SharedArrayBuffer((S.O_RECORDS + S.REC_WORDS * S.OUT_CAP) * 4);
-    const w = new Worker(workerURL, {
+    const w = newPoolWorker({
       workerData: {
         items: itemsSab,
         ctl: ctlSab,
@@ -293,8 +314,6 @@ export class Pool {
         highpri: this.highpri,
       },
       transferList: [port2],
-      // Pool workers must not inherit --input-type or an --eval'd entry.
-      execArgv: process.execArgv.filter((a) => !a.startsWith('--eval') && a !== '-e' && !a.startsWith('--input-type')),
     } as ConstructorParameters<typeof Worker>[1]);
     const rec: WorkerRec = { w, out: new Int32Array(outSab), port: port1, online: false, direct: new Set() };
     this.#starting++;
