@@ -77,7 +77,9 @@ const CHECKS: Record<string, () => Promise<void>> = {
     const [ticks, periods] = num(/interval: (\d+) ticks covering (\d+) periods, then AbortError \(ABORT_ERR, cause: TimeoutError\)/, r.stdout);
     // ~105 ms of 10 ms periods: 10 deadlines passed; the busy tick 3 made one tick report 2 or more.
     expect(periods).toBeGreaterThanOrEqual(9);
-    expect(periods).toBeLessThanOrEqual(15); // AbortSignal.timeout is a Node timer: it may fire late
+    // AbortSignal.timeout is a Node timer: on a loaded VM it may fire tens of ms late. An abort
+    // that never came would never end the example (the test's timeout catches that).
+    expect(periods).toBeLessThanOrEqual(100);
     expect(ticks).toBeLessThan(periods!);
     expect(r.stdout).toMatch(/interval: tick \d+ reports \d+ periods \(\d+ missed while busy\)/);
     const [runs, early] = num(/HighResTimer: (\d+) runs every 2 ms, lateness median [\d.]+ us, (\d+) early/, r.stdout);

@@ -375,13 +375,14 @@ describe('guarantees', () => {
     k.hrtimer_setup(h, (t) => {
       late.push(k.ktime_get() - k.hrtimer_get_expires(t));
       k.hrtimer_forward_now(t, 1_000_000n);
-      return late.length < 300 ? k.HRTIMER_RESTART : k.HRTIMER_NORESTART;
+      return late.length < 100 ? k.HRTIMER_RESTART : k.HRTIMER_NORESTART;
     }, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
     k.hrtimer_start(h, 1_000_000n, k.HRTIMER_MODE_REL);
-    await until(() => late.length >= 300, 5000);
+    // 100 ticks take ~100 ms (a few hundred on a loaded VM): all inside the item's 1 s block.
+    await until(() => late.length >= 100, 5000);
     expect(log[0]).toBe(1); // the item was still blocked throughout
     late.sort((a, b) => (a < b ? -1 : 1));
-    expect(late[150]! < 20_000_000n).toBe(true); // median under 20 ms: loose, a noisy VM
+    expect(late[50]! < 20_000_000n).toBe(true); // median under 20 ms: loose, a noisy VM
     await k.flush_work(w);
   });
 });
