@@ -73,7 +73,7 @@ export interface VirtualClock {
 }
 
 /** A runaway (something re-arming itself at the current instant forever) stops here. */
-const SAME_INSTANT_LIMIT = 1_000_000;
+const SAME_INSTANT_LIMIT = 100_000;
 
 function countArg(v: unknown, name: string): bigint {
   if (typeof v === 'number') {

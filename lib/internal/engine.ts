@@ -239,6 +239,27 @@ export function engineState() {
   return native.state();
 }
 
+/**
+ * Counts a re-run of `t` within the current pass; true (and the timer stopped,
+ * the error reported) once it reaches RESTART_LOOP_LIMIT. @param how - what re-armed it
+ */
+function passLivelock(t: TimerState, how: string): boolean {
+  if (t._passId !== passId) {
+    t._passId = passId;
+    t._passRuns = 0;
+  }
+  if (++t._passRuns < RESTART_LOOP_LIMIT) return false;
+  reportError(
+    new KtimersError(
+      'ERR_KTIMERS_RESTART_LOOP',
+      `hrtimer callback ${t.function!.name || '(anonymous)'} ${how} ${RESTART_LOOP_LIMIT} ` +
+        'times in one expiry pass without moving its expiry past now (use hrtimer_forward_now); ' +
+        'the kernel would livelock here, ktimers stops the timer',
+    ),
+  );
+  return true;
+}
+
 function runOne(t: TimerState): void {
   t._queued = false;
   t._running = true;
@@ -251,27 +272,16 @@ function runOne(t: TimerState): void {
   } finally {
     t._running = false;
   }
-  if (ret === HRTIMER_RESTART) {
-    if (t._queued) return; // restarted from inside its callback: already queued
-    if (t._soft <= passNow) {
-      if (t._passId !== passId) {
-        t._passId = passId;
-        t._passRuns = 0;
-      }
-      if (++t._passRuns >= RESTART_LOOP_LIMIT) {
-        reportError(
-          new KtimersError(
-            'ERR_KTIMERS_RESTART_LOOP',
-            `hrtimer callback ${t.function!.name || '(anonymous)'} returned HRTIMER_RESTART ${RESTART_LOOP_LIMIT} ` +
-              'times in one expiry pass without moving its expiry past now (use hrtimer_forward_now); ' +
-              'the kernel would livelock here, ktimers stops the timer',
-          ),
-        );
-        return;
-      }
-    }
+  if (t._queued) {
+    // Restarted from inside its callback (hrtimer_start on itself): at or
+    // before now, it is collected again in this pass — the same livelock as
+    // RESTART without hrtimer_forward, stopped the same way.
+    if (t._soft <= passNow && passLivelock(t, 're-armed itself (hrtimer_start) at or before now')) disarm(t);
+  } else if (ret === HRTIMER_RESTART) {
+    if (t._soft <= passNow && passLivelock(t, 'returned HRTIMER_RESTART')) return;
     armAbs(t, t._soft, t._hard);
-  } else if (ret !== 0 && ret !== undefined) {
+  }
+  if (ret !== 0 && ret !== HRTIMER_RESTART && ret !== undefined) {
     reportError(
       typeError(
         'ERR_KTIMERS_INVALID_RESTART',
