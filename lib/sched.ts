@@ -9,7 +9,8 @@
  * each worker_thread on its own OS thread, so a worker calling
  * `sched_setscheduler(0, SCHED_FIFO, 50)` changes only itself (Linux applies
  * these calls per thread, as `chrt -p` and `taskset -p` do). `mlockall` is
- * process-wide by nature.
+ * process-wide by nature, and prefaults rather than locks (see there: V8
+ * cannot run with locked memory).
  *
  * Errors: bad arguments throw `TypeError` / `RangeError` (`ERR_INVALID_ARG_TYPE`,
  * `ERR_OUT_OF_RANGE`); a refusal by the OS throws an `Error` whose `code` is the
@@ -17,7 +18,7 @@
  * message naming what is missing (for example `CAP_SYS_NICE or RLIMIT_RTPRIO >= 50`).
  */
 import { native } from './binding.js';
-import { describe, rangeError, typeError } from './errors.js';
+import { describe, kwarn, rangeError, typeError } from './errors.js';
 
 /** The default time-sharing policy. */
 export const SCHED_OTHER = 0;
@@ -167,18 +168,40 @@ export function getpriority(tid: number): number {
 }
 
 /**
- * mlockall - lock the process's memory so page faults cannot add latency.
+ * mlockall - fault the process's memory in, so page faults do not add latency
+ * to the first expiries.
+ *
+ * Differs from the kernel/libc call: memory is **not left locked**. V8 aborts
+ * the whole process ("Check failed: 0 == ret" in OS::SetPermissions) when it
+ * changes the protection of, or discards, a locked page — it does so when it
+ * compiles code, frees heap pages and tears an isolate down, so a locked Node
+ * process dies within seconds or at exit. ktimers therefore locks everything
+ * mapped now (`mlockall(MCL_CURRENT)`, which faults it all in and checks the
+ * privilege), then unlocks at once. With no swap the pages stay resident;
+ * what cyclictest's `-m` buys (no faults on memory that exists) is kept.
+ * `MCL_FUTURE` / `MCL_ONFAULT` cannot be honoured: asking for them emits a
+ * `KtimersWarning` (`KTIMERS_WARN_MLOCK_PREFAULT`) once per thread.
+ *
  * @param flags - `MCL_CURRENT`, `MCL_FUTURE` (and optionally `MCL_ONFAULT`), or'ed
  *
  * Context: any thread; affects the whole process. Return: nothing; throws
- * `EPERM`/`ENOMEM` naming CAP_IPC_LOCK and RLIMIT_MEMLOCK.
+ * `EPERM`/`ENOMEM` naming CAP_IPC_LOCK and RLIMIT_MEMLOCK when the lock is refused.
  */
 export function mlockall(flags: number): void {
   const f = intIn(flags, 'flags', 1, MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT);
   if ((f & (MCL_CURRENT | MCL_FUTURE)) === 0) {
     throw rangeError('ERR_OUT_OF_RANGE', 'flags must include MCL_CURRENT or MCL_FUTURE');
   }
-  native.mlockAll(f);
+  native.mlockAll(MCL_CURRENT);
+  native.munlockAll();
+  if ((f & (MCL_FUTURE | MCL_ONFAULT)) !== 0) {
+    kwarn(
+      'KTIMERS_WARN_MLOCK_PREFAULT',
+      'mlockall: memory was faulted in and unlocked again; MCL_FUTURE/MCL_ONFAULT are not kept ' +
+        '(V8 aborts the process when its pages stay locked)',
+      true,
+    );
+  }
 }
 
 /**

@@ -98,6 +98,51 @@ describe('sched: per thread, from a worker_thread', () => {
   });
 });
 
+describe('sched: mlockall prefaults and never leaves memory locked', () => {
+  // V8 aborts (SIGTRAP, "Check failed: 0 == ret") when it re-protects or frees a
+  // locked page: at a regexp or function compile, in a worker's teardown, at exit.
+  // Locking and keeping the lock took this process down in all three places here.
+  it('after mlockall(MCL_CURRENT | MCL_FUTURE), code compiles, workers come and go, the process exits 0, nothing is locked', () => {
+    const script = `
+      import * as S from ${JSON.stringify(new URL('../dist/sched.js', import.meta.url).href)};
+      import { readFileSync } from 'node:fs';
+      import { Worker } from 'node:worker_threads';
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.code));
+      const rss0 = process.memoryUsage().rss;
+      S.mlockall(S.MCL_CURRENT | S.MCL_FUTURE);
+      S.mlockall(S.MCL_CURRENT | S.MCL_FUTURE);
+      const vmlck = /VmLck:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1];
+      for (let i = 0; i < 200; i++) new RegExp('a{' + i + '}b|c' + i).test('x'.repeat(i));
+      for (let i = 0; i < 2; i++) {
+        const w = new Worker('let a=[];for(let i=0;i<2e5;i++){a.push({i});if(a.length>1e4)a=[]}new Function("return 1")()', { eval: true });
+        await new Promise((r) => w.on('exit', r));
+      }
+      await new Promise((r) => setImmediate(r));
+      console.log(JSON.stringify({ vmlck: Number(vmlck), warnings, rss0 }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.vmlck).toBe(0);
+    // Asked twice, warned once: MCL_FUTURE was not kept.
+    expect(out.warnings).toEqual(['KTIMERS_WARN_MLOCK_PREFAULT']);
+  });
+
+  it('MCL_CURRENT alone is done without a warning', () => {
+    const script = `
+      import * as S from ${JSON.stringify(new URL('../dist/sched.js', import.meta.url).href)};
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.code));
+      S.mlockall(S.MCL_CURRENT);
+      await new Promise((r) => setImmediate(r));
+      console.log(JSON.stringify(warnings));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  });
+});
+
 describe('sched: refusals name what is missing', () => {
   // Root here: drop CAP_SYS_NICE and CAP_IPC_LOCK from the bounding set so the
   // child runs as an unprivileged user would, with RLIMIT_RTPRIO/NICE 0.
