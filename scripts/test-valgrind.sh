@@ -13,9 +13,10 @@
 # native wheel, the virtual clock's collect passes), test/validation.test.ts
 # without its 244k-call fuzz (the native binding's argument checks and error
 # paths), and test/lifecycle.test.ts without the child processes that only
-# test ref/unref timing or error reporting, nor the two loading tests (their
-# 10 s spawn timeout is too short under valgrind): what stays is workers
-# loading and being terminated mid-flight, GC, process.exit from a callback.
+# test ref/unref timing, error reporting or loading: what stays is workers
+# loading and being terminated mid-flight (also mid-callback), process.exit at
+# every stage with timers armed, exit with workqueue work in flight,
+# destroy_workqueue with items pending, and GC.
 #
 # Every Node process (vitest, its forks, the fixtures the tests spawn) runs
 # under memcheck; esbuild (Go) and shells are skipped. Node's and V8's own
@@ -45,8 +46,10 @@ CXXFLAGS="-g -fno-omit-frame-pointer" \
 npm run build:ts >/dev/null
 
 export KTIMERS_PREBUILD=$out
+# Time limits of tests waiting on children and workers scale by this (test/helpers.ts).
+export KTIMERS_TEST_SLOWDOWN=10
 files=(test/hrtimer.test.ts test/timer.test.ts test/testing.test.ts test/validation.test.ts test/lifecycle.test.ts)
-skip='fuzz: every export|keeping the process alive (a |an |unref)|callback errors|loading'
+skip='fuzz: every export|keeping the process alive (a |an |unref)|callback errors|loading|V8 flags Worker refuses'
 status=0
 valgrind --trace-children=yes --trace-children-skip='*esbuild*,*/sh,*/bash,*/dash' \
   --suppressions="$root/scripts/valgrind.supp" --error-exitcode=97 --num-callers=30 \
