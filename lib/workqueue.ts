@@ -1230,7 +1230,7 @@ export function schedule_work_on(cpu: number, work: work_struct): boolean {
 }
 
 /**
- * `enable_and_queue_work(wq, work)`: enable_work, and queue it if that made it enabled. Return: queue_work's result, or false.
+ * `enable_and_queue_work(wq, work)`: enable_work, and queue it if that made it enabled. Return: true if the disable count reached 0 (and it was queued), else false.
  *
  * Context: any.
  * @param wq - the queue.
@@ -1239,7 +1239,12 @@ export function schedule_work_on(cpu: number, work: work_struct): boolean {
 export function enable_and_queue_work(wq: workqueue_struct, work: work_struct): boolean {
   mainOnly('enable_and_queue_work');
   wqArg(wq);
-  if (enable_work(work)) return queue_work(wq, work);
+  // As the kernel's inline: true whenever the count reached 0, whatever queue_work says
+  // (it can say false only after an underflow, with the item still pending).
+  if (enable_work(work)) {
+    queue_work(wq, work);
+    return true;
+  }
   return false;
 }
 
