@@ -1,19 +1,27 @@
 // bench/cyclictest.js — rt-tests' cyclictest against `ktimers cyclictest`, same interval, same
 // loops, same conditions, in one run.
 //
-//   node bench/cyclictest.js [--duration 10] [--intervals 1000,100] [--spin 50] [--plot docs/cyclictest.svg]
+//   node bench/cyclictest.js [--duration 10] [--intervals 1000,100] [--rounds 5] [--spin auto|US]
+//                            [--plot docs/cyclictest.svg]
 //
-// For each interval (us), one after the other (never two at once: they would compete for the CPUs):
-//   cyclictest           -m -p 99 -t 1 -i I -l N -q -h 10000   (N = duration / interval)
-//   ktimers hrtimer      ktimers cyclictest -m -p 99 -i I -l N -q --json        (sleep mode)
-//   ktimers hrtimer spin the same with --spin S                                  (hybrid mode)
-//   setTimeout           ktimers cyclictest -m -p 99 -i I --api setTimeout ...  (for comparison;
-//                        -D instead of -l below 1 ms, where it cannot keep up with the interval)
-// Both tools hold /dev/cpu_dma_latency at 0 themselves, run SCHED_FIFO 99 and -m. The load average
-// is read before and after every run and printed with it: on a shared machine the tails follow
-// the load, so a row measured under load says so. The targets (issue 5): sleep mode p50 within
-// 10 us and p99 within 20 us of cyclictest's; spin mode p99 below cyclictest's p99.
-// Prints a markdown table and the conditions; raw results go to bench/results/cyclictest.json.
+// For each interval I (us) and each source, `duration` seconds of samples (N = duration / I loops):
+//   cyclictest           cyclictest -m -p 99 -t 1 -i I -l n -q -h 10000
+//   ktimers hrtimer      ktimers cyclictest -m -p 99 -i I -l n -q --json              (sleep mode)
+//   ktimers spin         the same with --spin S (hybrid mode; S "auto" = min(100, I/2) us, enough
+//                        to cover the wake-up latency most of the time here; the CPU cost is shown)
+//   setTimeout           ktimers cyclictest ... --api setTimeout (for comparison; at I >= 1 ms in
+//                        the sleep-mode invocation, below 1 ms with -D: it cannot keep up there)
+// The machine this runs on is shared, and its load drifts over a run. So the sources do not run
+// one after the other for the whole duration: the duration is cut into `rounds` rounds, and each
+// round runs every source once (n = N / rounds loops each), one at a time. Every source thus sees
+// the same mix of quiet and busy moments. The rounds' 1 us histograms are summed per source and
+// the percentiles are read from the sum, for cyclictest and ktimers alike (1 us resolution, the
+// bucket's lower edge, as cyclictest reports); min and max are the extremes over the rounds.
+// Both tools hold /dev/cpu_dma_latency at 0 themselves and run SCHED_FIFO 99 with -m. The load
+// average is read around every run and shown per row.
+// Targets (issue 5): sleep mode p50 within 10 us and p99 within 20 us of cyclictest's; spin mode
+// p99 below cyclictest's p99. Prints a markdown table, the verdicts and the conditions; raw
+// results go to bench/results/cyclictest.json.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,37 +36,95 @@ const { values: opt } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     intervals: { type: 'string', default: '1000,100' },
-    spin: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '5' },
+    spin: { type: 'string', default: 'auto' },
     plot: { type: 'string' },
   },
 });
 const DURATION = Number(opt.duration);
 const INTERVALS = opt.intervals.split(',').map(Number);
-const SPIN_US = Number(opt.spin);
+const ROUNDS = Math.max(1, Number(opt.rounds));
+const spinFor = (us) => (opt.spin === 'auto' ? Math.min(100, us / 2) : Number(opt.spin));
 
-const load = () => os.loadavg().map((x) => +x.toFixed(2));
+const load1 = () => +os.loadavg()[0].toFixed(2);
 
+/** One `ktimers cyclictest` invocation; returns its JSON document. */
 function ktimers(intervalUs, loops, extra) {
   const tmp = path.join(os.tmpdir(), `ktimers-bench-${process.pid}-${intervalUs}-${Date.now()}.json`);
   const args = [BIN, 'cyclictest', '-m', '-p', '99', '-i', String(intervalUs), '-q', `--json=${tmp}`,
-    ...(loops ? ['-l', String(loops)] : ['-D', String(DURATION)]), ...extra];
+    ...(loops ? ['-l', String(loops)] : ['-D', String(DURATION / ROUNDS)]), ...extra];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: (DURATION * 2 + 120) * 1000 });
-  if (r.status !== 0 || !fs.existsSync(tmp)) return { error: `exit ${r.status}: ${(r.stderr || r.error?.message || '').trim().slice(0, 300)}` };
+  if (r.status !== 0 || !fs.existsSync(tmp)) throw new Error(`ktimers exit ${r.status}: ${(r.stderr || r.error?.message || '').trim().slice(0, 300)}`);
   const doc = JSON.parse(fs.readFileSync(tmp, 'utf8'));
   fs.unlinkSync(tmp);
   return { doc, args: args.slice(2).join(' ').replace(tmp, 'FILE') };
 }
 
-/** A ktimers run, in the shape of a cyclictest row (ns). */
-function row(doc, run, label) {
-  const L = run.latency_ns;
+/** Per-source accumulator over rounds: summed 1 us histogram, extremes, counts, CPU. */
+function acc(source, intervalUs, args) {
   return {
-    source: label, api: run.api, interval_us: run.interval_ns / 1000, spin_us: run.spin_ns / 1000, samples: run.samples,
-    early: run.early, overruns: run.overruns,
-    lateness_ns: { min: L.min, p50: L.p50, p90: L.p90, p99: L.p99, p999: L.p99_9, max: L.max, mean: L.avg },
-    cpu_percent: run.cpu_percent, spin_percent: run.spin_percent, wall_s: +(run.wall_ns / 1e9).toFixed(3),
-    sched: `${doc.conditions.sched.policy} ${doc.conditions.sched.priority}`,
-    dma_latency: doc.conditions.cpu_dma_latency.held ? 'held at 0' : `not held (${doc.conditions.cpu_dma_latency.error})`,
+    source, interval_us: intervalUs, args, rounds: 0, samples: 0, overflows: 0, overruns: 0, early: 0,
+    buckets: new Float64Array(HIST_US), min: Infinity, max: -Infinity, sum: 0, cpu_s: 0, spin_s: 0, wall_s: 0,
+    load: [], spin_us: 0, sched: new Set(), dma: new Set(),
+  };
+}
+
+function addKtimers(a, doc, run) {
+  a.rounds++;
+  a.samples += run.samples;
+  a.overruns += run.overruns;
+  a.early += run.early;
+  a.overflows += run.histogram.overflows;
+  for (const [us, n] of run.histogram.buckets) a.buckets[us] += n;
+  a.min = Math.min(a.min, run.latency_ns.min);
+  a.max = Math.max(a.max, run.latency_ns.max);
+  a.sum += run.latency_ns.avg * run.samples;
+  const wall = run.wall_ns / 1e9;
+  a.wall_s += wall;
+  a.cpu_s += (run.cpu_percent / 100) * wall;
+  a.spin_s += (run.spin_percent / 100) * wall;
+  a.spin_us = run.spin_ns / 1000;
+  a.sched.add(`${doc.conditions.sched.policy} ${doc.conditions.sched.priority}`);
+  a.dma.add(doc.conditions.cpu_dma_latency.held ? 'held at 0' : `not held: ${doc.conditions.cpu_dma_latency.error}`);
+}
+
+function addCyclictest(a, r) {
+  a.rounds++;
+  a.samples += r.samples;
+  a.overflows += r.overflows;
+  r.buckets.forEach((n, us) => { if (n) a.buckets[us] += n; });
+  a.min = Math.min(a.min, r.lateness_ns.min);
+  a.max = Math.max(a.max, r.lateness_ns.max);
+  a.sum += r.lateness_ns.mean * r.samples;
+  a.wall_s += r.wall_s;
+  if (r.cpu_percent != null) a.cpu_s += (r.cpu_percent / 100) * r.wall_s;
+}
+
+/** Percentile (0..100) of the summed histogram, ns, lower bucket edge; null when in the overflows. */
+function pct(a, q) {
+  const want = Math.ceil((q / 100) * a.samples);
+  let n = 0;
+  for (let us = 0; us < HIST_US; us++) {
+    n += a.buckets[us];
+    if (n >= want) return us * 1000;
+  }
+  return null;
+}
+
+function finish(a) {
+  return {
+    source: a.source, interval_us: a.interval_us, spin_us: a.spin_us, rounds: a.rounds, samples: a.samples,
+    overflows: a.overflows, overruns: a.source === 'cyclictest' ? null : a.overruns, early: a.source === 'cyclictest' ? null : a.early,
+    lateness_ns: {
+      min: Math.round(a.min), p50: pct(a, 50), p90: pct(a, 90), p99: pct(a, 99), p999: pct(a, 99.9),
+      max: Math.round(a.max), mean: Math.round(a.sum / Math.max(1, a.samples)),
+    },
+    cpu_percent: +((a.cpu_s / a.wall_s) * 100).toFixed(2),
+    spin_percent: a.spin_us ? +((a.spin_s / a.wall_s) * 100).toFixed(2) : null,
+    wall_s: +a.wall_s.toFixed(3),
+    load_min: Math.min(...a.load), load_max: Math.max(...a.load),
+    sched: [...a.sched].join(', ') || 'SCHED_FIFO 99', dma_latency: [...a.dma].join(', ') || 'held at 0 (cyclictest)',
+    args: a.args,
   };
 }
 
@@ -72,87 +138,106 @@ const conditions = {
   node: process.version,
   cyclictest: cyc.path ? `${cyc.path} ${cyclictestVersion(cyc.path) ?? ''}`.trim() : `not run: ${cyc.why}`,
   duration_s: DURATION,
-  both: '-m, SCHED_FIFO 99, /dev/cpu_dma_latency held at 0 by each tool, one run at a time',
-  load_start: load(),
+  rounds: ROUNDS,
+  both: '-m, SCHED_FIFO 99, /dev/cpu_dma_latency held at 0 by each tool, one run at a time, sources interleaved in rounds',
+  load_start: os.loadavg().map((x) => +x.toFixed(2)),
 };
 
 const rows = [];
+let plotDone = false;
 for (const us of INTERVALS) {
-  const loops = Math.max(1, Math.round((DURATION * 1e6) / us));
-  const step = (label, f) => {
-    const l0 = load();
-    console.error(`running ${label} @ ${us} us (${loops} loops) ... load ${l0[0]}`);
-    const res = f();
-    const out = Array.isArray(res) ? res : [res];
-    for (const r of out) rows.push({ ...r, load_before: l0, load_after: load() });
+  const loops = Math.max(1, Math.round((DURATION * 1e6) / us / ROUNDS));
+  const spin = spinFor(us);
+  const A = {
+    cyclictest: acc('cyclictest', us, null),
+    sleep: acc('ktimers hrtimer', us, null),
+    timeout: acc('setTimeout', us, null),
+    spin: acc(`ktimers hrtimer spin ${spin}`, us, null),
   };
-  if (cyc.path) {
-    step('cyclictest', () => {
-      const r = runCyclictest(cyc.path, us, loops);
-      return r.error ? { source: 'cyclictest', interval_us: us, error: r.error } : { source: 'cyclictest', ...r };
+  const timed = (a, f) => {
+    const l0 = load1();
+    f();
+    a.load.push(l0, load1());
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    console.error(`${us} us, round ${round + 1}/${ROUNDS} (${loops} loops per source), load ${load1()}`);
+    if (cyc.path) {
+      timed(A.cyclictest, () => {
+        const r = runCyclictest(cyc.path, us, loops);
+        if (r.error) throw new Error(r.error);
+        A.cyclictest.args = r.args.replace(/--histfile=\S+/, '--histfile=FILE');
+        addCyclictest(A.cyclictest, r);
+      });
+    }
+    timed(A.sleep, () => {
+      // At 1 ms and up setTimeout rides in the same invocation (same -l), and the last round plots.
+      const both = us >= 1000;
+      const plot = both && opt.plot && round === ROUNDS - 1 && !plotDone ? ['--plot', path.resolve(opt.plot)] : [];
+      if (plot.length) plotDone = true;
+      const k = ktimers(us, loops, both ? ['--api', 'hrtimer,setTimeout', ...plot] : []);
+      A.sleep.args = k.args;
+      addKtimers(A.sleep, k.doc, k.doc.runs[0]);
+      if (both) {
+        A.timeout.args = k.args;
+        addKtimers(A.timeout, k.doc, k.doc.runs[1]);
+      }
     });
-  }
-  step('ktimers hrtimer', () => {
-    // At 1 ms the sleep-mode run also carries setTimeout (same -l, one invocation) and the plot.
-    const both = us >= 1000;
-    const plot = both && opt.plot ? ['--plot', path.resolve(opt.plot)] : [];
-    const k = ktimers(us, loops, both ? ['--api', 'hrtimer,setTimeout', ...plot] : []);
-    if (k.error) return { source: 'ktimers hrtimer', interval_us: us, error: k.error };
-    return k.doc.runs.map((r) => ({ ...row(k.doc, r, r.api === 'hrtimer' ? 'ktimers hrtimer' : 'setTimeout'), args: k.args }));
-  });
-  step(`ktimers hrtimer --spin ${SPIN_US}`, () => {
-    const k = ktimers(us, loops, ['--spin', String(SPIN_US)]);
-    if (k.error) return { source: `ktimers hrtimer spin ${SPIN_US}`, interval_us: us, error: k.error };
-    return { ...row(k.doc, k.doc.runs[0], `ktimers hrtimer spin ${SPIN_US}`), args: k.args };
-  });
-  if (us < 1000) {
-    step('setTimeout', () => {
-      const k = ktimers(us, 0, ['--api', 'setTimeout']);
-      if (k.error) return { source: 'setTimeout', interval_us: us, error: k.error };
-      return { ...row(k.doc, k.doc.runs[0], 'setTimeout'), args: k.args };
+    if (us >= 1000) A.timeout.load.push(...A.sleep.load.slice(-2));
+    timed(A.spin, () => {
+      const k = ktimers(us, loops, ['--spin', String(spin)]);
+      A.spin.args = k.args;
+      addKtimers(A.spin, k.doc, k.doc.runs[0]);
     });
+    if (us < 1000) {
+      timed(A.timeout, () => {
+        const k = ktimers(us, 0, ['--api', 'setTimeout']);
+        A.timeout.args = k.args;
+        addKtimers(A.timeout, k.doc, k.doc.runs[0]);
+      });
+    }
   }
+  for (const a of [A.cyclictest, A.sleep, A.spin, A.timeout]) if (a.rounds > 0) rows.push(finish(a));
 }
-conditions.load_end = load();
+conditions.load_end = os.loadavg().map((x) => +x.toFixed(2));
 
 // --- report ---------------------------------------------------------------------------------
 
 const fmt = (ns) => (ns == null ? `>=${HIST_US}` : Math.abs(ns) >= 1e6 ? (ns / 1000).toFixed(0) : (ns / 1000).toFixed(1));
+const sign = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
 const lines = [
-  '| interval | source | samples | min us | p50 us | p90 us | p99 us | p99.9 us | max us | overruns | CPU % | load | vs cyclictest (p50 / p99) |',
+  '| interval | source | samples | min us | p50 us | p90 us | p99 us | p99.9 us | max us | overruns | CPU % | load | vs cyclictest p50 / p99 |',
   '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
 ];
 const verdicts = [];
 for (const r of rows) {
-  if (r.error) { lines.push(`| ${r.interval_us} us | ${r.source} | | | | | | | | | | | ERROR: ${r.error.replace(/\|/g, '/').replace(/\n/g, ' ')} |`); continue; }
   const L = r.lateness_ns;
-  const base = rows.find((b) => b.source === 'cyclictest' && b.interval_us === r.interval_us && !b.error);
+  const base = rows.find((b) => b.source === 'cyclictest' && b.interval_us === r.interval_us);
   let vs = '';
-  if (base && r.source !== 'cyclictest') {
+  if (base && r.source !== 'cyclictest' && L.p50 != null && L.p99 != null && base.lateness_ns.p99 != null) {
     const d50 = (L.p50 - base.lateness_ns.p50) / 1000;
     const d99 = (L.p99 - base.lateness_ns.p99) / 1000;
-    vs = `${d50 >= 0 ? '+' : ''}${d50.toFixed(1)} / ${d99 >= 0 ? '+' : ''}${d99.toFixed(1)} us`;
+    vs = `${sign(d50)} / ${sign(d99)} us`;
     if (r.source === 'ktimers hrtimer') {
       const ok = d50 <= 10 && d99 <= 20;
-      vs += ok ? ' (target met)' : ' (target: +10 / +20: **not met**)';
-      verdicts.push(`${r.interval_us} us sleep: p50 ${d50 >= 0 ? '+' : ''}${d50.toFixed(1)} us, p99 ${d99 >= 0 ? '+' : ''}${d99.toFixed(1)} us vs cyclictest: ${ok ? 'met' : 'NOT met'}`);
+      vs += ok ? ' (target met)' : ' (target +10 / +20: **not met**)';
+      verdicts.push(`${r.interval_us} us sleep mode: p50 ${sign(d50)} us, p99 ${sign(d99)} us vs cyclictest (target +10 / +20): ${ok ? 'met' : 'NOT met'}`);
     } else if (r.source.startsWith('ktimers hrtimer spin')) {
       const ok = L.p99 < base.lateness_ns.p99;
-      vs += ok ? ' (p99 below cyclictest\'s: met)' : ' (target p99 < cyclictest\'s: **not met**)';
-      verdicts.push(`${r.interval_us} us spin ${SPIN_US}: p99 ${fmt(L.p99)} vs cyclictest ${fmt(base.lateness_ns.p99)} us: ${ok ? 'met' : 'NOT met'}; ` +
+      vs += ok ? ' (p99 below: met)' : ' (p99 below cyclictest\'s: **not met**)';
+      verdicts.push(`${r.interval_us} us spin ${r.spin_us} us: p99 ${fmt(L.p99)} vs cyclictest ${fmt(base.lateness_ns.p99)} us: ${ok ? 'met' : 'NOT met'}; ` +
         `CPU ${r.cpu_percent}% (${r.spin_percent}% busy-waiting) vs ${base.cpu_percent}% for cyclictest`);
     }
   }
-  const cpu = r.cpu_percent == null ? '-' : `${r.cpu_percent}${r.spin_percent ? ` (spin ${r.spin_percent})` : ''}`;
+  const cpu = `${r.cpu_percent}${r.spin_percent ? ` (spin ${r.spin_percent})` : ''}`;
   lines.push(`| ${r.interval_us} us | ${r.source} | ${r.samples} | ${fmt(L.min)} | ${fmt(L.p50)} | ${fmt(L.p90)} | ${fmt(L.p99)} | ${fmt(L.p999)} | ` +
-    `${fmt(L.max)} | ${r.overruns ?? '-'} | ${cpu} | ${r.load_before[0]}→${r.load_after[0]} | ${vs} |`);
+    `${fmt(L.max)} | ${r.overruns ?? '-'} | ${cpu} | ${r.load_min}–${r.load_max} | ${vs} |`);
 }
 console.log(lines.join('\n'));
 console.log(`\n${verdicts.join('\n')}`);
-console.log(`\nconditions: ${conditions.both}; kernel ${conditions.kernel}; clocksource ${conditions.clocksource}; ` +
-  `${conditions.cpus}; node ${conditions.node}; cyclictest ${conditions.cyclictest}; ${DURATION} s per row; ` +
+console.log(`\nconditions: ${conditions.both}; ${ROUNDS} rounds, ${DURATION} s per source per interval; kernel ${conditions.kernel}; ` +
+  `clocksource ${conditions.clocksource}; ${conditions.cpus}; node ${conditions.node}; cyclictest ${conditions.cyclictest}; ` +
   `load average ${conditions.load_start.join(' ')} at start, ${conditions.load_end.join(' ')} at end ` +
-  '(load column: 1-min load average before→after each row)');
+  '(load column: range of the 1-min load average around that source\'s rounds)');
 
 const outDir = path.join(here, 'results');
 fs.mkdirSync(outDir, { recursive: true });

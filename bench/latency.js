@@ -62,7 +62,9 @@ const readTrim = (f) => { try { return fs.readFileSync(f, 'utf8').trim(); } catc
 
 function runCyclictest(bin, intervalUs) {
   const res = runCyclictest_(bin, intervalUs, Math.max(1, Math.round((DURATION * 1e6) / intervalUs)));
-  return res.error ? res : { ...res, duration_s: DURATION };
+  if (res.error) return res;
+  const { buckets, ...rest } = res; // the raw histogram stays out of latency.json
+  return { ...rest, duration_s: DURATION };
 }
 
 // --- Node children --------------------------------------------------------------------------

@@ -53,6 +53,7 @@ export function parseCyclicHist(text) {
     return null; // in the overflow
   };
   return {
+    buckets, // dense: buckets[us] = count (holes are 0)
     samples: total, overflows, early: null, // cyclictest has no signed lateness to count
     lateness_ns: {
       min: field('Min Latencies') * 1000, p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9),
