@@ -283,7 +283,8 @@ describe('--json on a short real run (-l 200 -i 1000)', () => {
     // Up to 200 us of every 1000 us period is busy-waiting: more than nothing, at most ~20 %.
     expect(r.spin_percent).toBeGreaterThan(0);
     expect(r.spin_percent).toBeLessThan(25);
-    expect(r.cpu_percent).toBeGreaterThanOrEqual(r.spin_percent * 0.8);
+    // CPU time is only counted while the VM runs the thread; spinning wall time counts regardless.
+    expect(r.cpu_percent).toBeGreaterThanOrEqual(r.spin_percent * 0.5);
   });
 });
 
