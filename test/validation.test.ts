@@ -9,7 +9,13 @@
 // every exported function; the targeted tests and the fuzz below are driven by it.
 // A new export without an entry fails the "covers every export" test.
 // Covered: ktime, hrtimer, context, jiffies (lib/jiffies.ts), timer_list
-// (lib/timer.ts), and at the end ktimers/testing's installVirtualClock.
+// (lib/timer.ts), workqueue, the durations, and at the end ktimers/testing's
+// installVirtualClock. The idiomatic layer (ktimers/promises, HighResTimer,
+// WorkQueue) and installVirtualClock with its clock have their own fuzz (after the
+// kernel API's): options objects are read there, so an exception thrown by the
+// caller's own getter or Proxy trap propagates unchanged (as Node's APIs let it);
+// every other rejection carries a code.
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
@@ -151,15 +157,28 @@ const SIG: Record<string, [Kind[], Ret]> = {
   work_pending: [['work'], 'bool'], delayed_work_pending: [['dwork'], 'bool'], work_busy: [['work'], 'u32'],
   current_work: [[], 'null'],
 };
-/** Classes (constructors, not operations) and @internal helpers that leak through `export *` (see below). */
-const NOT_FUZZED = new Set([
-  'hrtimer', 'timer_list', 'KtimersError', 'AbortError', 'HighResTimer', 'WorkQueue',
-  'work_struct', 'delayed_work', 'workqueue_struct',
+/**
+ * The function exports of the package's entry points ('ktimers', 'ktimers/promises',
+ * 'ktimers/testing') that are not in SIG: each is fuzzed by the idiomatic-layer fuzz
+ * below (IDIOMATIC), or is here with the reason it is not.
+ */
+const NOT_FUZZED = new Map<string, string>([
+  ['hrtimer', 'a class: `new hrtimer()` takes no arguments; its instances are in every fuzz pool'],
+  ['timer_list', 'a class: `new timer_list()` takes no arguments; its instances are in every fuzz pool'],
+  ['work_struct', 'a class without arguments; its instances are in the fuzz pool'],
+  ['delayed_work', 'a class without arguments; its instances are in the fuzz pool'],
+  ['workqueue_struct', '@internal constructor (alloc_workqueue makes them, fuzzed); instances are in the pool'],
+  ['KtimersError', 'an error class: any (code, message) makes an error; instances are in the pool'],
+  ['AbortError', 'an error class (Node\'s AbortError shape); instances are what aborts reject with'],
   // Per-thread scheduling (lib/sched.ts): valid calls would change this test process's
   // policy, affinity, nice or locked memory, so test/sched.test.ts validates them and
   // fuzzes them in a child process instead.
-  ...Object.keys(SCHED).filter((n) => typeof (SCHED as Record<string, unknown>)[n] === 'function'),
+  ...Object.keys(SCHED)
+    .filter((n) => typeof (SCHED as Record<string, unknown>)[n] === 'function')
+    .map((n): [string, string] => [n, 'changes this process\'s scheduling: fuzzed in a child process by test/sched.test.ts']),
 ]);
+/** Fuzzed by 'fuzz: the idiomatic layer' (constructors with their methods and getters). */
+const IDIOMATIC = new Set(['sleep', 'sleepUntil', 'interval', 'HighResTimer', 'WorkQueue', 'installVirtualClock']);
 /**
  * Functions that need a timer that went through hrtimer_setup()/hrtimer_init(), or
  * a timer_list that went through timer_setup() (ERR_KTIMERS_NOT_SETUP otherwise).
@@ -557,10 +576,28 @@ function returnOk(ret: Ret, v: unknown): boolean {
 describe('export surface', () => {
   it('SIG covers every exported function', () => {
     const exported = Object.entries(k).filter(([, v]) => typeof v === 'function').map(([n]) => n);
-    const missing = exported.filter((n) => !(n in SIG) && !NOT_FUZZED.has(n));
+    const missing = exported.filter((n) => !(n in SIG) && !NOT_FUZZED.has(n) && !IDIOMATIC.has(n));
     expect(missing).toEqual([]);
     const stale = Object.keys(SIG).filter((n) => typeof fns[n] !== 'function');
     expect(stale).toEqual([]);
+  });
+
+  it('every function export of every entry point is fuzzed or listed in NOT_FUZZED with a reason', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, unknown> };
+    const entries = Object.keys(pkg.exports).filter((e) => !e.endsWith('.json'));
+    expect(entries).toEqual(['.', './testing', './promises']);
+    const missing: string[] = [];
+    for (const e of entries) {
+      const mod = (await import(e === '.' ? '../dist/index.js' : `../dist/${e.slice(2)}.js`)) as Record<string, unknown>;
+      for (const [n, v] of Object.entries(mod)) {
+        if (typeof v !== 'function') continue;
+        if (!(n in SIG) && !IDIOMATIC.has(n) && !NOT_FUZZED.has(n)) missing.push(`${e}: ${n}`);
+        // The same name is the same function on every entry point (ktimers/promises re-exports ms, …).
+        if (n in SIG && v !== fns[n]) missing.push(`${e}: ${n} is not the fuzzed function`);
+      }
+    }
+    expect(missing).toEqual([]);
+    for (const [n, why] of NOT_FUZZED) expect(why.length, n).toBeGreaterThan(20);
   });
 
   // @internal helpers must not be runtime exports: `enterIrq` would let user code
@@ -1330,6 +1367,279 @@ describe('fuzz: every export with random hostile argument tuples', () => {
     expect(native.state().refCount).toBe(refBefore);
     expect(callbackRuns).toBe(0);
   });
+});
+
+// --- the idiomatic layer and ktimers/testing -----------------------------------
+
+describe('fuzz: the idiomatic layer (ktimers/promises, HighResTimer, WorkQueue) and ktimers/testing', () => {
+  const SEED = (Number(process.env.KTIMERS_FUZZ_SEED ?? 0x6b7469) ^ 0x1d10) >>> 0;
+  const TUPLES = 2000;
+  const PER_TARGET = 3;
+
+  it('a HighResTimer / WorkQueue method or getter called on another object → TypeError ERR_INVALID_THIS', async () => {
+    const t = new k.HighResTimer(() => {});
+    const q = new k.WorkQueue({ name: 'this' });
+    const { start } = t;
+    expectError(() => start(1000n), T, 'ERR_INVALID_THIS', 'detached start');
+    for (const other of [{}, null, undefined, Object.create(k.HighResTimer.prototype), q]) {
+      expectError(() => k.HighResTimer.prototype.cancel.call(other), T, 'ERR_INVALID_THIS', 'cancel');
+      expectError(() => Object.getOwnPropertyDescriptor(k.HighResTimer.prototype, 'expires')!.get!.call(other), T, 'ERR_INVALID_THIS', 'expires');
+    }
+    for (const other of [{}, Object.create(k.WorkQueue.prototype), t]) {
+      expectError(() => k.WorkQueue.prototype.queue.call(other, { module: WQ_MOD, name: 'noop' }), T, 'ERR_INVALID_THIS', 'queue');
+      expectError(() => Object.getOwnPropertyDescriptor(k.WorkQueue.prototype, 'size')!.get!.call(other), T, 'ERR_INVALID_THIS', 'size');
+    }
+    expect(t.pending).toBe(false); // the real ones still work
+    expect(q.size).toBe(0);
+    await q.close();
+  });
+
+  it(`${TUPLES} tuples per function, method and getter, seed ${SEED}`, async () => {
+    const P = await import('../dist/promises.js');
+    const rnd = mulberry32(SEED);
+    const pick = <V,>(a: readonly V[]): V => a[Math.floor(rnd() * a.length)]!;
+    /** What a caller's own getter or Proxy trap throws: it may propagate unchanged. */
+    class CallerError extends Error {}
+    const callerErrors = new Set(['hostile proxy trap', 'hostile constructor getter']);
+    const getterHits: Record<string, number> = {};
+    const optBag: Record<string, unknown> = {};
+    for (const name of ['signal', 'clock', 'ref', 'slack', 'start', 'name', 'maxActive', 'ordered', 'highpri', 'startJiffies', 'module', 'then']) {
+      Object.defineProperty(optBag, name, {
+        get() {
+          getterHits[name] = (getterHits[name] ?? 0) + 1;
+          throw new CallerError(`caller's getter ${name}`);
+        },
+        enumerable: true,
+      });
+    }
+    let callbackRuns = 0;
+    const cb = () => void callbackRuns++;
+    const ac = new AbortController();
+    const abortedSignal = AbortSignal.abort('fuzz');
+    const timers: InstanceType<typeof k.HighResTimer>[] = [];
+    const queues: InstanceType<typeof k.WorkQueue>[] = [];
+    const fnRef = { module: WQ_MOD, name: 'noop' };
+    const pool: [string, unknown][] = [
+      ['0n', 0n], ['1n', 1n], ['-1n', -1n], ['1000n', 1000n], ['ms(5)', P.ms(5)], ['s(1)', P.s(1)], ['KTIME_MAX', MAX], ['KTIME_MIN', MIN],
+      ['2^64', 1n << 64n], ['2^1000', 1n << 1000n], ['0', 0], ['-0', -0], ['1', 1], ['5', 5], ['7', 7], ['11', 11], ['-1', -1], ['1.5', 1.5],
+      ['NaN', NaN], ['Infinity', Infinity], ['2^53', 2 ** 53], ['1e300', 1e300], ['true', true], ['false', false],
+      ['""', ''], ['"x"', 'x'], ['undefined', undefined], ['null', null], ['{}', {}], ['[]', []], ['symbol', Symbol('fuzz')],
+      ['boxed 1n', Object(1n)], ['hostile', hostile()], ['hostile proxy', hostileProxy()], ['getter bag', optBag],
+      // options
+      ['{clock: REALTIME}', { clock: k.CLOCK_REALTIME }], ['{clock: TAI}', { clock: k.CLOCK_TAI }], ['{clock: 5}', { clock: 5 }],
+      ['{clock: 1n}', { clock: 1n }], ['{ref: false}', { ref: false }], ['{ref: 1}', { ref: 1 }], ['{signal}', { signal: ac.signal }],
+      ['{aborted signal}', { signal: abortedSignal }], ['{signal: {}}', { signal: {} }], ['{start: 0n}', { start: 0n }],
+      ['{start: KTIME_MAX}', { start: MAX }], ['{start: -5n}', { start: -5n }], ['{start: 1}', { start: 1 }],
+      ['{slack: 1000n}', { slack: 1000n }], ['{slack: -1n}', { slack: -1n }], ['{slack: 1.5}', { slack: 1.5 }],
+      ['{name}', { name: 'fuzz' }], ['{name: 5}', { name: 5 }], ['{maxActive: 2}', { maxActive: 2 }], ['{maxActive: -1}', { maxActive: -1 }],
+      ['{maxActive: 2^40}', { maxActive: 2 ** 40 }], ['{maxActive: "2"}', { maxActive: '2' }], ['{ordered}', { ordered: true }],
+      ['{ordered, maxActive: 2}', { ordered: true, maxActive: 2 }], ['{highpri}', { highpri: true }], ['{ordered: 1}', { ordered: 1 }],
+      ['{startJiffies: 0n}', { startJiffies: 0n }], ['{startJiffies: -1n}', { startJiffies: -1n }], ['{startJiffies: 2^62}', { startJiffies: 1n << 62n }],
+      ['{startJiffies: 5}', { startJiffies: 5 }],
+      // work functions and data
+      ['fn ref', fnRef], ['fn ref (href)', { module: WQ_MOD.href, name: 'noop' }], ['fn ref, missing export', { module: WQ_MOD, name: 'missing' }],
+      ['fn ref, no file', { module: '/nonexistent/x.mjs', name: 'x' }], ['fn ref, module 5', { module: 5, name: 'noop' }],
+      ['fn ref, relative', { module: './x.mjs', name: 'x' }], ['SharedArrayBuffer', new SharedArrayBuffer(8)], ['{a: 1}', { a: 1 }],
+      // callbacks, classes, other exports' objects
+      ['callback', cb], ['async fn', async () => 0], ['class', class {}], ['module namespace', k],
+      ['hrtimer', new k.hrtimer()], ['timer_list', new k.timer_list()], ['work_struct', new k.work_struct()],
+      ['KtimersError', new k.KtimersError('ERR_X', 'x')], ['AbortError', new P.AbortError()], ['Date', new Date(0)], ['Promise', Promise.resolve(1)],
+    ];
+    const failures: string[] = [];
+    const perTarget: Record<string, number> = {};
+    const fail = (target: string, msg: string) => {
+      perTarget[target] = (perTarget[target] ?? 0) + 1;
+      if (perTarget[target]! <= PER_TARGET) failures.push(msg); // (rejections arrive later: counted, not all listed)
+    };
+    const coded = (e: any): boolean =>
+      (e instanceof TypeError || e instanceof RangeError || e instanceof k.KtimersError || e instanceof P.AbortError) &&
+      typeof e.code === 'string' && e.code !== '';
+    const callers = (e: any): boolean => e instanceof CallerError || (e instanceof Error && callerErrors.has(e.message));
+    const describeE = (e: any) => `${e?.constructor?.name} code=${String(e?.code)}: ${e?.message}`;
+    let calls = 0;
+    let throws = 0;
+    let rejected = 0;
+    let accepted = 0;
+    /** Promises the fuzz got: every rejection must be coded; `mustSettle` ones must settle by the end. */
+    const tracked: { label: string; settled: boolean; mustSettle: boolean }[] = [];
+    const track = (target: string, label: string, p: unknown, value: (v: unknown) => boolean, mustSettle = false) => {
+      if (!(p instanceof Promise)) return fail(target, `${label} returned ${String(p)}, not a Promise`);
+      const rec = { label, settled: false, mustSettle };
+      tracked.push(rec);
+      p.then(
+        (v) => {
+          rec.settled = true;
+          if (!value(v)) fail(target, `${label} resolved with ${String(v)}`);
+        },
+        (e) => {
+          rec.settled = true;
+          rejected++;
+          if (!coded(e) && !callers(e)) fail(target, `${label} rejected with ${describeE(e)}`);
+        },
+      );
+    };
+    /** Calls `f` with a random tuple around `arity` arguments; checks a throw, or the result with `check`. */
+    const fuzz = (target: string, arity: number, n: number, f: (...a: unknown[]) => unknown, check: (r: unknown, label: string) => string | null) => {
+      for (let i = 0; i < n && (perTarget[target] ?? 0) < PER_TARGET; i++) {
+        const len = Math.max(0, arity + Math.floor(rnd() * 3) - 1);
+        const drawn = Array.from({ length: len }, () => pick(pool));
+        const label = `${target}(${drawn.map(([l]) => l).join(', ')})`;
+        calls++;
+        let r: unknown;
+        try {
+          r = f(...drawn.map(([, v]) => v));
+        } catch (e) {
+          throws++;
+          if (!coded(e) && !callers(e)) fail(target, `${label} threw ${describeE(e)}`);
+          continue;
+        }
+        accepted++;
+        const bad = check(r, label);
+        if (bad !== null) fail(target, `${label}: ${bad}`);
+      }
+    };
+    const isUndef = (v: unknown) => v === undefined;
+    const iterResult = (v: unknown) =>
+      typeof v === 'object' && v !== null && typeof (v as { done?: unknown }).done === 'boolean' &&
+      ((v as { done: boolean }).done ? (v as { value?: unknown }).value === undefined : typeof (v as { value?: unknown }).value === 'bigint');
+
+    const before = coercions;
+    const warnings: unknown[][] = [];
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation((...a: unknown[]) => void warnings.push(a));
+    let vc: VirtualClock | null = null;
+    let callbackErrorsSeen = 0;
+    try {
+      // ktimers/testing: installVirtualClock, and the clock it returns, with random arguments.
+      fuzz('installVirtualClock', 1, TUPLES, (...a) => installVirtualClock(a[0] as VirtualClockOptions), (c, label) => {
+        const clock = c as VirtualClock;
+        if (typeof clock?.advanceNs !== 'function') return `returned ${String(c)}`;
+        try {
+          for (let m = 0; m < 4; m++) {
+            const [l, v] = pick(pool);
+            const method = pick(['advanceNs', 'advanceJiffies', 'now', 'jiffies'] as const);
+            calls++;
+            try {
+              const r = (clock[method] as (x: unknown) => unknown)(v);
+              accepted++;
+              if ((method === 'now' || method === 'jiffies') !== (typeof r === 'bigint')) fail('VirtualClock', `${label}.${method}(${l}) returned ${String(r)}`);
+            } catch (e) {
+              throws++;
+              if (!coded(e) && !callers(e)) fail('VirtualClock', `${label}.${method}(${l}) threw ${describeE(e)}`);
+            }
+          }
+        } finally {
+          clock.uninstall();
+        }
+        return virt.active ? 'still installed after uninstall()' : null;
+      });
+
+      // The rest on a virtual clock: timers never fire on their own nor keep the process alive.
+      vc = installVirtualClock();
+      // A callback from the pool that throws (`class {}` called as a function) is the caller's
+      // error: the advance reports it after finishing, as ktimers/testing documents.
+      let callbackErrors = 0;
+      const advance = (ns: bigint) => {
+        try {
+          vc!.advanceNs(ns);
+        } catch (e) {
+          for (const x of e instanceof AggregateError ? e.errors : [e]) {
+            callbackErrors++;
+            if (!(x instanceof TypeError && /Class constructor/.test(x.message))) fail('advance', `a timer callback threw ${describeE(x)}`);
+          }
+        }
+      };
+      const promise = (value: (v: unknown) => boolean) => (target: string) => (r: unknown, label: string) => (track(target, label, r, value), null);
+      fuzz('sleep', 2, TUPLES, P.sleep as (...a: unknown[]) => unknown, promise(isUndef)('sleep'));
+      fuzz('sleepUntil', 2, TUPLES, P.sleepUntil as (...a: unknown[]) => unknown, promise(isUndef)('sleepUntil'));
+      fuzz('interval', 2, TUPLES, P.interval as (...a: unknown[]) => unknown, (it, label) => {
+        const i = it as AsyncIterableIterator<bigint>;
+        if (typeof i?.next !== 'function' || typeof i.return !== 'function' || i[Symbol.asyncIterator]() !== i) return `returned ${String(it)}`;
+        track('interval', `${label}.next()`, i.next(), iterResult);
+        if (rnd() < 0.5) advance(pick([1n, 1_000_000n, 1_000_000_000n]));
+        track('interval', `${label}.return()`, i.return!(), iterResult, true);
+        return null;
+      });
+      advance(1_000_000_000n);
+
+      fuzz('new HighResTimer', 2, TUPLES, (...a) => new (k.HighResTimer as new (...x: unknown[]) => unknown)(...a), (t) => {
+        if (!(t instanceof k.HighResTimer)) return `made ${String(t)}`;
+        timers.push(t);
+        return null;
+      });
+      timers.push(new k.HighResTimer(cb), new k.HighResTimer(cb, { clock: k.CLOCK_REALTIME, ref: false }));
+      const HRT = k.HighResTimer.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const chain = ['start', 'startAt', 'restart', 'refresh', 'unref', 'ref'];
+      for (const m of [...chain, 'cancel', 'hasRef']) {
+        fuzz(`HighResTimer#${m}`, m.startsWith('start') ? 2 : 0, TUPLES, function (...a) {
+          // Mostly a real timer; sometimes another object as `this` (a detached method).
+          const self = rnd() < 0.85 ? pick(timers) : pick(pool)[1];
+          return HRT[m]!.apply(self, a);
+        }, (r) => (chain.includes(m) ? (r instanceof k.HighResTimer ? null : `returned ${String(r)}`) : typeof r === 'boolean' ? null : `returned ${String(r)}`));
+        if (rnd() < 0.5) advance(pick([1_000n, 1_000_000n, 1_000_000_000n]));
+      }
+      const getter = (C: { prototype: object }, name: string) => Object.getOwnPropertyDescriptor(C.prototype, name)!.get!;
+      for (const [g, type] of [['pending', 'boolean'], ['expires', 'bigint'], ['period', 'bigint'], ['overruns', 'bigint'], ['clock', 'number']] as const) {
+        const get = getter(k.HighResTimer, g);
+        fuzz(`HighResTimer#${g}`, 0, TUPLES / 4, () => get.call(rnd() < 0.85 ? pick(timers) : pick(pool)[1]), (r) => (typeof r === type ? null : `read ${String(r)}`));
+      }
+
+      fuzz('new WorkQueue', 1, TUPLES / 4, (...a) => new (k.WorkQueue as new (...x: unknown[]) => unknown)(...a), (q) => {
+        if (!(q instanceof k.WorkQueue)) return `made ${String(q)}`;
+        queues.push(q);
+        return null;
+      });
+      queues.push(new k.WorkQueue({ name: 'fuzz-facade' }), new k.WorkQueue({ ordered: true }));
+      const WQP = k.WorkQueue.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const anyQueue = () => (rnd() < 0.9 ? pick(queues) : pick(pool)[1]);
+      fuzz('WorkQueue#queue', 3, TUPLES, function (...a) {
+        return WQP.queue!.apply(anyQueue(), a);
+      }, promise(isUndef)('WorkQueue#queue'));
+      fuzz('WorkQueue#flush', 0, TUPLES / 4, function (...a) {
+        return WQP.flush!.apply(anyQueue(), a);
+      }, (r, label) => (track('WorkQueue#flush', label, r, isUndef, true), null));
+      for (const [g, type] of [['name', 'string'], ['closed', 'boolean'], ['size', 'number']] as const) {
+        const get = getter(k.WorkQueue, g);
+        fuzz(`WorkQueue#${g}`, 0, TUPLES / 4, () => get.call(anyQueue()), (r) => (typeof r === type ? null : `read ${String(r)}`));
+      }
+      // close last (a closed queue refuses queue() with ERR_KTIMERS_WQ_CLOSED: also fuzzed above for the ones closed early)
+      fuzz('WorkQueue#close', 0, TUPLES / 4, function (...a) {
+        return WQP.close!.apply(rnd() < 0.9 ? pick(queues.slice(2)) ?? queues[0] : pick(pool)[1], a);
+      }, (r, label) => (track('WorkQueue#close', label, r, isUndef, true), null));
+      // Queues closed (or closing) by now: queue() must reject with ERR_KTIMERS_WQ_CLOSED or a bad-argument code.
+      const closed = queues.filter((q) => q.closed);
+      if (closed.length > 0) {
+        fuzz('WorkQueue#queue (closed)', 3, TUPLES / 4, function (...a) {
+          return WQP.queue!.apply(pick(closed), a);
+        }, promise(isUndef)('WorkQueue#queue (closed)'));
+      }
+      advance(10_000_000_000n);
+      callbackErrorsSeen = callbackErrors;
+    } finally {
+      for (const t of timers) t.cancel();
+      vc?.uninstall();
+      ac.abort();
+      const closing = queues.map((q) => q.close());
+      const deadline = Date.now() + 20_000;
+      while (tracked.some((t) => t.mustSettle && !t.settled) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await Promise.all(closing);
+      spy.mockRestore();
+    }
+    const unsettled = tracked.filter((t) => t.mustSettle && !t.settled).map((t) => t.label);
+    if (failures.length) throw new Error(`fuzz failures (KTIMERS_FUZZ_SEED=${process.env.KTIMERS_FUZZ_SEED ?? 0x6b7469}):\n${failures.join('\n')}`);
+    console.log(
+      `fuzz (idiomatic layer, ktimers/testing): seed ${SEED}, ${calls} calls (${throws} threw with a code or the caller's own error, ${accepted} returned; ` +
+        `${tracked.length} promises, ${rejected} rejected with a code), ${timers.length} HighResTimers, ${queues.length} WorkQueues, ${callbackRuns} callbacks (+${callbackErrorsSeen} that threw), ${warnings.length} warnings`,
+    );
+    expect(unsettled).toEqual([]);
+    expect(coercions - before).toBe(0); // no valueOf / toString / toPrimitive of a hostile object was called
+    expect(Object.keys(getterHits).length).toBeGreaterThan(3); // options are read (and a throwing getter propagates)
+    expect(calls).toBeGreaterThan(25_000);
+    expect(accepted).toBeGreaterThan(5_000);
+    expect(throws + rejected).toBeGreaterThan(5_000);
+    for (const [, opts] of warnings) {
+      expect(opts).toMatchObject({ type: 'KtimersWarning', code: expect.stringMatching(/^KTIMERS_WARN_/) });
+    }
+  }, 120_000);
 });
 
 // --- the native binding itself ----------------------------------------------

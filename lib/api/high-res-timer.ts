@@ -43,6 +43,15 @@ import { functionArg, ktimeArg } from '../internal/validate.js';
 import { CLOCK_MONOTONIC } from '../ktime.js';
 import { durationArg, type Duration } from './duration.js';
 
+/** Instances made by the constructor: a method called on anything else (a detached method) is refused. */
+const instances = new WeakSet<object>();
+/** Node's answer to a method called with a foreign `this`: TypeError ERR_INVALID_THIS. */
+function thisArg(o: unknown): void {
+  if (typeof o !== 'object' || o === null || !instances.has(o)) {
+    throw typeError('ERR_INVALID_THIS', `Value of "this" must be of type HighResTimer, got ${describe(o)}`);
+  }
+}
+
 /**
  * Called at each expiry of a {@link HighResTimer}.
  * @param timer - the handle (so one function can serve several timers).
@@ -123,6 +132,7 @@ export class HighResTimer {
     // to MONOTONIC, the kernel's POSIX rule); start() adds the clock's own now.
     hrtimer_setup(this.#t, () => this.#expire(), clock, HRTIMER_MODE_ABS);
     if (!refd) this.#t.unref();
+    instances.add(this);
   }
 
   #expire(): HrtimerRestart {
@@ -147,6 +157,7 @@ export class HighResTimer {
    *   RangeError ERR_OUT_OF_RANGE for a negative value.
    */
   start(delay: Duration, period: Duration = 0n): this {
+    thisArg(this);
     const d = durationArg(delay, 'delay');
     const p = durationArg(period, 'period');
     this.#arm(d, p, true);
@@ -163,6 +174,7 @@ export class HighResTimer {
    * @throws TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE on bad values.
    */
   startAt(deadline: bigint, period: Duration = 0n): this {
+    thisArg(this);
     const at = ktimeArg(deadline, 'deadline');
     const p = durationArg(period, 'period');
     this.#arm(at, p, false);
@@ -199,6 +211,7 @@ export class HighResTimer {
    * @throws KtimersError ERR_KTIMERS_NOT_STARTED before the first start.
    */
   restart(): this {
+    thisArg(this);
     this.#started('restart');
     this.#stopped = false;
     hrtimer_restart(this.#t);
@@ -213,6 +226,7 @@ export class HighResTimer {
    * @throws KtimersError ERR_KTIMERS_NOT_STARTED before the first start.
    */
   refresh(): this {
+    thisArg(this);
     this.#started('refresh');
     this.#arm(this.#delay, this.#period, true);
     return this;
@@ -226,6 +240,7 @@ export class HighResTimer {
    *   periodic timer cancelled from its callback); false if it was idle.
    */
   cancel(): boolean {
+    thisArg(this);
     const t = this.#t;
     if (hrtimer_callback_running(t)) {
       const wouldRestart = (this.#period > 0n && !this.#stopped) || hrtimer_is_queued(t);
@@ -238,6 +253,7 @@ export class HighResTimer {
 
   /** Same as {@link HighResTimer.cancel}, for `using t = new HighResTimer(…)`. */
   [Symbol.dispose](): void {
+    thisArg(this);
     this.cancel();
   }
 
@@ -246,6 +262,7 @@ export class HighResTimer {
    * @returns this
    */
   unref(): this {
+    thisArg(this);
     this.#t.unref();
     return this;
   }
@@ -255,37 +272,44 @@ export class HighResTimer {
    * @returns this
    */
   ref(): this {
+    thisArg(this);
     this.#t.ref();
     return this;
   }
 
   /** Whether this timer keeps the process alive while armed. */
   hasRef(): boolean {
+    thisArg(this);
     return this.#t.hasRef();
   }
 
   /** Armed and waiting for its next expiry (false while its callback runs, unless it was re-armed). */
   get pending(): boolean {
+    thisArg(this);
     return hrtimer_is_queued(this.#t);
   }
 
   /** The next deadline (absolute ns on the timer's clock); inside a periodic callback, the next period's. */
   get expires(): bigint {
+    thisArg(this);
     return hrtimer_get_softexpires(this.#t);
   }
 
   /** The period in ns; 0n for a one-shot timer. */
   get period(): bigint {
+    thisArg(this);
     return this.#period;
   }
 
   /** The overrun count of the last expiry (1n on time, 0n before the first). */
   get overruns(): bigint {
+    thisArg(this);
     return this.#overruns;
   }
 
   /** The clock id the deadlines are on. */
   get clock(): number {
+    thisArg(this);
     return this.#t.clockid;
   }
 }

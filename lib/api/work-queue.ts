@@ -44,6 +44,15 @@ import {
 import { booleanOption } from './high-res-timer.js';
 import { TOKEN } from './work-runner.js';
 
+/** Instances made by the constructor: a method called on anything else (a detached method) is refused. */
+const instances = new WeakSet<object>();
+/** Node's answer to a method called with a foreign `this`: TypeError ERR_INVALID_THIS. */
+function thisArg(o: unknown): void {
+  if (typeof o !== 'object' || o === null || !instances.has(o)) {
+    throw typeError('ERR_INVALID_THIS', `Value of "this" must be of type WorkQueue, got ${describe(o)}`);
+  }
+}
+
 /** Options of the {@link WorkQueue} constructor. */
 export interface WorkQueueOptions {
   /** The queue's name, in warnings and errors (default 'ktimers'). */
@@ -189,6 +198,7 @@ export class WorkQueue {
     // alloc_workqueue validates maxActive (a number; RangeError outside the int range) and clamps it as the kernel does.
     this.#wq = (ordered ? alloc_ordered_workqueue(name, flags) : alloc_workqueue(name, flags, o.maxActive ?? 0))!;
     this.#wq.on('error', (err) => this.#onError(err));
+    instances.add(this);
   }
 
   #onError(err: Error): void {
@@ -225,6 +235,7 @@ export class WorkQueue {
    *   or KtimersError (ERR_KTIMERS_WORK_MODULE_NOT_FOUND, ERR_KTIMERS_WQ_CLOSED) without queueing.
    */
   queue(fn: WorkFnRef, data?: unknown, options?: QueueOptions): Promise<void> {
+    thisArg(this);
     try {
       if (this.#closing !== null) {
         throw new KtimersError('ERR_KTIMERS_WQ_CLOSED', `WorkQueue "${this.#wq.name}" is closed`);
@@ -283,6 +294,7 @@ export class WorkQueue {
    * @returns a promise that resolves once they have finished (whether they succeeded or not).
    */
   flush(): Promise<void> {
+    thisArg(this);
     if (this.#closing !== null) return this.#closing;
     return flush_workqueue(this.#wq);
   }
@@ -294,27 +306,32 @@ export class WorkQueue {
    * @returns a promise that resolves once the queue is drained and destroyed.
    */
   close(): Promise<void> {
+    thisArg(this);
     this.#closing ??= destroy_workqueue(this.#wq);
     return this.#closing;
   }
 
   /** Same as {@link WorkQueue.close}, for `await using wq = new WorkQueue()`. */
   [Symbol.asyncDispose](): Promise<void> {
+    thisArg(this);
     return this.close();
   }
 
   /** The queue's name. */
   get name(): string {
+    thisArg(this);
     return this.#wq.name;
   }
 
   /** True once {@link WorkQueue.close} was called. */
   get closed(): boolean {
+    thisArg(this);
     return this.#closing !== null;
   }
 
   /** Items queued or running (an aborted item that is still running counts until it ends). */
   get size(): number {
+    thisArg(this);
     return this.#entries.size;
   }
 }
