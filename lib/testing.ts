@@ -165,9 +165,11 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
   function advance(target: bigint): void {
     checkInstalled();
     checkTimeline(target, virt.offset, 'advance'); // before time moves
+    virt.advancing++;
     try {
       advanceTo(target);
     } finally {
+      virt.advancing--;
       const errors = virt.errors;
       virt.errors = [];
       if (errors.length === 1) throw errors[0];
