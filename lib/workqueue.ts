@@ -742,8 +742,14 @@ setRecordSink((type, id, a, b, c, msg) => {
   w._run = null;
   const wq = inst.wq;
   if (type === S.R_FAIL) {
-    const m = msg as { error: unknown; kind: string };
+    const m = msg as { error: unknown; kind: string; props?: Record<string, unknown> };
     const cause = m?.error;
+    if (m?.props !== undefined && typeof cause === 'object' && cause !== null) {
+      // The thrown error's own properties (its `code`...), which the clone dropped.
+      for (const [key, value] of Object.entries(m.props)) {
+        if (!Object.hasOwn(cause, key)) Object.defineProperty(cause, key, { value, enumerable: true, configurable: true, writable: true });
+      }
+    }
     const text = cause instanceof Error ? cause.message : String(cause);
     const err =
       m?.kind === 'load'
@@ -1470,9 +1476,16 @@ export function flush_delayed_work(dwork: delayed_work): Promise<boolean> {
   return flush_work(dw.work);
 }
 
+/**
+ * The kernel's __cancel_work_sync: disable (blocks re-queueing, self-requeue too,
+ * while we wait), steal PENDING, wait for the running instance, and, unless
+ * disabling, enable again. The count saturates both ways as the kernel's
+ * (work_offqd_disable/enable): at 65535 the disable warns and adds nothing, so
+ * the final enable leaves 65534, as in the kernel; a plain add would wrap the
+ * 16-bit field to 0 and let the item be queued during the wait.
+ */
 async function cancelSync(w: work_struct, disable: boolean): Promise<boolean> {
-  const t = words();
-  Atomics.add(t, w._id, S.W_DISABLE_ONE); // blocks re-queueing (self-requeue too) while we wait
+  disableCount(w);
   reap();
   const was = grabPending(w, false);
   try {
@@ -1481,7 +1494,7 @@ async function cancelSync(w: work_struct, disable: boolean): Promise<boolean> {
     // A deferred re-run queued before the disable started after r: wait for it too.
     for (let r2 = w._run; r2 !== null && r2.state !== I_CANCELLED; r2 = w._run) await waitInst(r2);
   } finally {
-    if (!disable) Atomics.sub(t, w._id, S.W_DISABLE_ONE);
+    if (!disable) enableCount(w);
   }
   return was;
 }
@@ -1537,15 +1550,30 @@ export function cancel_delayed_work(dwork: delayed_work): boolean {
   return grabPending(dw.work, false);
 }
 
-function disableCount(w: work_struct): boolean {
+/** work_offqd_disable: the disable count + 1; at 65535 it warns (WARN_ONCE) and stays. */
+function disableCount(w: work_struct): void {
   const t = words();
   for (;;) {
     const o = Atomics.load(t, w._id);
     if (o >>> S.W_DISABLE_SHIFT >= S.W_DISABLE_MAX) {
       kwarn('KTIMERS_WARN_WORK_DISABLE_OVERFLOW', 'work disable count overflowed', true);
-      return false;
+      return;
     }
-    if (Atomics.compareExchange(t, w._id, o, o + S.W_DISABLE_ONE) === o) return true;
+    if (Atomics.compareExchange(t, w._id, o, o + S.W_DISABLE_ONE) === o) return;
+  }
+}
+
+/** work_offqd_enable: the disable count - 1; at 0 it warns (WARN_ONCE) and stays. Returns whether it is 0 now. */
+function enableCount(w: work_struct): boolean {
+  const t = words();
+  for (;;) {
+    const o = Atomics.load(t, w._id);
+    if (o >>> S.W_DISABLE_SHIFT === 0) {
+      kwarn('KTIMERS_WARN_WORK_DISABLE_UNDERFLOW', 'work disable count underflowed', true);
+      return true;
+    }
+    const n = o - S.W_DISABLE_ONE;
+    if (Atomics.compareExchange(t, w._id, o, n) === o) return n >>> S.W_DISABLE_SHIFT === 0;
   }
 }
 
@@ -1560,7 +1588,7 @@ export function disable_work(work: work_struct): boolean {
   const w = initedWork(work);
   settle(w);
   reap();
-  if (!disableCount(w)) return false;
+  disableCount(w); // saturated: warns, and still cancels (the kernel's __cancel_work)
   return grabPending(w, false);
 }
 
@@ -1574,9 +1602,7 @@ export function disable_work_sync(work: work_struct): Promise<boolean> {
   sleeping('disable_work_sync');
   const w = initedWork(work);
   settle(w);
-  if (!disableCount(w)) return Promise.resolve(false);
-  Atomics.sub(words(), w._id, S.W_DISABLE_ONE); // cancelSync takes it again
-  return cancelSync(w, true);
+  return cancelSync(w, true); // saturated: warns, and still waits for the running instance
 }
 
 /**
@@ -1586,17 +1612,7 @@ export function disable_work_sync(work: work_struct): Promise<boolean> {
  */
 export function enable_work(work: work_struct): boolean {
   mainOnly('enable_work');
-  const w = initedWork(work);
-  const t = words();
-  for (;;) {
-    const o = Atomics.load(t, w._id);
-    if (o >>> S.W_DISABLE_SHIFT === 0) {
-      kwarn('KTIMERS_WARN_WORK_DISABLE_UNDERFLOW', 'work disable count underflowed', true);
-      return true;
-    }
-    const n = o - S.W_DISABLE_ONE;
-    if (Atomics.compareExchange(t, w._id, o, n) === o) return n >>> S.W_DISABLE_SHIFT === 0;
-  }
+  return enableCount(initedWork(work));
 }
 
 /**

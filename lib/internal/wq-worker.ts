@@ -86,17 +86,42 @@ function warn(code: string, message: string): void {
   record(S.R_WARN, 0);
 }
 
+/**
+ * An error's own properties with primitive values (`code`, `errno`, `syscall`,
+ * `path`, ...). Structured clone keeps an Error's name, message, stack and cause
+ * but drops its own properties, so they travel beside it and the main thread
+ * puts them back on the cause.
+ */
+function ownPrimitives(error: unknown): Record<string, unknown> | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  try {
+    const props: Record<string, unknown> = {};
+    let any = false;
+    for (const key of Object.keys(error)) {
+      const v = (error as Record<string, unknown>)[key];
+      if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) {
+        Object.defineProperty(props, key, { value: v, enumerable: true, configurable: true, writable: true });
+        any = true;
+      }
+    }
+    return any ? props : undefined;
+  } catch {
+    return undefined; // a throwing getter or proxy trap: send the error as it clones
+  }
+}
+
 function fail(id: number, fnId: number, error: unknown, kind: 'threw' | 'load'): void {
   let payload: unknown = error;
+  const props = ownPrimitives(error);
   try {
-    port.postMessage({ error, kind, fnId });
+    port.postMessage({ error, kind, fnId, props });
   } catch {
     // Not cloneable (a thrown function, a class instance with functions): send its text.
     const o = error as { message?: unknown; stack?: unknown } | null;
     const e = new Error(typeof o?.message === 'string' ? o.message : String(error));
     if (typeof o?.stack === 'string') e.stack = o.stack;
     payload = e;
-    port.postMessage({ error: payload, kind, fnId });
+    port.postMessage({ error: payload, kind, fnId, props });
   }
   record(S.R_FAIL, id, fnId);
 }
