@@ -732,6 +732,17 @@ setRecordSink((type, id, a, b, c, msg) => {
     kwarn(m.code, m.message, true);
     return;
   }
+  if (type === S.R_REJECTION) {
+    const m = msg as { error: unknown; props?: Record<string, unknown> };
+    const cause = restoreProps(m?.error, m?.props);
+    const err = new KtimersError(
+      'ERR_KTIMERS_WORK_UNHANDLED_REJECTION',
+      `a work function left a promise rejection unhandled (it must await what it starts): ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+    (err as { cause?: unknown }).cause = cause;
+    reportError(err);
+    return;
+  }
   if (type === S.R_QUEUE || type === S.R_QUEUE_DELAYED) {
     workerQueue(id, a, b, c, type === S.R_QUEUE_DELAYED ? (msg as { delay: bigint }).delay : null);
     return;
@@ -743,13 +754,7 @@ setRecordSink((type, id, a, b, c, msg) => {
   const wq = inst.wq;
   if (type === S.R_FAIL) {
     const m = msg as { error: unknown; kind: string; props?: Record<string, unknown> };
-    const cause = m?.error;
-    if (m?.props !== undefined && typeof cause === 'object' && cause !== null) {
-      // The thrown error's own properties (its `code`...), which the clone dropped.
-      for (const [key, value] of Object.entries(m.props)) {
-        if (!Object.hasOwn(cause, key)) Object.defineProperty(cause, key, { value, enumerable: true, configurable: true, writable: true });
-      }
-    }
+    const cause = restoreProps(m?.error, m?.props);
     const text = cause instanceof Error ? cause.message : String(cause);
     const err =
       m?.kind === 'load'
@@ -776,6 +781,16 @@ setRecordSink((type, id, a, b, c, msg) => {
   wq._deactivate(inst.cpu);
   drainBacklog(pool(inst.cpu, (wq.flags & WQ_HIGHPRI) !== 0));
 });
+
+/** Puts back on an error from a worker its own properties (its `code`...), which the clone dropped. */
+function restoreProps(cause: unknown, props: Record<string, unknown> | undefined): unknown {
+  if (props !== undefined && typeof cause === 'object' && cause !== null) {
+    for (const [key, value] of Object.entries(props)) {
+      if (!Object.hasOwn(cause, key)) Object.defineProperty(cause, key, { value, enumerable: true, configurable: true, writable: true });
+    }
+  }
+  return cause;
+}
 
 /** A work function queued an item (PENDING and XQUEUED already set by the worker). */
 function workerQueue(id: number, wqId: number, cpu: number, from: number, delay: bigint | null): void {

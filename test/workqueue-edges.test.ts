@@ -110,6 +110,17 @@ describe("a work function's failure with no 'error' listener: the process's usua
     expect(pending).toEqual([0, 0, 0]);
   });
 
+  it('a promise a work function left rejected and unhandled: ERR_KTIMERS_WORK_UNHANDLED_REJECTION through uncaughtException; the worker carries on and the next item is not blamed', () => {
+    const r = child('rejection');
+    expect(r.status, r.stderr).toBe(0);
+    const { errors, events, ran, ranAfter } = r.json;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ name: 'KtimersError', code: 'ERR_KTIMERS_WORK_UNHANDLED_REJECTION', cause: 'floating 9', isKtimersError: true });
+    expect(errors[0].message).toBe('a work function left a promise rejection unhandled (it must await what it starts): floating 9');
+    expect(events).toEqual([]); // no item reported as failed (ERR_KTIMERS_WORKER_EXIT)
+    expect([ran, ranAfter]).toEqual([1, 1]);
+  });
+
   it('with the virtual clock installed and no advance after the failure, it still reaches uncaughtException (not lost at uninstall)', () => {
     const r = child('virtual');
     expect(r.status, r.stderr).toBe(0);

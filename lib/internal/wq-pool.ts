@@ -322,8 +322,9 @@ export class Pool {
       this.#starting--;
     });
     w.on('error', (err) => {
-      // Not a work function's exception (those are caught and reported per item):
-      // something the worker could not survive, e.g. a rejection nobody awaited.
+      // Not a work function's exception (those are caught and reported per item,
+      // and a rejection nobody handled is reported as ERR_KTIMERS_WORK_UNHANDLED_REJECTION):
+      // something the worker could not survive.
       process.nextTick(() => {
         throw err;
       });
@@ -505,7 +506,7 @@ function reapAll(): void {
           continue;
         }
         let msg: unknown;
-        if (type === S.R_FAIL || type === S.R_QUEUE_DELAYED || type === S.R_WARN) {
+        if (type === S.R_FAIL || type === S.R_QUEUE_DELAYED || type === S.R_WARN || type === S.R_REJECTION) {
           msg = takeMessage(w.port);
         }
         if (type === S.R_DONE || type === S.R_SKIP || type === S.R_FAIL) {

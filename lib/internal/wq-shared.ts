@@ -99,6 +99,7 @@ export const R_QUEUE = 4; // worker-side queue: a = wq id, b = cpu (-1 any), c =
 export const R_QUEUE_DELAYED = 5; // as R_QUEUE, delay in a message {delay}
 export const R_WARN = 6; // message {code, message}
 export const R_WANT = 7; // the worker ran dry while items with data wait in the pool's backlog
+export const R_REJECTION = 8; // a promise rejection no work function handled: message {error, props}
 
 /** Queue id the worker uses for "the queue of the item being run" is never needed: ids start at 1. */
 export const WORK_CPU_UNBOUND_ID = -1;

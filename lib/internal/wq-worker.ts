@@ -110,19 +110,22 @@ function ownPrimitives(error: unknown): Record<string, unknown> | undefined {
   }
 }
 
-function fail(id: number, fnId: number, error: unknown, kind: 'threw' | 'load'): void {
-  let payload: unknown = error;
+/** Posts an error (or, not cloneable, an Error with its text) with its own primitive properties. */
+function postError(error: unknown, extra: object): void {
   const props = ownPrimitives(error);
   try {
-    port.postMessage({ error, kind, fnId, props });
+    port.postMessage({ ...extra, error, props });
   } catch {
     // Not cloneable (a thrown function, a class instance with functions): send its text.
     const o = error as { message?: unknown; stack?: unknown } | null;
     const e = new Error(typeof o?.message === 'string' ? o.message : String(error));
     if (typeof o?.stack === 'string') e.stack = o.stack;
-    payload = e;
-    port.postMessage({ error: payload, kind, fnId, props });
+    port.postMessage({ ...extra, error: e, props });
   }
+}
+
+function fail(id: number, fnId: number, error: unknown, kind: 'threw' | 'load'): void {
+  postError(error, { kind, fnId });
   record(S.R_FAIL, id, fnId);
 }
 
@@ -245,6 +248,16 @@ function setup(): void {
 }
 
 async function main(): Promise<void> {
+  // A promise a work function left rejected with no handler. Node would end this
+  // thread at its next turn of the event loop, usually while it runs a later,
+  // innocent item (reported as ERR_KTIMERS_WORKER_EXIT and never run), and hand
+  // the main thread the bare rejection. It is reported instead, coded, through the
+  // main thread's usual error path, and the worker carries on. (Which item left it
+  // cannot be known: it surfaces only when this thread's event loop turns.)
+  process.on('unhandledRejection', (reason) => {
+    postError(reason, {});
+    record(S.R_REJECTION, 0);
+  });
   wside.worker = {
     current: null,
     state: (id) => Atomics.load(items, id),
