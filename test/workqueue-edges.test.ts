@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock } from '../dist/testing.js';
-import { until } from './helpers.js';
+import { SLOWDOWN, until } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const mod = new URL('./fixtures/wq/work.mjs', import.meta.url);
@@ -23,7 +23,7 @@ function latch() {
   const i32 = sab(8);
   return {
     i32,
-    started: (n = 1) => until(() => Atomics.load(i32, 1) >= n),
+    started: (n = 1) => until(() => Atomics.load(i32, 1) >= n, 5000 * SLOWDOWN),
     open() {
       Atomics.store(i32, 0, 1);
       Atomics.notify(i32, 0);
@@ -72,7 +72,7 @@ const isSettled = async (p: Promise<unknown>) => {
 
 function child(stage: string, wrap: string[] = []) {
   const argv = [...wrap, process.execPath, 'test/fixtures/wq/edges.mjs', stage];
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: root, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: root, encoding: 'utf8', timeout: 20_000 * SLOWDOWN });
   const last = r.stdout.trim().split('\n').pop() || 'null';
   return { ...r, json: JSON.parse(last) };
 }
@@ -436,7 +436,7 @@ describe('inside a work function', () => {
     const out = sab(4);
     const w = work('queueOn', { out, wq: gone }, edgesMod);
     expect(k.queue_work(q, w)).toBe(true);
-    await until(() => errs.length === 1);
+    await until(() => errs.length === 1, 5000 * SLOWDOWN);
     await k.flush_work(w); // the function has returned (it may still run when the error arrives)
     expect(out[0]).toBe(1); // the worker-side queue_work returned true (PENDING was free)
     expect(errs[0]).toBeInstanceOf(k.KtimersError);
@@ -447,7 +447,7 @@ describe('inside a work function', () => {
     const out2 = sab(4);
     w.data = { out: out2, wq: q };
     expect(k.queue_work(q, w)).toBe(true);
-    await until(() => Atomics.load(out2, 1) >= 2);
+    await until(() => Atomics.load(out2, 1) >= 2, 5000 * SLOWDOWN);
     await k.flush_work(w);
     expect([out2[0], out2[1]]).toEqual([1, 2]);
     expect(k.work_busy(w)).toBe(0);
@@ -531,7 +531,7 @@ describe('other coded paths', () => {
     expect(k.queue_work_on(cpu, q, bad)).toBe(true); // no idle worker: it waits, not yet cloned
     expect(k.work_busy(bad)).toBe(k.WORK_BUSY_PENDING);
     // The held worker blocks > 10 ms: the pool starts another, which asks for the backlog.
-    await until(() => errs.length === 1);
+    await until(() => errs.length === 1, 5000 * SLOWDOWN);
     expect(errs[0]).toBeInstanceOf(k.KtimersError);
     expect(errs[0]).toMatchObject({ code: 'ERR_KTIMERS_WORK_DATA' });
     expect(errs[0]!.message).toMatch(/^work count .* on workqueue "backlog": data cannot be sent to a worker: /);
