@@ -40,6 +40,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import { availableParallelism } from 'node:os';
 import * as S from './wq-shared.js';
 import { reportError } from './virtual.js';
+import { rangeError } from '../errors.js';
 
 export interface FnRef {
   module: string;
@@ -89,7 +90,11 @@ export function allocItem(): number {
   }
   if (nextItem >= t.length) {
     const len = t.length * 2;
-    if (len > S.ITEMS_MAX) throw new RangeError(`more than ${S.ITEMS_MAX} live work items`);
+    if (len > S.ITEMS_MAX) {
+      // Each work_struct owns one Int32 state word in a growable SharedArrayBuffer that
+      // every worker maps; 2^24 words (64 MiB) is its fixed maximum size.
+      throw rangeError('ERR_KTIMERS_TOO_MANY_WORK_ITEMS', `more than ${S.ITEMS_MAX} live work items (work_struct objects not yet collected)`);
+    }
     (itemsSab as unknown as { grow(n: number): void }).grow(len * 4);
   }
   return nextItem++;
