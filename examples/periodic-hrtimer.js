@@ -9,7 +9,7 @@
 // returns HRTIMER_RESTART. Lateness = callback start - the expiry it was due at.
 // The timer is cancelled on exit: at the end of the run, or on Ctrl-C.
 import { createHistogram } from 'node:perf_hooks';
-import * as k from '../dist/index.js';
+import * as k from 'ktimers';
 
 const seconds = Number(process.argv[2] ?? 5);
 const intervalUs = Number(process.argv[3] ?? 1000);

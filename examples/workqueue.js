@@ -4,7 +4,7 @@ import {
   alloc_workqueue, destroy_workqueue, WQ_UNBOUND, work_struct, INIT_WORK, queue_work, flush_work,
   delayed_work, INIT_DELAYED_WORK, queue_delayed_work, cancel_delayed_work_sync,
   timer_list, timer_setup, mod_timer, timer_delete_sync, jiffies, get_jiffies_64, msecs_to_jiffies,
-} from '../dist/index.js';
+} from 'ktimers';
 
 const fn = { module: new URL('./work/poll.mjs', import.meta.url), name: 'poll' };
 const counts = new Int32Array(new SharedArrayBuffer(8));

@@ -195,11 +195,9 @@ function checkRun(r: any, api: string, samples: number) {
   const L = r.latency_ns;
   expect(Object.keys(L).sort()).toEqual(['avg', 'max', 'min', 'p50', 'p90', 'p99', 'p99_9'].sort());
   for (const v of Object.values(L)) expect(isInt(v)).toBe(true);
-  // Ordered; HdrHistogram percentiles are within 0.1% of a recorded value.
+  // Ordered, and inside [min, max] (HdrHistogram's bucket values are clamped to the samples).
   expect(L.min <= L.avg && L.avg <= L.max).toBe(true);
-  expect(L.p50 <= L.p90 && L.p90 <= L.p99 && L.p99 <= L.p99_9).toBe(true);
-  expect(L.p99_9).toBeLessThanOrEqual(L.max * 1.001 + 1);
-  expect(L.p50).toBeGreaterThanOrEqual(Math.max(0, L.min) * 0.999 - 1);
+  expect(L.min <= L.p50 && L.p50 <= L.p90 && L.p90 <= L.p99 && L.p99 <= L.p99_9 && L.p99_9 <= L.max).toBe(true);
   // 200 periods of 1 ms take about 0.2 s (loose: a loaded machine may stall).
   expect(r.wall_ns).toBeGreaterThan(150e6);
   expect(r.wall_ns).toBeLessThan(20e9);

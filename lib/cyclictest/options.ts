@@ -311,7 +311,7 @@ export function helpText(): string {
     'the system refuses are reported and the run goes on without them.',
     '',
     'Examples:',
-    '  ktimers cyclictest -D 10 --api hrtimer,setTimeout      the npm start run',
+    '  ktimers cyclictest -D 5 --api hrtimer,setTimeout       the npm start run (5 s per API)',
     '  ktimers cyclictest -m -p 99 -i 100 -l 100000 -q       like cyclictest -m -p 99 -i 100 -l 100000 -q',
     '  ktimers cyclictest -i 100 --spin 50 -D 10 --plot lat.svg --json=lat.json',
   );

@@ -213,7 +213,7 @@ export function summaryText(rep: Report): string {
     if (c.r.api === 'setTimeout' && o.intervalUs < 1000) notes.push(`setTimeout cannot wait less than 1 ms: at ${o.intervalUs} us most periods are overruns.`);
     if (c.r.api === 'timer_list') {
       notes.push(`timer_list runs on jiffies: period ${c.r.periodJiffies} jiffies; the wheel runs a timer in the tick after ` +
-        'its expiry jiffy (never early), so its latency includes up to one jiffy, as in the kernel.');
+        'its expiry jiffy (never early), so its latency is at least one jiffy, as in the kernel.');
     }
     if (c.r.stoppedBy === 'signal') notes.push(`${c.label}: stopped by Ctrl-C after ${c.s.samples} samples.`);
     if (c.r.rec.traceDropped > 0) notes.push(`${c.label}: the plot's trace keeps the first ${c.r.rec.traceLen} samples.`);

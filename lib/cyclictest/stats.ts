@@ -101,9 +101,14 @@ export class LatencyRecorder {
     this.traceL![this.traceLen++] = lateNs / 1000;
   }
 
-  /** Percentile (0..100) in ns; 0 when nothing was recorded. */
+  /**
+   * Percentile (0..100) in ns; 0 when nothing was recorded. HdrHistogram answers
+   * with its bucket's highest equivalent value, which can pass the largest sample
+   * by up to 0.1 %: clamped to [min, max] so a report never shows p99.9 > max.
+   */
   percentile(q: number): number {
-    return this.count === 0 ? 0 : this.hist.percentile(q);
+    if (this.count === 0) return 0;
+    return Math.min(this.max, Math.max(this.min, this.hist.percentile(q)));
   }
 
   mean(): number {
