@@ -378,6 +378,37 @@ describe('without real-time privilege', () => {
   });
 });
 
+describe('live progress line', () => {
+  // `script` gives the CLI a terminal on stderr, where the line is drawn; it is
+  // drawn only there (a pipe or -q gets the summary alone).
+  const script = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
+  it.skipIf(!script)('on a terminal: one line rewritten in place, cyclictest layout, counts that grow; then cleared before the summary', () => {
+    const r = spawnSync(script!, ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} cyclictest -i 1000 -D 1.2 --api hrtimer`, '/dev/null'],
+      { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    const out = r.stdout;
+    const summaryAt = out.indexOf('ktimers cyclictest: how late');
+    expect(summaryAt).toBeGreaterThan(0);
+    const live = out.slice(0, summaryAt);
+    // Each redraw: carriage return, the line, erase-to-end-of-line; no newline in between.
+    const lines = [...live.matchAll(/\r(hrtimer +T: 0 \((\d+)\) P:\d+ I:1000 C: *(\d+) Min: *(\d+) Act: *(\d+) Avg: *(\d+) Max: *(\d+)(?: Overruns: \d+)?)\x1b\[K/g)];
+    expect(lines.length).toBeGreaterThanOrEqual(2); // 4 a second over 1.2 s, loosely
+    expect(live).not.toMatch(/\n/);
+    const counts = lines.map((m) => Number(m[3]));
+    for (let i = 1; i < counts.length; i++) expect(counts[i]!).toBeGreaterThan(counts[i - 1]!);
+    for (const m of lines) expect(Number(m[4])).toBeLessThanOrEqual(Number(m[7])); // Min <= Max
+    // Cleared before the summary is printed.
+    expect(live.endsWith('\r\x1b[K')).toBe(true);
+  });
+
+  it('not on a terminal: no progress line at all', () => {
+    const r = spawnSync(process.execPath, [BIN, 'cyclictest', '-i', '1000', '-l', '300', '--api', 'hrtimer'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(/C: +\d+ Min:/);
+    expect(r.stdout).toMatch(/^samples +300$/m);
+  });
+});
+
 describe('Ctrl-C', () => {
   it('without -l/-D the run goes on until SIGINT, then reports what it measured and exits 0', async () => {
     const { spawn } = await import('node:child_process');
