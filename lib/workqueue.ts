@@ -1018,8 +1018,12 @@ export function to_delayed_work(work: work_struct): delayed_work {
 
 const wqById = new Map<number, workqueue_struct>();
 
+/**
+ * The kernel's wq_clamp_max_active: [1, WQ_MAX_ACTIVE] with a pr_warn outside it.
+ * No "0 means default" here: that rule is alloc_workqueue's own (`max_active ?:
+ * WQ_DFL_ACTIVE` before the clamp), so workqueue_set_max_active(wq, 0) gives 1.
+ */
 function clampActive(max: number, name: string): number {
-  if (max === 0) return WQ_DFL_ACTIVE;
   if (max < 1 || max > WQ_MAX_ACTIVE) {
     kwarn(
       'KTIMERS_WARN_WQ_MAX_ACTIVE',
@@ -1057,7 +1061,7 @@ function newQueue(name: unknown, flags: unknown, max_active: unknown, extra: num
     wqById.set(wq.id, wq);
     return wq;
   }
-  const wq = new workqueue_struct(nm, f, clampActive(max, nm));
+  const wq = new workqueue_struct(nm, f, clampActive(max === 0 ? WQ_DFL_ACTIVE : max, nm));
   wqById.set(wq.id, wq);
   return wq;
 }
@@ -1091,14 +1095,15 @@ export function alloc_ordered_workqueue(name: string, flags: number): workqueue_
 }
 
 /**
- * `create_workqueue(name)` (legacy): per-CPU, WQ_MEM_RECLAIM, max_active 1.
+ * `create_workqueue(name)` (legacy): per-CPU (WQ_PERCPU), WQ_MEM_RECLAIM, max_active 1 (per CPU).
  *
  * Context: any.
  * Return: the queue.
  * @param name - the queue's name.
  */
 export function create_workqueue(name: string): workqueue_struct {
-  return newQueue(name, WQ_MEM_RECLAIM, 1, __WQ_LEGACY)!;
+  // WQ_PERCPU as the kernel's macro since 6.17 (per-CPU either way: no WQ_UNBOUND).
+  return newQueue(name, WQ_MEM_RECLAIM | WQ_PERCPU, 1, __WQ_LEGACY)!;
 }
 
 /**
@@ -1113,10 +1118,17 @@ export function create_singlethread_workqueue(name: string): workqueue_struct {
 }
 
 /**
- * `workqueue_set_max_active(wq, max_active)`: clamped as alloc_workqueue;
- * WARNs and changes nothing on BH and ordered queues. Context: any.
+ * `workqueue_set_max_active(wq, max_active)`: clamped to [1, WQ_MAX_ACTIVE]
+ * with a warning (`KTIMERS_WARN_WQ_MAX_ACTIVE`) outside it, as the kernel's
+ * wq_clamp_max_active. Unlike alloc_workqueue, 0 is not "the default": it is
+ * out of range and becomes 1. On BH and ordered queues (alloc_ordered_workqueue,
+ * create_singlethread_workqueue) it warns (`KTIMERS_WARN_WQ_SET_MAX_ACTIVE`, the
+ * kernel's WARN_ON) and changes nothing. Items waiting for a slot start at once
+ * when the limit is raised.
+ *
+ * Context: main thread.
  * @param wq - the queue.
- * @param max_active - the new limit.
+ * @param max_active - the new limit (per CPU for per-CPU queues).
  */
 export function workqueue_set_max_active(wq: workqueue_struct, max_active: number): void {
   mainOnly('workqueue_set_max_active');
