@@ -1690,12 +1690,16 @@ export function flush_workqueue(wq: workqueue_struct): Promise<void> {
 
 /**
  * `flush_scheduled_work()` (deprecated): flush_workqueue(system_percpu_wq) and system_wq.
+ * Warns as flushing a system queue does (`KTIMERS_WARN_FLUSH_SYSTEM_WQ`, once): the
+ * kernel's macro calls __warn_flushing_systemwide_wq() ("Flushing system-wide
+ * workqueues will be prohibited in near future") on every use since 6.17.
  *
  * Context: may sleep (a Promise).
  * Return: a Promise that resolves once the items queued before the call have finished.
  */
 export function flush_scheduled_work(): Promise<void> {
   sleeping('flush_scheduled_work');
+  kwarn('KTIMERS_WARN_FLUSH_SYSTEM_WQ', 'WARNING: Flushing system-wide workqueues will be prohibited in near future.', true);
   reap();
   return Promise.all([system_percpu_wq._flush(), system_wq._flush()]).then(() => undefined);
 }

@@ -351,6 +351,7 @@ describe('delayed work variants on the virtual clock', () => {
     k.INIT_DELAYED_WORK(b, { module: apiMod, name: 'tagged' });
     b.work.data = { log, tag: 5 };
     const clock = installVirtualClock({ startJiffies: 0n });
+    const W = warnings();
     try {
       expect(k.schedule_delayed_work(a, 5n)).toBe(true);
       expect(k.schedule_delayed_work(a, 1n)).toBe(false);
@@ -364,10 +365,17 @@ describe('delayed work variants on the virtual clock', () => {
     } finally {
       clock.uninstall();
     }
-    await A.started();
-    await until(() => Atomics.load(log, 0) === 1);
     let flushed = false;
-    const p = k.flush_scheduled_work().then(() => (flushed = true));
+    let p: Promise<unknown>;
+    try {
+      await A.started();
+      await until(() => Atomics.load(log, 0) === 1);
+      p = k.flush_scheduled_work().then(() => (flushed = true));
+    } finally {
+      W.restore();
+    }
+    // The kernel's __warn_flushing_systemwide_wq (ktimers: once per process).
+    expect(W.codes()).toEqual(['KTIMERS_WARN_FLUSH_SYSTEM_WQ']);
     await pause();
     expect([flushed, k.work_busy(a.work)]).toEqual([false, k.WORK_BUSY_RUNNING]); // waits for the running item
     A.open();
