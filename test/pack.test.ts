@@ -106,7 +106,21 @@ describe('consumers of the installed tarball', () => {
   };
   const prebuild = () => realpathSync(join(project, 'node_modules', 'ktimers', 'prebuilds', 'linux-x64', 'ktimers.node'));
 
-  it('ESM: import from ktimers, ktimers/promises and ktimers/testing; the prebuild is what loaded', () => {
+  it('ESM: import from ktimers, ktimers/promises and ktimers/testing; the prebuild is what loaded; the workqueue runs from the package', () => {
+    // A work function of the consumer's own, importing ktimers: the pool worker that calls it must be the
+    // installed package's dist/internal/wq-worker.js (its frame is the caller's), and the addon it loads
+    // (it pins per-CPU workers) the same prebuild: one ktimers.node mapped, the tarball's.
+    writeFileSync(
+      join(project, 'work.mjs'),
+      `import { in_task, current_work } from 'ktimers';
+export function tick(work) {
+  const { out } = work.data;
+  out[0] = in_task() && current_work() === work ? 1 : 2;
+  out[1] = /\\/node_modules\\/ktimers\\/dist\\/internal\\/wq-worker\\.js:/.test(new Error().stack) ? 1 : 2;
+  Atomics.add(out, 2, 1);
+}
+`,
+    );
     writeFileSync(
       join(project, 'esm.mjs'),
       `import * as k from 'ktimers';
@@ -128,10 +142,22 @@ let at = -1n;
 new k.HighResTimer(() => (at = k.ktime_get())).start(k.us(7));
 clock.advanceNs(k.us(10));
 clock.uninstall();
-console.log(JSON.stringify({ loaded: ${LOADED}, slept: slept >= k.ms(2), fired, ticks, overrunsOk: overruns >= 3n, at: String(at) }));
+const wq = k.alloc_workqueue('consumer', 0, 0); // per-CPU: its worker pins itself through the addon
+const w = new k.work_struct();
+k.INIT_WORK(w, { module: new URL('./work.mjs', import.meta.url), name: 'tick' });
+w.data = { out: new Int32Array(new SharedArrayBuffer(12)) };
+const queued = k.queue_work(wq, w);
+await k.flush_workqueue(wq);
+await k.destroy_workqueue(wq);
+const addons = [...new Set((await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('ktimers.node')).map((l) => l.slice(l.indexOf('/'))))];
+console.log(JSON.stringify({ loaded: ${LOADED}, slept: slept >= k.ms(2), fired, ticks, overrunsOk: overruns >= 3n, at: String(at),
+  work: { queued, out: [...w.data.out], addons } }));
 `,
     );
-    expect(node('esm.mjs')).toEqual({ loaded: prebuild(), slept: true, fired: true, ticks: 3, overrunsOk: true, at: '7000' });
+    expect(node('esm.mjs')).toEqual({
+      loaded: prebuild(), slept: true, fired: true, ticks: 3, overrunsOk: true, at: '7000',
+      work: { queued: true, out: [1, 1, 1], addons: [prebuild()] },
+    });
   });
 
   it('CommonJS: require() of the ESM package (Node >= 20.19), every entry point', () => {
