@@ -11,12 +11,15 @@
 # real-time waits — test/hrtimer.test.ts (every native entry point, the wake
 # path on real timerfds), test/timer.test.ts and test/testing.test.ts (the
 # native wheel, the virtual clock's collect passes), test/validation.test.ts
-# without its 244k-call fuzz (the native binding's argument checks and error
-# paths), and test/lifecycle.test.ts without the child processes that only
+# without its two random fuzzes (342k + 40k calls; what stays is the native
+# binding's argument checks and error paths, every parameter's bad values), and test/lifecycle.test.ts without the child processes that only
 # test ref/unref timing, error reporting or loading: what stays is workers
 # loading and being terminated mid-flight (also mid-callback), process.exit at
 # every stage with timers armed, exit with workqueue work in flight,
 # destroy_workqueue with items pending, and GC.
+#
+# One test file at a time (--maxWorkers=1): two memchecked forks on two cores
+# starve vitest's own (memchecked) process. See below for vitest's RPC timeout.
 #
 # Every Node process (vitest, its forks, the fixtures the tests spawn) runs
 # under memcheck; esbuild (Go) and shells are skipped. Node's and V8's own
@@ -49,13 +52,31 @@ export KTIMERS_PREBUILD=$out
 # Time limits of tests waiting on children and workers scale by this (test/helpers.ts).
 export KTIMERS_TEST_SLOWDOWN=10
 files=(test/hrtimer.test.ts test/timer.test.ts test/testing.test.ts test/validation.test.ts test/lifecycle.test.ts)
-skip='fuzz: every export|keeping the process alive (a |an |unref)|callback errors|loading|V8 flags Worker refuses'
-status=0
+skip='fuzz: every export|tuples per function, method|keeping the process alive (a |an |unref)|callback errors|loading|V8 flags Worker refuses'
+set +e
 valgrind --trace-children=yes --trace-children-skip='*esbuild*,*/sh,*/bash,*/dash' \
   --suppressions="$root/scripts/valgrind.supp" --error-exitcode=97 --num-callers=30 \
   --log-file="$out/logs/vg.%p.log" \
-  node node_modules/vitest/vitest.mjs run --testTimeout=300000 --hookTimeout=300000 \
-  -t "^(?!.*(${skip}))" "${files[@]}" "$@" || status=$?
+  node node_modules/vitest/vitest.mjs run --testTimeout=300000 --hookTimeout=300000 --maxWorkers=1 --minWorkers=1 \
+  -t "^(?!.*(${skip}))" "${files[@]}" "$@" 2>&1 | tee "$out/vitest.log"
+status=${PIPESTATUS[0]}
+set -e
+
+# vitest's workers wait at most 60 s (fixed, not configurable) for the main
+# process to acknowledge a progress report, and a worker only reads the answer
+# when its event loop turns: a test that runs synchronously for over a minute
+# under memcheck (the hrtimer engine's 10 s test is ~50x slower here) fails the
+# run with 'Timeout calling "onTaskUpdate"' although every test passed. That
+# error alone is not a failure of the suite: accept it when the summary has no
+# failed test and every unhandled error is that timeout.
+if ((status)) && ! grep -qE '^ +(Tests|Test Files) .*failed' "$out/vitest.log"; then
+  errors=$(grep -cE '^(Error|TypeError|RangeError|AssertionError)' "$out/vitest.log" || true)
+  rpc=$(grep -c 'Timeout calling "onTaskUpdate"' "$out/vitest.log" || true)
+  if ((errors > 0 && errors == rpc)); then
+    echo "test:valgrind: every test passed; vitest reported $rpc RPC timeout(s) of its own (onTaskUpdate), not counted" >&2
+    status=0
+  fi
+fi
 
 # Summarise every process's log.
 procs=0
