@@ -3,7 +3,7 @@
 # the addon built with debug info in its own directory (build-valgrind/, as
 # test-asan.sh does with build-asan/; the loader finds it via KTIMERS_PREBUILD).
 #
-# Not part of `npm test`: valgrind slows Node 20-50x (about 4 minutes here).
+# Not part of `npm test`: valgrind slows Node 20-50x (about 6 minutes here).
 # The ASan + UBSan run (npm run test:asan, in npm test) covers the whole suite;
 # this pass adds what ASan does not see: reads of uninitialised memory.
 #
