@@ -21,8 +21,16 @@
  *   not, and v8.serialize + deserialize cost ~5.5 us per small object),
  *   announced by a per-worker counter; the worker takes it with
  *   receiveMessageOnPort. With no worker idle it waits in the pool's backlog
- *   here and workers that run dry ask for a batch (R_WANT), so it never waits
- *   behind a blocked item while another worker idles.
+ *   here and workers that run dry ask for a batch (R_WANT). A message is only
+ *   an offer: the worker claims the item (a CAS on the message's claim word,
+ *   wq-shared.ts O_CLAIMS) when it is about to run it, and until then this
+ *   thread can take it back and post it to another worker. A worker that runs
+ *   dry with the backlog empty gets half of what a busy worker holds unstarted,
+ *   and the stall check (every STALL_MS) hands waiting items to idle workers
+ *   and grows the pool, counting items held by busy workers as waiting. Without
+ *   that, a batch handed to a worker that then blocked waited behind it while
+ *   other workers idled (6 items of 200 ms: 870 ms on 3 warm workers, ~1.1 s
+ *   cold, instead of ~400 ms).
  * - No thread exists until the first item is dispatched to a pool. A pool
  *   starts workers one at a time up to its base size (unbound: one per CPU;
  *   per-CPU: one) while entries wait and no worker sleeps, and beyond that, up
@@ -158,6 +166,49 @@ interface WorkerRec {
   online: boolean;
   /** J: ids of items with data sent to this worker and not reported back (lost if it dies) */
   direct: Set<number>;
+  /** J: sequence number of the next item message to this worker (Int32, wraps; its claim word) */
+  sent: number;
+  /** J: item messages sent and maybe not claimed yet (from heldHead; those below O_DSEEN are pruned) */
+  held: (Held | undefined)[];
+  heldHead: number;
+}
+
+interface Held {
+  s: number;
+  id: number;
+  fw: number;
+  data: unknown;
+}
+
+/** Forgets held messages the worker has processed (claimed or dropped): s < O_DSEEN. */
+function prune(w: WorkerRec): void {
+  const seen = Atomics.load(w.out, S.O_DSEEN);
+  const h = w.held;
+  let i = w.heldHead;
+  while (i < h.length && ((seen - h[i]!.s) | 0) > 0) h[i++] = undefined; // drop the data reference
+  if (i === h.length) {
+    h.length = 0;
+    i = 0;
+  } else if (i > 64 && i * 2 > h.length) {
+    w.held = h.slice(i);
+    i = 0;
+  }
+  w.heldHead = i;
+}
+
+/** Item messages sent to `w` that it has not processed yet (claimed or dropped). */
+function unseen(w: WorkerRec): number {
+  return (w.sent - Atomics.load(w.out, S.O_DSEEN)) | 0;
+}
+
+/** Idle: no item running, no item message unprocessed. */
+function idle(w: WorkerRec): boolean {
+  return Atomics.load(w.out, S.O_CURRENT) === 0 && unseen(w) === 0;
+}
+
+/** Its held items wait behind something: it runs an item, or has not started yet. */
+function busy(w: WorkerRec): boolean {
+  return !w.online || Atomics.load(w.out, S.O_CURRENT) !== 0;
 }
 
 const workerURL = new URL('./wq-worker.js', import.meta.url);
@@ -237,8 +288,8 @@ export class Pool {
   /**
    * An item with data: to an idle worker at once; with none idle, into the
    * pool's data backlog, which workers pull from when they run dry (R_WANT).
-   * Binding it to a busy worker instead could leave it behind a blocked item
-   * while other workers idle. Throws (DataCloneError) only when sent at once.
+   * Either way it is only offered to a worker until that worker starts it
+   * (see want() and checkStall()). Throws (DataCloneError) only when sent at once.
    */
   pushDirect(id: number, fw: number, data: unknown): void {
     if (this.workers.length === 0) this.#spawn();
@@ -246,67 +297,128 @@ export class Pool {
     if (this.#dbl.length === this.#dblHead) {
       for (let i = 0; i < this.workers.length; i++) {
         const c = this.workers[(this.#rr + i) % this.workers.length]!;
-        if (Atomics.load(c.out, S.O_CURRENT) === 0 && Atomics.load(c.out, S.O_DIRECT) === 0) {
+        if (idle(c)) {
           w = c;
           this.#rr++;
           break;
         }
       }
     }
+    Atomics.add(this.ctl, S.P_DATA_WAITING, 1);
     if (w !== undefined) {
-      this.#send(w, id, fw, data);
+      try {
+        this.#send(w, id, fw, data);
+      } catch (e) {
+        Atomics.sub(this.ctl, S.P_DATA_WAITING, 1);
+        throw e;
+      }
       this.inflight++;
     } else {
       this.#dbl.push({ id, fw, data });
       this.inflight++;
-      Atomics.store(this.ctl, S.P_DATA_WAITING, this.#dbl.length - this.#dblHead);
       if (this.workers.length < this.#limit && this.#starting === 0) this.#spawn();
-      else watchStalls();
     }
+    // Held items and the backlog are watched: a worker that blocks must not strand them.
+    watchStalls();
     armDoorbell();
     // Every sleeper wakes: the one an item is meant for takes it, the others may ask for the backlog.
     Atomics.add(this.ctl, S.P_SEQ, 1);
     Atomics.notify(this.ctl, S.P_SEQ);
   }
 
+  /**
+   * Offers an item to `w`: its claim word goes live before the message is
+   * posted (the worker may read the message at once). Throws DataCloneError
+   * with nothing changed (the worker never sees that sequence number).
+   */
   #send(w: WorkerRec, id: number, fw: number, data: unknown): void {
-    w.port.postMessage({ t: 'item', id, fw, data });
+    const s = w.sent;
+    Atomics.store(w.out, S.O_CLAIMS + (s & S.CLAIM_MASK), S.D_LIVE);
+    w.port.postMessage({ t: 'item', id, fw, data, s });
+    w.sent = (s + 1) | 0;
+    w.held.push({ s, id, fw, data });
     w.direct.add(id);
     Atomics.add(w.out, S.O_DIRECT, 1);
   }
 
-  /** A worker ran dry and asks for backlog items (R_WANT): a batch of them. */
-  want(w: WorkerRec): void {
-    if (!this.workers.includes(w)) return;
+  /** Sends or, not cloneable (found only now that it is sent), reports the item like a failed one. */
+  #offer(w: WorkerRec, it: { id: number; fw: number; data: unknown }): boolean {
+    try {
+      this.#send(w, it.id, it.fw, it.data);
+      return true;
+    } catch (error) {
+      Atomics.and(items!, it.id, ~(S.W_ARMED | S.W_PENDING));
+      Atomics.sub(this.ctl, S.P_DATA_WAITING, 1);
+      this.inflight--;
+      sink!(S.R_FAIL, it.id, 0, 0, 0, { error, kind: 'data' });
+      return false;
+    }
+  }
+
+  /**
+   * A worker ran dry and asks for items with data (R_WANT; the stall check also
+   * calls this for idle workers): a batch from the backlog or, with the backlog
+   * empty, half of what the busy worker holding most has not started (the
+   * oldest first), taken back from it. Returns how many it was given.
+   */
+  want(w: WorkerRec): number {
+    if (!this.workers.includes(w)) return 0;
     let n = 0;
-    while (this.#dblHead < this.#dbl.length && n < WANT_BATCH) {
+    while (this.#dblHead < this.#dbl.length && n < WANT_BATCH && unseen(w) < S.CLAIM_CAP) {
       const it = this.#dbl[this.#dblHead]!;
       this.#dbl[this.#dblHead++] = undefined as never;
-      try {
-        this.#send(w, it.id, it.fw, it.data);
-        n++;
-      } catch (error) {
-        // Not cloneable (found only now that it is sent): reported like a failed item.
-        Atomics.and(items!, it.id, ~(S.W_ARMED | S.W_PENDING));
-        this.inflight--;
-        sink!(S.R_FAIL, it.id, 0, 0, 0, { error, kind: 'data' });
-      }
+      if (this.#offer(w, it)) n++;
     }
     if (this.#dblHead === this.#dbl.length) {
       this.#dbl.length = 0;
       this.#dblHead = 0;
     }
-    Atomics.store(this.ctl, S.P_DATA_WAITING, this.#dbl.length - this.#dblHead);
+    if (n === 0) n = this.#steal(w);
     if (n > 0) {
       Atomics.add(this.ctl, S.P_SEQ, 1);
       Atomics.notify(this.ctl, S.P_SEQ);
     }
+    return n;
+  }
+
+  /** Takes back up to half (rounded up) of the unstarted items of the busy worker holding most, for `to`. */
+  #steal(to: WorkerRec): number {
+    let v: WorkerRec | undefined;
+    let most = 0;
+    for (const c of this.workers) {
+      if (c === to || !busy(c)) continue;
+      prune(c);
+      const k = c.held.length - c.heldHead;
+      if (k > most) {
+        most = k;
+        v = c;
+      }
+    }
+    if (v === undefined) return 0;
+    const want = Math.min(Math.ceil(most / 2), WANT_BATCH, S.CLAIM_CAP - unseen(to));
+    const got: Held[] = [];
+    const h = v.held;
+    for (let i = v.heldHead; i < h.length && got.length < want; i++) {
+      const e = h[i]!;
+      // Fails only for the one the worker is claiming right now (it claims in order).
+      if (Atomics.compareExchange(v.out, S.O_CLAIMS + (e.s & S.CLAIM_MASK), S.D_LIVE, S.D_STOLEN) === S.D_LIVE) got.push(e);
+    }
+    if (got.length === 0) return 0;
+    const taken = new Set(got);
+    v.held = h.slice(v.heldHead).filter((e) => !taken.has(e!));
+    v.heldHead = 0;
+    let n = 0;
+    for (const e of got) {
+      v.direct.delete(e.id);
+      if (this.#offer(to, e)) n++;
+    }
+    return n;
   }
 
   #spawn(): WorkerRec {
     itemTable();
     const { port1, port2 } = new MessageChannel();
-    const outSab = new SharedArrayBuffer((S.O_RECORDS + S.REC_WORDS * S.OUT_CAP) * 4);
+    const outSab = new SharedArrayBuffer(S.O_WORDS * 4);
     const w = newPoolWorker({
       workerData: {
         items: itemsSab,
@@ -320,7 +432,7 @@ export class Pool {
       },
       transferList: [port2],
     } as ConstructorParameters<typeof Worker>[1]);
-    const rec: WorkerRec = { w, out: new Int32Array(outSab), port: port1, online: false, direct: new Set() };
+    const rec: WorkerRec = { w, out: new Int32Array(outSab), port: port1, online: false, direct: new Set(), sent: 0, held: [], heldHead: 0 };
     this.#starting++;
     w.once('online', () => {
       rec.online = true;
@@ -341,28 +453,51 @@ export class Pool {
     return rec;
   }
 
+  /** Items with data waiting for a worker: the backlog, plus what busy workers hold unstarted. */
+  #stranded(): number {
+    let n = this.#dbl.length - this.#dblHead;
+    for (const w of this.workers) {
+      prune(w);
+      if (busy(w)) n += w.held.length - w.heldHead;
+    }
+    return n;
+  }
+
   /**
-   * The kernel's concurrency management, approximated: entries wait in the ring
-   * and every worker has been on the same item since the last check (≥ STALL_MS,
+   * The kernel's concurrency management, approximated. Items with data that
+   * wait (in the backlog, or held unstarted by a busy worker) go to idle
+   * workers. Then, while entries wait in the ring or items with data wait: the
+   * pool starts workers up to its base size when none is idle, and beyond it
+   * when every worker has been on the same item since the last check (≥ STALL_MS,
    * the kernel's wq_cpu_intensive_thresh_us: blocked, or CPU-bound long enough to
-   * be treated as CPU-intensive), so another worker starts, pinned like the
-   * others. Returns whether entries still wait.
+   * be treated as CPU-intensive); a new worker is pinned like the others and,
+   * once up, asks for what waits. Returns whether anything still waits.
    */
   checkStall(): boolean {
-    const waiting =
-      Atomics.load(this.ctl, S.P_TAIL) !== Atomics.load(this.ctl, S.P_HEAD) || this.#dbl.length > this.#dblHead;
-    if (!waiting) {
+    let stranded = this.#stranded();
+    if (stranded > 0) {
+      for (const w of this.workers) {
+        if (w.online && idle(w) && this.want(w) > 0) stranded = this.#stranded();
+        if (stranded === 0) break;
+      }
+    }
+    const ring = Atomics.load(this.ctl, S.P_TAIL) !== Atomics.load(this.ctl, S.P_HEAD);
+    if (!ring && stranded === 0) {
       this.#seen.length = 0;
-      return false;
+      // Items offered to workers that have not reached them yet: keep watching.
+      return Atomics.load(this.ctl, S.P_DATA_WAITING) > 0;
     }
     let stuck = this.workers.length > 0 && this.#starting === 0;
+    let anyIdle = false;
     for (let i = 0; i < this.workers.length; i++) {
-      const out = this.workers[i]!.out;
-      const runs = Atomics.load(out, S.O_RUNS);
-      if (Atomics.load(out, S.O_CURRENT) === 0 || this.#seen[i] !== runs) stuck = false;
+      const w = this.workers[i]!;
+      const runs = Atomics.load(w.out, S.O_RUNS);
+      if (Atomics.load(w.out, S.O_CURRENT) === 0 || this.#seen[i] !== runs) stuck = false;
+      if (idle(w)) anyIdle = true;
       this.#seen[i] = runs;
     }
-    if (stuck && this.workers.length < STALL_CAP) {
+    if (this.#starting === 0 && !anyIdle && this.workers.length < this.#limit) this.#spawn();
+    else if (stuck && this.workers.length < STALL_CAP) {
       this.#limit = Math.max(this.#limit, this.workers.length + 1);
       this.#spawn();
     }
@@ -371,8 +506,9 @@ export class Pool {
 
   /**
    * A worker exited (a work function called process.exit, or the worker died):
-   * what it had taken is reported as failed, never silently dropped. The pool
-   * starts a new worker at the next dispatch.
+   * what it had started is reported as failed, never silently dropped; items
+   * with data it held unstarted go back to the front of the backlog, for the
+   * other workers. The pool starts a new worker at the next dispatch or stall check.
    */
   #lost(rec: WorkerRec, code: number): void {
     if (!rec.online) this.#starting--;
@@ -380,6 +516,22 @@ export class Pool {
     if (i < 0) return;
     reap(); // what it reported before dying
     this.workers.splice(i, 1);
+    this.#seen.length = 0;
+    const back: { id: number; fw: number; data: unknown }[] = [];
+    for (let j = rec.heldHead; j < rec.held.length; j++) {
+      const e = rec.held[j]!;
+      if (Atomics.compareExchange(rec.out, S.O_CLAIMS + (e.s & S.CLAIM_MASK), S.D_LIVE, S.D_STOLEN) === S.D_LIVE) {
+        rec.direct.delete(e.id);
+        back.push({ id: e.id, fw: e.fw, data: e.data });
+      }
+    }
+    rec.held = [];
+    if (back.length > 0) {
+      this.#dbl.splice(this.#dblHead, 0, ...back);
+      watchStalls();
+      Atomics.add(this.ctl, S.P_SEQ, 1);
+      Atomics.notify(this.ctl, S.P_SEQ);
+    }
     const lost = new Set(rec.direct);
     const cur = Atomics.load(rec.out, S.O_CURRENT);
     if (cur > 0) lost.add(cur - 1);
@@ -529,6 +681,7 @@ function reapAll(): void {
         }
       }
       Atomics.notify(out, S.O_HEAD);
+      if (w.held.length > w.heldHead) prune(w); // let go of the data of items it claimed
     }
   }
 }

@@ -37,7 +37,9 @@
  *    when it reaches the record. After writing records the worker rings the
  *    process-wide DOORBELL: it sets it 0 -> 1 and notifies only on that
  *    transition, so one Atomics.waitAsync wake-up of the main thread collects
- *    every record written meanwhile (batched completion).
+ *    every record written meanwhile (batched completion). The block also holds
+ *    the claim words of the item messages (items with data) posted to the
+ *    worker, by which the main thread can take back one not yet started.
  * @internal
  */
 
@@ -64,7 +66,13 @@ export const P_TAIL = 1;
 export const P_SEQ = 2;
 export const P_SLEEPERS = 3;
 export const P_STOP = 4;
-export const P_DATA_WAITING = 5; // items with data in the main thread's backlog (workers ask with R_WANT)
+/**
+ * Items with data not started yet: in the main thread's backlog, or posted to a
+ * worker and not claimed by it. The main thread adds one per item, a worker
+ * subtracts one when it claims one. A worker that runs dry while it is > 0 asks
+ * (R_WANT): for backlog items, or for some a busy worker holds (see O_CLAIMS).
+ */
+export const P_DATA_WAITING = 5;
 /** Ring entries start here; two words per entry: item id, fn id | flags. */
 export const P_RING = 16;
 /**
@@ -86,10 +94,30 @@ export const O_DIRECT = 2; // item messages posted to this worker and not yet ta
 export const O_TID = 3; // the worker's kernel thread id (0 until known)
 export const O_CURRENT = 4; // item id + 1 of the running item, 0 when idle
 export const O_RUNS = 5; // items started so far (the main thread's stall check compares it)
+export const O_DSEEN = 6; // item messages this worker has processed (claimed, or found taken back), mod 2^32
 export const O_RECORDS = 16;
 export const REC_WORDS = 5;
 /** 4x the inbound ring: a DONE and a QUEUE per entry, plus failures and warnings. */
 export const OUT_CAP = 4 * RING_CAP;
+/**
+ * Claim words of the item messages posted to this worker, one per message,
+ * indexed by the message's sequence number mod CLAIM_CAP (after the records).
+ * A posted item is only *offered*: the main thread writes D_LIVE before posting
+ * message s; the worker, when it reaches s and is about to run it, CASes
+ * D_LIVE -> D_TAKEN and then sets O_DSEEN = s + 1; the main thread may take an
+ * item back (to give it to another worker) with D_LIVE -> D_STOLEN, and the
+ * worker then drops that message. So an item with data is bound to a worker
+ * only once that worker starts it, as an entry of the shared ring is. The main
+ * thread posts message s only while s - O_DSEEN < CLAIM_CAP, so it never
+ * rewrites a claim word the worker may still read.
+ */
+export const O_CLAIMS = O_RECORDS + REC_WORDS * OUT_CAP;
+export const CLAIM_CAP = 256;
+export const CLAIM_MASK = CLAIM_CAP - 1;
+export const O_WORDS = O_CLAIMS + CLAIM_CAP;
+export const D_LIVE = 1;
+export const D_TAKEN = 2;
+export const D_STOLEN = 3;
 
 /** Record types: [type, item, a, b, c]. */
 export const R_DONE = 1; // item finished
@@ -98,7 +126,7 @@ export const R_FAIL = 3; // item threw or could not be loaded: message {error}
 export const R_QUEUE = 4; // worker-side queue: a = wq id, b = cpu (-1 any), c = item id + 1 of the caller's item
 export const R_QUEUE_DELAYED = 5; // as R_QUEUE, delay in a message {delay}
 export const R_WARN = 6; // message {code, message}
-export const R_WANT = 7; // the worker ran dry while items with data wait in the pool's backlog
+export const R_WANT = 7; // the worker ran dry while items with data wait (P_DATA_WAITING > 0)
 export const R_REJECTION = 8; // a promise rejection no work function handled: message {error, props}
 
 /** Queue id the worker uses for "the queue of the item being run" is never needed: ids start at 1. */

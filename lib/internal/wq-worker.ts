@@ -1,14 +1,16 @@
 /**
  * A workqueue pool worker (a worker_thread; kernel: a kworker).
  *
- * Loop: take an item (a data message announced by O_DIRECT first, else an
- * entry of the pool's shared ring, claimed by CAS), start it with one CAS on
+ * Loop: take an item (a data message announced by O_DIRECT first, claimed by
+ * a CAS on its claim word, dropped when the main thread took it back for
+ * another worker; else an entry of the pool's shared ring, claimed by CAS), start it with one CAS on
  * its state word (ARMED|PENDING -> RUNNING: a cancelled entry is skipped),
  * import its function on first use, call it (awaiting it if it returns a
  * promise), clear RUNNING, append a record for the main thread and ring the
  * doorbell. With nothing to do it spins briefly (a burst usually continues),
- * asks for items with data if the main thread holds some in the pool's
- * backlog (R_WANT), then sleeps in Atomics.wait on the pool's eventcount.
+ * asks for items with data if some wait unstarted (R_WANT: from the pool's
+ * backlog, or taken back from a busy worker), then sleeps in Atomics.wait on
+ * the pool's eventcount.
  *
  * While it sleeps its event loop is blocked: a work function must await what
  * it starts (as a kernel work function returns only when done).
@@ -48,15 +50,16 @@ interface Fn {
 }
 const fns = new Map<number, Fn>();
 for (const [id, module, name] of wd.fns) fns.set(id, { module, name });
-const direct: { id: number; fw: number; data: unknown }[] = [];
+/** Item messages received, not yet claimed: s is the message's sequence number (its claim word). */
+const direct: { id: number; fw: number; data: unknown; s: number }[] = [];
 
 /** Spin this many ring checks before sleeping: a burst of items usually continues. */
 const SPIN = 2000;
 
-function handle(m: { t: string; id: number; module?: string; name?: string; fw?: number; data?: unknown }): void {
+function handle(m: { t: string; id: number; module?: string; name?: string; fw?: number; data?: unknown; s?: number }): void {
   if (m.t === 'fn') fns.set(m.id, { module: m.module!, name: m.name! });
   else if (m.t === 'item') {
-    direct.push({ id: m.id, fw: m.fw!, data: m.data });
+    direct.push({ id: m.id, fw: m.fw!, data: m.data, s: m.s! });
     Atomics.sub(out, S.O_DIRECT, 1);
   }
 }
@@ -281,6 +284,12 @@ async function main(): Promise<void> {
     if (Atomics.load(out, S.O_DIRECT) > 0) pump();
     if (direct.length > 0) {
       const m = direct.shift()!;
+      // Claimed only now, when it is about to run: until here the main thread could
+      // take it back for an idle worker (then it is not ours: drop it).
+      const won = Atomics.compareExchange(out, S.O_CLAIMS + (m.s & S.CLAIM_MASK), S.D_LIVE, S.D_TAKEN) === S.D_LIVE;
+      Atomics.store(out, S.O_DSEEN, (m.s + 1) | 0);
+      if (!won) continue;
+      Atomics.sub(pool, S.P_DATA_WAITING, 1);
       const p = run(m.id, m.fw, m.data);
       if (p !== undefined) await p;
       continue;
@@ -295,7 +304,7 @@ async function main(): Promise<void> {
     if (Atomics.load(pool, S.P_STOP) !== 0) break;
     const seen = Atomics.load(pool, S.P_SEQ);
     Atomics.add(pool, S.P_SLEEPERS, 1);
-    // Items with data wait on the main thread: ask for some (once per sleep).
+    // Items with data wait unstarted (in the backlog, or held by a busy worker): ask for some (once per sleep).
     if (Atomics.load(pool, S.P_DATA_WAITING) > 0) record(S.R_WANT, 0);
     if (idle()) Atomics.wait(pool, S.P_SEQ, seen);
     Atomics.sub(pool, S.P_SLEEPERS, 1);
