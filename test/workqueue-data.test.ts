@@ -43,19 +43,21 @@ async function viaQueueWork(n: number) {
 }
 
 describe('items with data are not stranded behind a blocked worker', () => {
-  it('cold pool: 6 items of 200 ms each (queue_work) run on several workers, well under the 1200 ms serial time', async () => {
+  it('cold pool: 6 items of 200 ms each (queue_work) run on at least 3 workers, at most 3 on one (not 5 behind one blocked worker)', async () => {
     expect(unboundWorkers()).toBe(0);
     const r = await viaQueueWork(6);
     expect(r.tids.every((t) => t > 0)).toBe(true);
     const counts = perThread(r.tids);
     // Before the fix: 1.12 s, five items on one worker. Now ~0.5 s here (the pool
-    // grows while all its workers block); serial would be 6 x 200 ms.
-    expect(counts.length, `items per thread ${counts}`).toBeGreaterThanOrEqual(3);
-    expect(counts[0], `items per thread ${counts}`).toBeLessThanOrEqual(3);
-    expect(r.ms).toBeLessThan(5 * MS);
+    // grows while all its workers block); serial would be 6 x 200 ms. The time on a
+    // cold pool is mostly the workers' start-up, which a loaded machine stretches past
+    // the serial time (1.35-1.5 s with two CPU burners beside the suite): only how the
+    // items were spread is asserted here, the time in the warm-pool tests below.
+    expect(counts.length, `items per thread ${counts}, ${r.ms.toFixed(0)} ms`).toBeGreaterThanOrEqual(3);
+    expect(counts[0], `items per thread ${counts}, ${r.ms.toFixed(0)} ms`).toBeLessThanOrEqual(3);
   });
 
-  it('warm pool of W workers, W + 3 items: the 3 beyond W are not run one after another by the worker that got them (queue_work)', async () => {
+  it('warm pool of W workers, W + 3 items: the 3 beyond W are not run one after another by the worker that got them: at most 2 per worker, under 1 s (queue_work)', async () => {
     if (unboundWorkers() === 0) await viaQueueWork(1);
     const W = unboundWorkers();
     const r = await viaQueueWork(W + 3);
@@ -67,22 +69,21 @@ describe('items with data are not stranded behind a blocked worker', () => {
     expect(r.ms).toBeLessThan(5 * MS);
   });
 
-  it('cold pool, through the WorkQueue facade (which always sends data), in a fresh process: 6 items of 200 ms on several workers', () => {
+  it('cold pool, through the WorkQueue facade (which always sends data), in a fresh process: 6 items of 200 ms on at least 3 workers, at most 3 on one', () => {
     const script = fileURLToPath(mod);
     const r = spawnSync(process.execPath, [script, 'facade', '6', String(MS)], { encoding: 'utf8', timeout: 20_000 * SLOWDOWN });
     expect(r.status, r.stderr).toBe(0);
     const { ms, tids } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; tids: number[] };
     expect(tids.every((t) => t > 0)).toBe(true);
     const counts = perThread(Int32Array.from(tids));
-    // Before the fix: ~1.1 s, five items on one worker.
-    expect(counts.length, `items per thread ${counts}`).toBeGreaterThanOrEqual(3);
-    expect(counts[0], `items per thread ${counts}`).toBeLessThanOrEqual(3);
-    expect(ms).toBeLessThan(5 * MS);
+    // Before the fix: ~1.1 s, five items on one worker. (No time bound on a cold pool: see above.)
+    expect(counts.length, `items per thread ${counts}, ${ms.toFixed(0)} ms`).toBeGreaterThanOrEqual(3);
+    expect(counts[0], `items per thread ${counts}, ${ms.toFixed(0)} ms`).toBeLessThanOrEqual(3);
   });
 
   // (Before the fix this one failed only in some runs: whether the pool grew in time decided it.
   // The cold facade case above is the facade's regression test.)
-  it('warm pool of W workers, W + 3 items through the WorkQueue facade: at most 2 per worker', async () => {
+  it('warm pool of W workers, W + 3 items through the WorkQueue facade: at most 2 per worker, under 1 s', async () => {
     const wq = new k.WorkQueue({ name: 'data-facade' });
     try {
       const W = unboundWorkers();
