@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { poolThreads } from '../dist/internal/wq-pool.js';
-import { SLOWDOWN } from './helpers.js';
+import { SLOWDOWN, until } from './helpers.js';
 
 const mod = new URL('./fixtures/wq/data-work.mjs', import.meta.url);
 const MS = 200;
@@ -102,5 +102,38 @@ describe('items with data are not stranded behind a blocked worker', () => {
     } finally {
       await wq.close();
     }
+  });
+
+  it('items with data a worker held unstarted when it exited run on another worker (only its running item is reported ERR_KTIMERS_WORKER_EXIT)', async () => {
+    // CPU 0's pool has one worker, held by a latched item; the exiting item and three
+    // more wait until the stall check starts a second worker, which is handed all four
+    // as one batch and exits in the first.
+    const q = k.alloc_workqueue('data-lost', 0, 0)!; // per-CPU
+    const errs: Error[] = [];
+    q.on('error', (e) => errs.push(e));
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const counts = new Int32Array(new SharedArrayBuffer(4));
+    const mk = (name: string, data: unknown) => {
+      const w = new k.work_struct();
+      k.INIT_WORK(w, { module: mod, name });
+      w.data = data;
+      return w;
+    };
+    try {
+      k.queue_work_on(0, q, mk('latched', { i32: gate }));
+      await until(() => Atomics.load(gate, 1) === 1, 5000 * SLOWDOWN);
+      k.queue_work_on(0, q, mk('exitNow', { x: 1 }));
+      for (let i = 0; i < 3; i++) k.queue_work_on(0, q, mk('count', { counts }));
+      await until(() => errs.length >= 1 && Atomics.load(counts, 0) === 3, 10_000 * SLOWDOWN);
+      expect(errs.map((e) => (e as { code?: string }).code)).toEqual(['ERR_KTIMERS_WORKER_EXIT']);
+      expect(errs[0]!.message).toMatch(/exitNow .* did not finish/);
+    } finally {
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      await k.flush_workqueue(q);
+      await k.destroy_workqueue(q);
+    }
+    expect(Atomics.load(counts, 0)).toBe(3);
+    expect(errs).toHaveLength(1);
   });
 });
