@@ -38,7 +38,8 @@
  *   kernel's concurrency management seen from outside). Idle workers are
  *   unref'd: only outstanding work keeps the process alive (one ref'd
  *   MessagePort, toggled on 0 <-> 1 of the outstanding count). A worker that
- *   exits mid-item has its items reported (ERR_KTIMERS_WORKER_EXIT).
+ *   exits mid-item has the items it started reported (ERR_KTIMERS_WORKER_EXIT);
+ *   items with data it held unstarted go to the other workers.
  *
  * Ownership: every field here is J: (JS main thread only) except the SABs,
  * which follow the protocols of wq-shared.ts (A: atomics only).
