@@ -30,3 +30,39 @@ export function until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
  * runs Node 20-50x slower. Only limits scale, never the bounds being asserted.
  */
 export const SLOWDOWN = Math.max(1, Number(process.env.KTIMERS_TEST_SLOWDOWN ?? 1) || 1);
+
+/**
+ * Greedy delta debugging for the model tests: drops chunks of a failing operation
+ * sequence while `run` still reports a mismatch, keeping each candidate's prefix up
+ * to its first mismatch. `run` returns the mismatch (with `at`, the index of the
+ * operation after which it showed) or null; it may be async.
+ */
+export async function minimizeOps<Op, F extends { at: number }>(
+  ops: Op[],
+  run: (ops: Op[]) => F | null | Promise<F | null>,
+  deadline: number,
+): Promise<{ ops: Op[]; failure: F }> {
+  let fail = (await run(ops))!;
+  let cur = ops.slice(0, fail.at + 1);
+  let parts = 2;
+  while (cur.length > 1 && Date.now() < deadline) {
+    const size = Math.ceil(cur.length / parts);
+    let reduced = false;
+    for (let s = 0; s < cur.length && Date.now() < deadline; s += size) {
+      const cand = cur.slice(0, s).concat(cur.slice(s + size));
+      const f = await run(cand);
+      if (f !== null) {
+        cur = cand.slice(0, f.at + 1);
+        fail = f;
+        parts = Math.max(parts - 1, 2);
+        reduced = true;
+        break;
+      }
+    }
+    if (!reduced) {
+      if (parts >= cur.length) break;
+      parts = Math.min(cur.length, parts * 2);
+    }
+  }
+  return { ops: cur, failure: fail };
+}

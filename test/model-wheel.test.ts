@@ -40,7 +40,7 @@
 import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
-import { mulberry32 } from './helpers.js';
+import { minimizeOps, mulberry32 } from './helpers.js';
 
 // --- wheel constants (kernel-api.md §b.1) ----------------------------------------
 
@@ -840,34 +840,6 @@ function runSequence(cfg: Config, ops: Op[], stats: ModelStats = newStats()): Fa
   }
 }
 
-/** Greedy delta debugging: drops chunks of operations while some mismatch remains. */
-function minimize(cfg: Config, ops: Op[], deadline: number): { ops: Op[]; failure: Failure } {
-  let cur = ops;
-  let fail = runSequence(cfg, cur)!;
-  cur = cur.slice(0, fail.at + 1);
-  let parts = 2;
-  while (cur.length > 1 && Date.now() < deadline) {
-    const size = Math.ceil(cur.length / parts);
-    let reduced = false;
-    for (let s = 0; s < cur.length && Date.now() < deadline; s += size) {
-      const cand = cur.slice(0, s).concat(cur.slice(s + size));
-      const f = runSequence(cfg, cand);
-      if (f !== null) {
-        cur = cand.slice(0, f.at + 1);
-        fail = f;
-        parts = Math.max(parts - 1, 2);
-        reduced = true;
-        break;
-      }
-    }
-    if (!reduced) {
-      if (parts >= cur.length) break;
-      parts = Math.min(cur.length, parts * 2);
-    }
-  }
-  return { ops: cur, failure: fail };
-}
-
 function cfgText(cfg: Config): string {
   return [
     `installVirtualClock({ startJiffies: ${cfg.start}n })`,
@@ -961,7 +933,7 @@ describe('timer_list wheel against a reference model of kernel/time/timer.c', ()
     for (let n = 0; n <= D; n++) expect(LVL_START(n)).toBe(Number(k.LVL_START(n)));
   });
 
-  it(`random operation sequences agree with the model (seed ${SEED})`, () => {
+  it(`random operation sequences agree with the model (seed ${SEED})`, async () => {
     const t0 = Date.now();
     const master = mulberry32(SEED);
     const stats = newStats();
@@ -975,7 +947,7 @@ describe('timer_list wheel against a reference model of kernel/time/timer.c', ()
       const fail = runSequence(cfg, seq, stats);
       if (fail !== null) {
         const prefix = seq.slice(0, fail.at + 1);
-        const min = minimize(cfg, prefix, Date.now() + 15_000);
+        const min = await minimizeOps(prefix, (cand) => runSequence(cfg, cand), Date.now() + 15_000);
         const report = [
           `timer_list wheel model mismatch: KTIMERS_SEED=${SEED} (sequence #${seqs}, sequence seed ${seqSeed})`,
           `reproduce: KTIMERS_SEED=${SEED} npx vitest run test/model-wheel.test.ts`,

@@ -55,7 +55,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
-import { mulberry32, until } from './helpers.js';
+import { minimizeOps, mulberry32, until } from './helpers.js';
 
 type Rng = () => number;
 const int = (r: Rng, n: number): number => Math.floor(r() * n);
@@ -742,34 +742,6 @@ async function execReal(env: Env, s: Real, clock: VirtualClock, op: Op, at: numb
   return null;
 }
 
-/** Greedy delta debugging: drops chunks of operations while some mismatch remains. */
-async function minimize(env: Env, cfg: Config, ops: Op[], deadline: number): Promise<{ ops: Op[]; failure: Failure }> {
-  let cur = ops;
-  let fail = (await runSequence(env, cfg, cur))!;
-  cur = cur.slice(0, fail.at + 1);
-  let parts = 2;
-  while (cur.length > 1 && Date.now() < deadline) {
-    const size = Math.ceil(cur.length / parts);
-    let reduced = false;
-    for (let s = 0; s < cur.length && Date.now() < deadline; s += size) {
-      const cand = cur.slice(0, s).concat(cur.slice(s + size));
-      const f = await runSequence(env, cfg, cand);
-      if (f !== null) {
-        cur = cand.slice(0, f.at + 1);
-        fail = f;
-        parts = Math.max(parts - 1, 2);
-        reduced = true;
-        break;
-      }
-    }
-    if (!reduced) {
-      if (parts >= cur.length) break;
-      parts = Math.min(cur.length, parts * 2);
-    }
-  }
-  return { ops: cur, failure: fail };
-}
-
 function cfgText(cfg: Config): string {
   const qs = cfg.mode === 'bh' ? 'q0, q1 = alloc_workqueue(name, WQ_BH, 0)' : 'q0 = alloc_ordered_workqueue(name, 0), a gate item blocking its worker each round';
   return [
@@ -811,7 +783,7 @@ async function explore(env: Env, target: number, seqLen: number, seed: number, s
     const fail = await runSequence(env, cfg, seq, kinds);
     if (fail !== null) {
       const prefix = seq.slice(0, fail.at + 1);
-      const min = await minimize(env, cfg, prefix, Date.now() + 20_000);
+      const min = await minimizeOps(prefix, (cand) => runSequence(env, cfg, cand), Date.now() + 20_000);
       const report = [
         `workqueue model mismatch (${env.mode}): KTIMERS_SEED=${seed} (sequence #${seqs}, sequence seed ${seqSeed})`,
         `reproduce: KTIMERS_SEED=${seed} npx vitest run test/model-workqueue.test.ts`,
