@@ -66,3 +66,25 @@ export async function minimizeOps<Op, F extends { at: number }>(
   }
   return { ops: cur, failure: fail };
 }
+
+/** A model test's first mismatch: after operation `at`, what differed, and both records. */
+export interface ModelFailure {
+  at: number;
+  what: string;
+  expected: string[];
+  actual: string[];
+}
+
+export function failureText(f: ModelFailure): string {
+  return `${f.what}\n  expected (model):\n    ${f.expected.join('\n    ')}\n  actual (ktimers):\n    ${f.actual.join('\n    ')}`;
+}
+
+/**
+ * A model test's base seed: `dflt` unless KTIMERS_SEED is set (a number replays a
+ * run, `random` explores). Fixed by default, so CI is deterministic.
+ */
+export function modelSeed(dflt: number): number {
+  const env = process.env.KTIMERS_SEED;
+  if (env === 'random') return (Math.random() * 2 ** 32) >>> 0;
+  return env !== undefined && env !== '' ? Number(env) >>> 0 : dflt;
+}

@@ -1,27 +1,17 @@
 // hrtimer semantics, checked against the kernel's rules (shared/kernel-api.md §c,
 // shared/kernel-cases.md §D). Pure arithmetic (forward, accessors) is exact;
 // real-clock tests assert order, counts and "never early", with loose upper bounds.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { engineState } from '../dist/internal/engine.js';
 import { until } from './helpers.js';
+import { trackedHrtimers } from './tracked.js';
 
 const MS = 1_000_000n;
-const live: k.hrtimer[] = [];
-
-function timer(fn: k.HrtimerCallback<any> = () => k.HRTIMER_NORESTART, clock = k.CLOCK_MONOTONIC, mode = k.HRTIMER_MODE_ABS) {
-  const t = new k.hrtimer();
-  k.hrtimer_setup(t, fn, clock, mode);
-  live.push(t);
-  return t;
-}
+const { timer, keep } = trackedHrtimers();
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-afterEach(() => {
-  for (const t of live.splice(0)) if (!k.hrtimer_callback_running(t)) k.hrtimer_cancel(t);
-});
 
 describe('constants', () => {
   it('has the kernel values for modes and restart codes', () => {
@@ -171,7 +161,7 @@ describe('starting', () => {
 
   it('hrtimer_init + assigning .function (old API) works; no function is refused at start', async () => {
     const t = new k.hrtimer();
-    live.push(t);
+    keep(t);
     k.hrtimer_init(t, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
     expect(() => k.hrtimer_start(t, 1n, k.HRTIMER_MODE_REL)).toThrow(expect.objectContaining({ code: 'ERR_KTIMERS_NO_FUNCTION' }));
     let ran = 0;

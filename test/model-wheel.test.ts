@@ -40,7 +40,7 @@
 import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
-import { minimizeOps, mulberry32 } from './helpers.js';
+import { failureText, minimizeOps, modelSeed, mulberry32, type ModelFailure } from './helpers.js';
 
 // --- wheel constants (kernel-api.md §b.1) ----------------------------------------
 
@@ -781,12 +781,8 @@ class Impl implements Side {
 
 // --- lockstep runner --------------------------------------------------------------------
 
-interface Failure {
-  at: number; // index of the first operation after which the two sides differ
-  what: string;
-  expected: string[];
-  actual: string[];
-}
+/** `at`: index of the first operation after which the two sides differ. */
+type Failure = ModelFailure;
 
 function diffLogs(m: string[], i: string[], from: number): number {
   const n = Math.max(m.length, i.length);
@@ -848,16 +844,9 @@ function cfgText(cfg: Config): string {
   ].join('\n  ');
 }
 
-function failureText(f: Failure): string {
-  return `${f.what}\n  expected (model):\n    ${f.expected.join('\n    ')}\n  actual (ktimers):\n    ${f.actual.join('\n    ')}`;
-}
-
 // --- the test ----------------------------------------------------------------------------
 
-const envSeed = process.env.KTIMERS_SEED;
-// A fixed base seed by default, so CI is deterministic; KTIMERS_SEED=random explores.
-const SEED =
-  envSeed === 'random' ? (Math.random() * 2 ** 32) >>> 0 : envSeed !== undefined && envSeed !== '' ? Number(envSeed) >>> 0 : 20261124;
+const SEED = modelSeed(20261124);
 const TARGET_OPS = Number(process.env.KTIMERS_MODEL_OPS ?? 250_000);
 const TIME_BUDGET_MS = 15_000; // stop starting new sequences after this, once 100,000 operations ran
 const SEQ_LEN = 2_500;

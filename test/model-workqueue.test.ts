@@ -55,7 +55,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
-import { minimizeOps, mulberry32, until } from './helpers.js';
+import { failureText, minimizeOps, modelSeed, mulberry32, until, type ModelFailure } from './helpers.js';
 
 type Rng = () => number;
 const int = (r: Rng, n: number): number => Math.floor(r() * n);
@@ -453,12 +453,7 @@ class Real implements Side {
 
 // --- running a sequence ------------------------------------------------------------------
 
-interface Failure {
-  at: number;
-  what: string;
-  expected: string[];
-  actual: string[];
-}
+type Failure = ModelFailure;
 
 /** A pending flush of the ordered part, checked at the release. */
 interface FlushRec {
@@ -751,15 +746,9 @@ function cfgText(cfg: Config): string {
   ].join('\n  ');
 }
 
-function failureText(f: Failure): string {
-  return `${f.what}\n  expected (model):\n    ${f.expected.join('\n    ')}\n  actual (ktimers):\n    ${f.actual.join('\n    ')}`;
-}
-
 // --- the tests ----------------------------------------------------------------------------
 
-const envSeed = process.env.KTIMERS_SEED;
-const SEED =
-  envSeed === 'random' ? (Math.random() * 2 ** 32) >>> 0 : envSeed !== undefined && envSeed !== '' ? Number(envSeed) >>> 0 : 20261124;
+const SEED = modelSeed(20261124);
 const BH_OPS = Number(process.env.KTIMERS_WQ_MODEL_OPS ?? 200_000);
 const ORDERED_OPS = Number(process.env.KTIMERS_WQ_MODEL_ORDERED_OPS ?? 40_000);
 

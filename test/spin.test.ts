@@ -3,26 +3,16 @@
 // only for spinning timers), a spinning timer is never run before its expiry,
 // the run order of timers is the one without spin, the busy-wait is counted,
 // and on the virtual clock spin changes nothing.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { engineState } from '../dist/internal/engine.js';
 import { installVirtualClock } from '../dist/testing.js';
 import { mulberry32, until } from './helpers.js';
+import { trackedHrtimers } from './tracked.js';
 
 const MS = 1_000_000n;
 const US = 1_000n;
-const live: k.hrtimer[] = [];
-
-function timer(fn: k.HrtimerCallback<any> = () => k.HRTIMER_NORESTART, clock = k.CLOCK_MONOTONIC, mode = k.HRTIMER_MODE_ABS) {
-  const t = new k.hrtimer();
-  k.hrtimer_setup(t, fn, clock, mode);
-  live.push(t);
-  return t;
-}
-
-afterEach(() => {
-  for (const t of live.splice(0)) if (!k.hrtimer_callback_running(t)) k.hrtimer_cancel(t);
-});
+const { timer } = trackedHrtimers();
 
 describe('hrtimer_set_spin_ns / hrtimer_get_spin_ns', () => {
   it('stores the spin as a bigint, 0n by default, up to HRTIMER_SPIN_MAX_NS', () => {

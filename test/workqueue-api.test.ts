@@ -7,10 +7,11 @@
 // include/linux/workqueue.h, and work-function modules that fail to load.
 // "Not started" is shown with a latch holding the only slot and a 50 ms window
 // in which a free worker could have started the item: never by timing alone.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock } from '../dist/testing.js';
 import { until } from './helpers.js';
+import { trackedQueues } from './tracked.js';
 
 const workMod = new URL('./fixtures/wq/work.mjs', import.meta.url);
 const apiMod = new URL('./fixtures/wq/api-work.mjs', import.meta.url);
@@ -50,20 +51,15 @@ function warnings() {
   return { seen, codes: () => seen.map((w) => w.code), restore: () => spy.mockRestore() };
 }
 
-const queues: k.workqueue_struct[] = [];
-function keep<T extends k.workqueue_struct | null>(q: T): T {
-  if (q !== null) queues.push(q);
-  return q;
-}
 const latches: ReturnType<typeof latch>[] = [];
 function held() {
   const L = latch();
   latches.push(L);
   return L;
 }
-afterEach(async () => {
-  for (const L of latches.splice(0)) L.open(); // a failed assertion must not leave a worker blocked
-  for (const q of queues.splice(0)) await k.destroy_workqueue(q);
+// Latches open first: a failed assertion must not leave a worker blocked.
+const { keep } = trackedQueues(() => {
+  for (const L of latches.splice(0)) L.open();
 });
 
 const cpus = k.sched_getaffinity(0);

@@ -7,10 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock } from '../dist/testing.js';
 import { SLOWDOWN, until } from './helpers.js';
+import { trackedQueues } from './tracked.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const mod = new URL('./fixtures/wq/work.mjs', import.meta.url);
@@ -38,15 +39,7 @@ function work(name: string, data?: unknown, m: URL = mod): k.work_struct {
   return w;
 }
 
-const queues: k.workqueue_struct[] = [];
-function wq(name: string, flags = k.WQ_UNBOUND, max = 0): k.workqueue_struct {
-  const q = k.alloc_workqueue(name, flags, max)!;
-  queues.push(q);
-  return q;
-}
-afterEach(async () => {
-  for (const q of queues.splice(0)) await k.destroy_workqueue(q);
-});
+const { keep, wq } = trackedQueues();
 
 /** Process warnings (the real 'warning' events, emitted on nextTick) while a test runs. */
 function warnings() {
@@ -187,7 +180,7 @@ describe('queues: system queues, flags', () => {
     try {
       // __WQ_DESTROYING 0x8000, __WQ_ORDERED 0x20000, and bit 31.
       const q = k.alloc_workqueue('masked', (k.WQ_UNBOUND | 0x8000 | 0x20000 | 0x80000000) >>> 0, 4)!;
-      queues.push(q);
+      keep(q);
       const first = await W.of('KTIMERS_WARN_WQ_FLAGS');
       expect(first).toHaveLength(1);
       expect(first[0]!.name).toBe('KtimersWarning');
@@ -214,7 +207,7 @@ describe('queues: system queues, flags', () => {
       expect(counts[0]).toBe(1);
       // Once per process.
       const q2 = k.alloc_ordered_workqueue('masked2', 0x40000)!;
-      queues.push(q2);
+      keep(q2);
       expect(q2.max_active).toBe(1);
       expect(await W.of('KTIMERS_WARN_WQ_FLAGS')).toHaveLength(1);
     } finally {
@@ -235,7 +228,7 @@ describe('queues: system queues, flags', () => {
 describe('INIT_WORK / INIT_DELAYED_WORK on a busy item: ERR_KTIMERS_WORK_BUSY, nothing changes', () => {
   it('INIT_WORK on a pending item throws; it stays pending and runs its original function', async () => {
     const ord = k.alloc_ordered_workqueue('busy-hold', 0)!;
-    queues.push(ord);
+    keep(ord);
     const L = latch();
     k.queue_work(ord, work('latched', { i32: L.i32 }));
     await L.started();

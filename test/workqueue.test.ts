@@ -6,11 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock } from '../dist/testing.js';
 import { poolThreads } from '../dist/internal/wq-pool.js';
 import { until } from './helpers.js';
+import { trackedQueues } from './tracked.js';
 
 const mod = new URL('./fixtures/wq/work.mjs', import.meta.url);
 const fn = (name: string) => ({ module: mod, name });
@@ -47,15 +48,7 @@ function warnings() {
   return { codes, restore: () => spy.mockRestore() };
 }
 
-const queues: k.workqueue_struct[] = [];
-function wq(name: string, flags = k.WQ_UNBOUND, max = 0): k.workqueue_struct {
-  const q = k.alloc_workqueue(name, flags, max)!;
-  queues.push(q);
-  return q;
-}
-afterEach(async () => {
-  for (const q of queues.splice(0)) await k.destroy_workqueue(q);
-});
+const { keep, wq } = trackedQueues();
 
 const isSettled = async (p: Promise<unknown>) => {
   let done = false;
@@ -68,7 +61,7 @@ describe('queueing (case 74) and running', () => {
   it('queue_work twice before it runs: true then false, runs once', async () => {
     const q = wq('twice', 0, 0);
     const o = k.alloc_ordered_workqueue('hold', 0)!;
-    queues.push(o);
+    keep(o);
     const L = latch();
     const blocker = work('latched', { i32: L.i32 });
     k.queue_work(o, blocker);
@@ -140,7 +133,7 @@ describe('queueing (case 74) and running', () => {
 describe('introspection (case 94) and context (cases 103, 104)', () => {
   it('work_busy: idle 0, pending 1, running 2, running and re-queued 3; current_work', async () => {
     const o = k.alloc_ordered_workqueue('busy', 0)!;
-    queues.push(o);
+    keep(o);
     const L = latch();
     const w = work('latched', { i32: L.i32 });
     expect(k.work_busy(w)).toBe(0);
@@ -186,7 +179,7 @@ describe('introspection (case 94) and context (cases 103, 104)', () => {
     k.INIT_DELAYED_WORK(dw, fn('noop'));
     // Ordered and held by a latched item: what the timer callback queues stays pending.
     const q = k.alloc_ordered_workqueue('atomic', 0)!;
-    queues.push(q);
+    keep(q);
     const L = latch();
     k.queue_work(q, work('latched', { i32: L.i32 }));
     await L.started();
@@ -272,7 +265,7 @@ describe('guarantees', () => {
 
   it('ordered queue: strict FIFO, one at a time (case 77)', async () => {
     const o = k.alloc_ordered_workqueue('o', 0)!;
-    queues.push(o);
+    keep(o);
     expect(o.max_active).toBe(1);
     const log = sab(16);
     const ws = [1, 2, 3].map((tag) => work('sleepLog', { log, tag, ms: 10 }));
@@ -433,7 +426,7 @@ describe('cancelling and disabling (cases 84, 91)', () => {
 
   it('cancel_work on a pending item: true, and it never runs', async () => {
     const o = k.alloc_ordered_workqueue('cancelpend', 0)!;
-    queues.push(o);
+    keep(o);
     const L = latch();
     k.queue_work(o, work('latched', { i32: L.i32 }));
     await L.started();
@@ -509,7 +502,7 @@ describe('cancelling and disabling (cases 84, 91)', () => {
 
   it('disable_work on a pending item cancels it (true); disable_work_sync waits for the running one', async () => {
     const o = k.alloc_ordered_workqueue('dis2', 0)!;
-    queues.push(o);
+    keep(o);
     const L = latch();
     const running = work('latched', { i32: L.i32 });
     k.queue_work(o, running);
@@ -532,7 +525,7 @@ describe('cancelling and disabling (cases 84, 91)', () => {
 describe('delayed work on the timer wheel (virtual clock)', () => {
   it('delay 0 queues at once, no timer (case 87)', async () => {
     const o = k.alloc_ordered_workqueue('d0', 0)!;
-    queues.push(o);
+    keep(o);
     const L = latch();
     k.queue_work(o, work('latched', { i32: L.i32 }));
     await L.started();
@@ -681,7 +674,7 @@ describe('queues: flags, max_active, BH (cases 79, 80, 81)', () => {
       expect(k.alloc_workqueue('b', k.WQ_BH | k.WQ_UNBOUND, 0)).toBe(null);
       const ok = k.alloc_workqueue('b', k.WQ_BH | k.WQ_HIGHPRI, 0);
       expect(ok).toBeInstanceOf(k.workqueue_struct);
-      queues.push(ok!);
+      keep(ok!);
       expect(W.codes).toEqual(['KTIMERS_WARN_WQ_BH', 'KTIMERS_WARN_WQ_BH']);
     } finally {
       W.restore();
@@ -690,7 +683,7 @@ describe('queues: flags, max_active, BH (cases 79, 80, 81)', () => {
 
   it('workqueue_set_max_active on an ordered queue warns and stays 1 (case 81)', () => {
     const o = k.alloc_ordered_workqueue('o', 0)!;
-    queues.push(o);
+    keep(o);
     const W = warnings();
     try {
       k.workqueue_set_max_active(o, 4);
@@ -773,7 +766,7 @@ describe('errors in work functions', () => {
   // returned true, every true return is reported exactly once, nothing stays queued.
   it('a work function queueing itself on a queue that cannot run it: an error event on that queue per accepted call, nothing queued', async () => {
     const bh = k.alloc_workqueue('bhx', k.WQ_BH, 0)!;
-    queues.push(bh);
+    keep(bh);
     const errs: Error[] = [];
     bh.on('error', (e) => errs.push(e));
     const i32 = sab(4);
