@@ -18,7 +18,6 @@ import {
   gettid,
   MCL_CURRENT,
   mlockall,
-  munlockall,
   sched_getaffinity,
   sched_getscheduler,
   sched_setaffinity,
@@ -95,18 +94,15 @@ export function applyRealtime(o: CyclictestOptions): RealtimeState {
     }
   }
   // -m. cyclictest keeps its memory locked (MCL_CURRENT | MCL_FUTURE). Node
-  // cannot: V8 returns heap and code pages with madvise(MADV_DONTNEED), which
-  // the kernel refuses (EINVAL) on locked pages, and V8 then aborts ("Check
-  // failed: 0 == ret" in OS::SetPermissions/DiscardSystemPages; seen here within
-  // a second of the first JIT compile). So -m locks everything mapped now, which
-  // faults it all in, and unlocks it at once: the measurement starts with no
-  // page faults to take on memory that exists, and V8 can still free pages.
-  // With no swap, anonymous pages stay resident once faulted in.
+  // cannot (V8 aborts on locked pages), so ktimers' mlockall (lib/sched.ts)
+  // locks everything mapped now, which faults it all in, and unlocks it at
+  // once: the measurement starts with no page faults to take on memory that
+  // exists, and V8 can still free pages. With no swap, anonymous pages stay
+  // resident once faulted in.
   let lockErr: string | null = null;
   if (o.mlockall) {
     try {
       mlockall(MCL_CURRENT);
-      munlockall();
     } catch (e) {
       lockErr = message(e);
     }
