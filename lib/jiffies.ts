@@ -106,13 +106,27 @@ const USEC_TO_HZ_SHR32 = 43n;
 // --- argument checks (never coerce) -----------------------------------------
 
 /**
- * A jiffies value (`unsigned long`/`u64`, or a `long` delta): a bigint only, so it mixes with `jiffies`.
- * @internal (also lib/timer.ts)
+ * A jiffies value (`unsigned long`/`u64`, or a `long` delta): a bigint, or a
+ * safe-integer number (exact up to 2^53 − 1 jiffies, 285,000 years at
+ * HZ=1000), so a hot loop can keep `Number(jiffies)` and add plain numbers
+ * instead of allocating a bigint per call. Never coerced: a fractional or
+ * unsafe number is a RangeError, anything else a TypeError. Returned as a bigint.
+ * @internal (also lib/timer.ts, lib/workqueue.ts)
  */
 export function jiffiesArg(v: unknown, name: string, min = 0n, max = U64_MAX, what = 'unsigned long'): bigint {
-  if (typeof v !== 'bigint') throw typeError(ARG, `${name} must be a bigint (jiffies, ${what}), got ${describe(v)}`);
-  if (v < min || v > max) throw rangeError(OOR, `${name} must be in [${min}, ${max}] (${what}), got ${v}n`);
-  return v;
+  let b: bigint;
+  if (typeof v === 'bigint') {
+    b = v;
+  } else if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) {
+      throw rangeError(OOR, `${name} must be an integer in [${min}, ${max}] (jiffies, ${what}), got ${describe(v)}`);
+    }
+    b = BigInt(v);
+  } else {
+    throw typeError(ARG, `${name} must be a bigint or an integer number (jiffies, ${what}), got ${describe(v)}`);
+  }
+  if (b < min || b > max) throw rangeError(OOR, `${name} must be in [${min}, ${max}] (${what}), got ${describe(v)}`);
+  return b;
 }
 
 /** An unsigned count: a bigint, or a safe-integer number, in [0, max]. */
@@ -202,30 +216,30 @@ const inRange = (a: bigint, b: bigint, c: bigint, open: boolean): boolean =>
   afterEq(a, b) && (open ? before(a, c) : beforeEq(a, c));
 
 /** `time_after(a, b)`: `(long)(b − a) < 0`. Return: true if time a is after time b. */
-export const time_after = (a: bigint, b: bigint): boolean => after(ul(a, 'a'), ul(b, 'b'));
+export const time_after = (a: bigint | number, b: bigint | number): boolean => after(ul(a, 'a'), ul(b, 'b'));
 /** `time_before(a, b)` = `time_after(b, a)`. Return: true if time a is before time b. */
-export const time_before = (a: bigint, b: bigint): boolean => before(ul(a, 'a'), ul(b, 'b'));
+export const time_before = (a: bigint | number, b: bigint | number): boolean => before(ul(a, 'a'), ul(b, 'b'));
 /** `time_after_eq(a, b)`: `(long)(a − b) >= 0`. Return: true if a is after or the same as b. */
-export const time_after_eq = (a: bigint, b: bigint): boolean => afterEq(ul(a, 'a'), ul(b, 'b'));
+export const time_after_eq = (a: bigint | number, b: bigint | number): boolean => afterEq(ul(a, 'a'), ul(b, 'b'));
 /** `time_before_eq(a, b)` = `time_after_eq(b, a)`. Return: true if a is before or the same as b. */
-export const time_before_eq = (a: bigint, b: bigint): boolean => beforeEq(ul(a, 'a'), ul(b, 'b'));
+export const time_before_eq = (a: bigint | number, b: bigint | number): boolean => beforeEq(ul(a, 'a'), ul(b, 'b'));
 /** `time_in_range(a, b, c)`: after_eq(a, b) && before_eq(a, c). Return: true if a is in [b, c]. */
-export const time_in_range = (a: bigint, b: bigint, c: bigint): boolean =>
+export const time_in_range = (a: bigint | number, b: bigint | number, c: bigint | number): boolean =>
   inRange(ul(a, 'a'), ul(b, 'b'), ul(c, 'c'), false);
 /** `time_in_range_open(a, b, c)`: after_eq(a, b) && before(a, c). Return: true if a is in [b, c). */
-export const time_in_range_open = (a: bigint, b: bigint, c: bigint): boolean =>
+export const time_in_range_open = (a: bigint | number, b: bigint | number, c: bigint | number): boolean =>
   inRange(ul(a, 'a'), ul(b, 'b'), ul(c, 'c'), true);
 
 /** `time_after64(a, b)`: `(s64)(b − a) < 0` on u64 values. Return: true if a is after b. */
-export const time_after64 = (a: bigint, b: bigint): boolean => after(u64j(a, 'a'), u64j(b, 'b'));
+export const time_after64 = (a: bigint | number, b: bigint | number): boolean => after(u64j(a, 'a'), u64j(b, 'b'));
 /** `time_before64(a, b)` = `time_after64(b, a)`. Return: true if a is before b. */
-export const time_before64 = (a: bigint, b: bigint): boolean => before(u64j(a, 'a'), u64j(b, 'b'));
+export const time_before64 = (a: bigint | number, b: bigint | number): boolean => before(u64j(a, 'a'), u64j(b, 'b'));
 /** `time_after_eq64(a, b)`: `(s64)(a − b) >= 0`. Return: true if a is after or the same as b. */
-export const time_after_eq64 = (a: bigint, b: bigint): boolean => afterEq(u64j(a, 'a'), u64j(b, 'b'));
+export const time_after_eq64 = (a: bigint | number, b: bigint | number): boolean => afterEq(u64j(a, 'a'), u64j(b, 'b'));
 /** `time_before_eq64(a, b)` = `time_after_eq64(b, a)`. Return: true if a is before or the same as b. */
-export const time_before_eq64 = (a: bigint, b: bigint): boolean => beforeEq(u64j(a, 'a'), u64j(b, 'b'));
+export const time_before_eq64 = (a: bigint | number, b: bigint | number): boolean => beforeEq(u64j(a, 'a'), u64j(b, 'b'));
 /** `time_in_range64(a, b, c)`. Return: true if a is in [b, c]. */
-export const time_in_range64 = (a: bigint, b: bigint, c: bigint): boolean =>
+export const time_in_range64 = (a: bigint | number, b: bigint | number, c: bigint | number): boolean =>
   inRange(u64j(a, 'a'), u64j(b, 'b'), u64j(c, 'c'), false);
 
 /**
@@ -235,12 +249,12 @@ export const time_in_range64 = (a: bigint, b: bigint, c: bigint): boolean =>
  * a 64-bit value as the kernel's cast does.
  * Return: true if a is after b.
  */
-export const time_after32 = (a: bigint | number, b: bigint | number): boolean => {
+export const time_after32 = (a: bigint | number | number, b: bigint | number | number): boolean => {
   const x = u32a(a, 'a');
   return s32(u32a(b, 'b') - x) < 0n;
 };
 /** `time_before32(a, b)` = `time_after32(b, a)`. Return: true if a is before b. */
-export const time_before32 = (a: bigint | number, b: bigint | number): boolean => s32(u32a(a, 'a') - u32a(b, 'b')) < 0n;
+export const time_before32 = (a: bigint | number | number, b: bigint | number | number): boolean => s32(u32a(a, 'a') - u32a(b, 'b')) < 0n;
 /** `time_between32(t, l, h)`: `(u32)(h − l) >= (u32)(t − l)`. Return: true if l <= t <= h (32-bit wrap). */
 export const time_between32 = (t: bigint | number, l: bigint | number, h: bigint | number): boolean => {
   const [x, lo, hi] = [u32a(t, 't'), u32a(l, 'l'), u32a(h, 'h')];
@@ -249,21 +263,21 @@ export const time_between32 = (t: bigint | number, l: bigint | number, h: bigint
 
 // Against the clock: each checks a, then reads the clock now (refreshing `jiffies`).
 /** `time_is_before_jiffies(a)` = `time_after(jiffies, a)`. Context: any. Return: true if a is before jiffies. */
-export const time_is_before_jiffies = (a: bigint): boolean => before(ul(a, 'a'), refreshJiffies());
+export const time_is_before_jiffies = (a: bigint | number): boolean => before(ul(a, 'a'), refreshJiffies());
 /** `time_is_after_jiffies(a)` = `time_before(jiffies, a)`. Context: any. Return: true if a is after jiffies. */
-export const time_is_after_jiffies = (a: bigint): boolean => after(ul(a, 'a'), refreshJiffies());
+export const time_is_after_jiffies = (a: bigint | number): boolean => after(ul(a, 'a'), refreshJiffies());
 /** `time_is_before_eq_jiffies(a)` = `time_after_eq(jiffies, a)`. Context: any. Return: true if a <= jiffies. */
-export const time_is_before_eq_jiffies = (a: bigint): boolean => beforeEq(ul(a, 'a'), refreshJiffies());
+export const time_is_before_eq_jiffies = (a: bigint | number): boolean => beforeEq(ul(a, 'a'), refreshJiffies());
 /** `time_is_after_eq_jiffies(a)` = `time_before_eq(jiffies, a)`. Context: any. Return: true if a >= jiffies. */
-export const time_is_after_eq_jiffies = (a: bigint): boolean => afterEq(ul(a, 'a'), refreshJiffies());
+export const time_is_after_eq_jiffies = (a: bigint | number): boolean => afterEq(ul(a, 'a'), refreshJiffies());
 /** `time_is_before_jiffies64(a)` = `time_after64(get_jiffies_64(), a)`. Context: any. Return: true if a is before jiffies_64. */
-export const time_is_before_jiffies64 = (a: bigint): boolean => before(u64j(a, 'a'), refreshJiffies());
+export const time_is_before_jiffies64 = (a: bigint | number): boolean => before(u64j(a, 'a'), refreshJiffies());
 /** `time_is_after_jiffies64(a)` = `time_before64(get_jiffies_64(), a)`. Context: any. Return: true if a is after jiffies_64. */
-export const time_is_after_jiffies64 = (a: bigint): boolean => after(u64j(a, 'a'), refreshJiffies());
+export const time_is_after_jiffies64 = (a: bigint | number): boolean => after(u64j(a, 'a'), refreshJiffies());
 /** `time_is_before_eq_jiffies64(a)`. Context: any. Return: true if a is before or the same as jiffies_64. */
-export const time_is_before_eq_jiffies64 = (a: bigint): boolean => beforeEq(u64j(a, 'a'), refreshJiffies());
+export const time_is_before_eq_jiffies64 = (a: bigint | number): boolean => beforeEq(u64j(a, 'a'), refreshJiffies());
 /** `time_is_after_eq_jiffies64(a)`. Context: any. Return: true if a is after or the same as jiffies_64. */
-export const time_is_after_eq_jiffies64 = (a: bigint): boolean => afterEq(u64j(a, 'a'), refreshJiffies());
+export const time_is_after_eq_jiffies64 = (a: bigint | number): boolean => afterEq(u64j(a, 'a'), refreshJiffies());
 
 // --- conversions (kernel/time/time.c, include/linux/jiffies.h) ----------------
 
@@ -288,7 +302,7 @@ const USECS_LIMIT = BigInt(toUsecs(MAX_JIFFY_OFFSET));
  * Return: milliseconds as an `unsigned int` (truncated to 32 bits), a number.
  * @param j - jiffies (unsigned long, a bigint).
  */
-export function jiffies_to_msecs(j: bigint): number {
+export function jiffies_to_msecs(j: bigint | number): number {
   return toMsecs(ul(j, 'j'));
 }
 /**
@@ -299,7 +313,7 @@ export function jiffies_to_msecs(j: bigint): number {
  * Return: microseconds as an `unsigned int` (truncated to 32 bits), a number.
  * @param j - jiffies (unsigned long, a bigint).
  */
-export function jiffies_to_usecs(j: bigint): number {
+export function jiffies_to_usecs(j: bigint | number): number {
   return toUsecs(ul(j, 'j'));
 }
 /**
@@ -310,7 +324,7 @@ export function jiffies_to_usecs(j: bigint): number {
  * Return: nanoseconds (u64, a bigint).
  * @param j - jiffies (unsigned long, a bigint).
  */
-export function jiffies_to_nsecs(j: bigint): bigint {
+export function jiffies_to_nsecs(j: bigint | number): bigint {
   return BigInt(toUsecs(ul(j, 'j'))) * 1000n;
 }
 /**
@@ -321,7 +335,7 @@ export function jiffies_to_nsecs(j: bigint): bigint {
  * Return: milliseconds (unsigned int, a number).
  * @param delta - a `long` jiffies difference (s64 bigint).
  */
-export function jiffies_delta_to_msecs(delta: bigint): number {
+export function jiffies_delta_to_msecs(delta: bigint | number): number {
   const d = jiffiesArg(delta, 'delta', S64_MIN, S64_MAX, 'long');
   return toMsecs(d > 0n ? d : 0n);
 }
@@ -420,7 +434,7 @@ function roundCommon(j: bigint, cpu: bigint, up: boolean, now: bigint): bigint {
  * Return: the rounded value, or j itself if that is not after jiffies.
  * @param j - an absolute time in jiffies.
  */
-export function round_jiffies(j: bigint): bigint {
+export function round_jiffies(j: bigint | number): bigint {
   return roundCommon(ul(j, 'j'), 0n, false, refreshJiffies());
 }
 /**
@@ -430,7 +444,7 @@ export function round_jiffies(j: bigint): bigint {
  * Return: the rounded value, or j if that is not after jiffies.
  * @param j - an absolute time in jiffies.
  */
-export function round_jiffies_up(j: bigint): bigint {
+export function round_jiffies_up(j: bigint | number): bigint {
   return roundCommon(ul(j, 'j'), 0n, true, refreshJiffies());
 }
 /**
@@ -442,7 +456,7 @@ export function round_jiffies_up(j: bigint): bigint {
  * @param j - a relative time in jiffies.
  * @param cpu - a non-negative int up to 715,827,882 (so that the kernel's `int` product cpu·3 cannot overflow).
  */
-export function __round_jiffies_relative(j: bigint, cpu: number | bigint): bigint {
+export function __round_jiffies_relative(j: bigint | number, cpu: number | bigint): bigint {
   const d = ul(j, 'j');
   const c = countArg(cpu, 'cpu', CPU_MAX, 'int cpu');
   const j0 = refreshJiffies();
@@ -455,7 +469,7 @@ export function __round_jiffies_relative(j: bigint, cpu: number | bigint): bigin
  * Return: the rounded relative value.
  * @param j - a relative time in jiffies.
  */
-export function round_jiffies_relative(j: bigint): bigint {
+export function round_jiffies_relative(j: bigint | number): bigint {
   return __round_jiffies_relative(j, 0);
 }
 /**
@@ -466,7 +480,7 @@ export function round_jiffies_relative(j: bigint): bigint {
  * @param j - a relative time in jiffies.
  * @param cpu - a non-negative int up to 715,827,882.
  */
-export function __round_jiffies_up_relative(j: bigint, cpu: number | bigint): bigint {
+export function __round_jiffies_up_relative(j: bigint | number, cpu: number | bigint): bigint {
   const d = ul(j, 'j');
   const c = countArg(cpu, 'cpu', CPU_MAX, 'int cpu');
   const j0 = refreshJiffies();
@@ -479,6 +493,6 @@ export function __round_jiffies_up_relative(j: bigint, cpu: number | bigint): bi
  * Return: the rounded relative value.
  * @param j - a relative time in jiffies.
  */
-export function round_jiffies_up_relative(j: bigint): bigint {
+export function round_jiffies_up_relative(j: bigint | number): bigint {
   return __round_jiffies_up_relative(j, 0);
 }

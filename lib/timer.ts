@@ -140,9 +140,10 @@ const EXP_LO = EXP_BASE - BigInt(EXP_LIM);
 const EXP_HI = EXP_BASE + BigInt(EXP_LIM);
 
 /** The stored form of a validated expiry whose `Number()` is `num` (NaN beyond 2^53). */
-function encodeExpires(expires: bigint, num: number): unknown {
+function encodeExpires(expires: bigint | number, num: number): unknown {
   const off = num - EXP_BASE_N;
-  return off > -EXP_LIM && off < EXP_LIM ? off : expires;
+  if (off > -EXP_LIM && off < EXP_LIM) return off;
+  return typeof expires === 'number' ? BigInt(expires) : expires;
 }
 
 /** A non-bigint written to `timer.expires`, kept for add_timer() to refuse (a number there would read as an offset). */
@@ -150,8 +151,9 @@ class RawExpires {
   constructor(readonly value: unknown) {}
 }
 
-/** The stored form of anything written to `timer.expires`. */
+/** The stored form of anything written to `timer.expires` (a valid number is kept as its bigint). */
 function encodeAny(v: unknown): unknown {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return encodeExpires(v, v);
   if (typeof v !== 'bigint') return new RawExpires(v);
   return v > EXP_LO && v < EXP_HI ? Number(v - EXP_BASE) : v;
 }
@@ -172,13 +174,16 @@ export class timer_list {
   flags = 0;
   #st = 0;
 
-  /** Absolute expiry in jiffies (`unsigned long`: a bigint). */
+  /**
+   * Absolute expiry in jiffies (`unsigned long`): reads as a bigint; a
+   * non-negative safe-integer number may be written too (kept as its bigint).
+   */
   get expires(): bigint {
     const v = this.#exp;
     if (typeof v === 'number') return BigInt(v) + EXP_BASE;
     return (v instanceof RawExpires ? v.value : v) as bigint;
   }
-  set expires(v: bigint) {
+  set expires(v: bigint | number) {
     // Any value is accepted here, as a C field would be; add_timer() checks it.
     this.#exp = encodeAny(v);
   }
@@ -249,9 +254,11 @@ function realJiffiesNum(): number {
   return INITIAL_J + Math.floor((monoAtZero + performance.now() * 1e6) / TICK_NS);
 }
 
+
 function realWheel(): Wheel<timer_list> {
   if (real === null) {
-    real = new Wheel<timer_list>(LVL_DEPTH, Number(realJiffies()));
+    // The real wheel reads the clock only when a forward could use it (Wheel.now).
+    real = new Wheel<timer_list>(LVL_DEPTH, Number(realJiffies()), realJiffiesNum, true);
     tick = new hrtimer();
     tick._realOnly = true; // real-time infrastructure: stays on the real timeline under ktimers/testing
     hrtimer_setup(tick, onTick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
@@ -385,7 +392,8 @@ function onTick(): typeof HRTIMER_NORESTART {
 
 /** ktimers/testing: a fresh wheel whose clk is `clk`, receiving every arm until removed. @internal */
 export function installVirtualWheel(clk: bigint): void {
-  virtualWheel = new Wheel<timer_list>(LVL_DEPTH, Number(clk));
+  // Every arm on the virtual timeline reads it, which also refreshes the `jiffies` snapshot.
+  virtualWheel = new Wheel<timer_list>(LVL_DEPTH, Number(clk), () => Number(refreshJiffies()), false);
 }
 
 /** ktimers/testing: drops the virtual wheel; its pending timers become inactive. @internal */
@@ -415,12 +423,22 @@ export function virtualNextExpiry(): bigint | null {
 
 // --- argument checks -------------------------------------------------------------
 
+// ktimers' state on a timer_list is private (#st, #exp), which freezing does not
+// touch: mod_timer, add_timer, timer_delete*, timer_pending work on a frozen
+// timer as on any other (and a frozen pending timer can still be cancelled).
+// Only the calls that write the kernel's public fields (`function`, `flags`) —
+// timer_setup, add_timer_local/global/on, timer_shutdown* — refuse a frozen,
+// sealed or non-extensible timer, up front rather than half-way. Checking it on
+// every call would cost a fifth of a re-arm (Object.isExtensible, ~20 ns).
 function timerArg(t: unknown): timer_list {
   if (!timer_list.isTimer(t)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be a timer_list, got ${describe(t)}`);
-  // The API writes the kernel's public fields (expires, function, flags): refuse a
-  // frozen timer up front rather than fail half-way (see lib/hrtimer.ts timerArg).
+  return t;
+}
+
+/** A timer whose public fields the call is about to write. */
+function writableArg(t: timer_list): timer_list {
   if (!Object.isExtensible(t)) {
-    throw typeError('ERR_INVALID_ARG_TYPE', 'timer must not be frozen, sealed or made non-extensible: ktimers keeps its state on it');
+    throw typeError('ERR_INVALID_ARG_TYPE', 'timer must not be frozen, sealed or made non-extensible: this call writes its fields');
   }
   return t;
 }
@@ -453,7 +471,7 @@ function setupArg(t: unknown): timer_list {
  * @param flags - TIMER_* flags (default 0).
  */
 export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallback<T>, flags = 0): void {
-  const t = timerArg(timer);
+  const t = writableArg(timerArg(timer));
   const fn = functionArg<TimerCallback<any>>(callback, 'callback');
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
     throw typeError('ERR_INVALID_ARG_TYPE', `flags must be a u32 of TIMER_* bits, got ${describe(flags)}`);
@@ -483,7 +501,16 @@ export function DEFINE_TIMER(fn: TimerCallback<timer_list>): timer_list {
   return t;
 }
 
-function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
+/**
+ * `expires` of mod_timer & co: a bigint, or a non-negative safe-integer number
+ * returned as it is — the hot path stays on numbers (no bigint per call).
+ */
+function expiresArg(v: unknown): bigint | number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  return jiffiesArg(v, 'expires');
+}
+
+function modTimer(t: timer_list, expires: bigint | number, options: number): 0 | 1 {
   if (t.function === null) return 0; // shut down: silently ignored
   let st = stOf(t);
   const virtual = virtualWheel !== null;
@@ -496,22 +523,15 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
     options &= ~MOD_TIMER_PENDING_ONLY;
   }
   const base = baseOf(t.flags);
-  const jiffies = virtual ? Number(refreshJiffies()) : realJiffiesNum();
-  const num = expires <= MAX_SAFE_JIFFIES ? Number(expires) : NaN;
+  const num = typeof expires === 'number' ? expires : expires <= MAX_SAFE_JIFFIES ? Number(expires) : NaN;
   const enc = encodeExpires(expires, num);
   if (st >= ST_ONE && !(options & MOD_TIMER_NOTPENDING)) {
     // __mod_timer's first checks read timer->expires: the caller's field (it
     // may have been written since the timer was queued). The stored form is
     // canonical, so equal expiries have equal stored forms.
     const cur = expOf(t);
-    if (cur === enc) return 1;
-    if (options & MOD_TIMER_REDUCE) {
-      const diff =
-        typeof cur === 'number' && typeof enc === 'number' ? cur - enc : Number(BigInt.asIntN(64, t.expires - expires));
-      if (diff <= 0) return 1;
-    }
-    const s = slotOf(st);
-    if (w.move(s, base, expires, num, jiffies) === 0 && w.lowered && base !== BASE_DEF && !virtual) rearm();
+    if (cur === enc || (options & MOD_TIMER_REDUCE && !reduces(t, cur, enc, expires))) return 1;
+    if (w.move(slotOf(st), base, expires, num) === 0 && w.lowered && base !== BASE_DEF && !virtual) rearm();
     setExp(t, enc); // same bucket or moved: the new expiry either way
     return 1;
   }
@@ -520,16 +540,23 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
     return 1;
   }
   if (options & MOD_TIMER_PENDING_ONLY) {
-    w.touch(base, jiffies); // the kernel forwards the base before it finds the timer inactive
+    w.touch(base); // the kernel forwards the base before it finds the timer inactive
     return moved;
   }
-  const s = w.add(t, base, expires, num, jiffies);
+  const s = w.add(t, base, expires, num);
   setExp(t, enc);
   st = (st & ST_BITS & ~ST_VIRTUAL) | (virtual ? ST_VIRTUAL : 0) | ((s + 1) << ST_SHIFT);
   setSt(t, st);
   if (countsForRef(t, st)) refDelta(1);
   if (w.lowered && base !== BASE_DEF && !virtual) rearm();
   return moved;
+}
+
+/** timer_reduce(): does `expires` move the pending timer (stored expiry `cur`) earlier? */
+function reduces(t: timer_list, cur: unknown, enc: unknown, expires: bigint | number): boolean {
+  const diff =
+    typeof cur === 'number' && typeof enc === 'number' ? cur - enc : Number(BigInt.asIntN(64, t.expires - BigInt(expires)));
+  return diff > 0;
 }
 
 /**
@@ -543,9 +570,9 @@ function modTimer(t: timer_list, expires: bigint, options: number): 0 | 1 {
  * @param timer - a set-up timer_list.
  * @param expires - the new absolute expiry in jiffies (e.g. `jiffies + msecs_to_jiffies(100)`).
  */
-export function mod_timer(timer: timer_list, expires: bigint): 0 | 1 {
+export function mod_timer(timer: timer_list, expires: bigint | number): 0 | 1 {
   const t = setupArg(timer);
-  return modTimer(t, jiffiesArg(expires, 'expires'), 0);
+  return modTimer(t, expiresArg(expires), 0);
 }
 
 /**
@@ -556,9 +583,9 @@ export function mod_timer(timer: timer_list, expires: bigint): 0 | 1 {
  * @param timer - a set-up timer_list.
  * @param expires - the new absolute expiry in jiffies.
  */
-export function mod_timer_pending(timer: timer_list, expires: bigint): 0 | 1 {
+export function mod_timer_pending(timer: timer_list, expires: bigint | number): 0 | 1 {
   const t = setupArg(timer);
-  return modTimer(t, jiffiesArg(expires, 'expires'), MOD_TIMER_PENDING_ONLY);
+  return modTimer(t, expiresArg(expires), MOD_TIMER_PENDING_ONLY);
 }
 
 /**
@@ -571,9 +598,9 @@ export function mod_timer_pending(timer: timer_list, expires: bigint): 0 | 1 {
  * @param timer - a set-up timer_list.
  * @param expires - the candidate absolute expiry in jiffies.
  */
-export function timer_reduce(timer: timer_list, expires: bigint): 0 | 1 {
+export function timer_reduce(timer: timer_list, expires: bigint | number): 0 | 1 {
   const t = setupArg(timer);
-  return modTimer(t, jiffiesArg(expires, 'expires'), MOD_TIMER_REDUCE);
+  return modTimer(t, expiresArg(expires), MOD_TIMER_REDUCE);
 }
 
 /**
@@ -600,7 +627,7 @@ export function add_timer(timer: timer_list): void {
  * @param timer - a set-up, idle timer_list.
  */
 export function add_timer_local(timer: timer_list): void {
-  const t = setupArg(timer);
+  const t = writableArg(setupArg(timer));
   jiffiesArg(t.expires, 'timer.expires'); // before touching flags: a rejected call changes nothing
   if (isPending(t)) return add_timer(t);
   t.flags |= TIMER_PINNED;
@@ -614,7 +641,7 @@ export function add_timer_local(timer: timer_list): void {
  * @param timer - a set-up, idle timer_list.
  */
 export function add_timer_global(timer: timer_list): void {
-  const t = setupArg(timer);
+  const t = writableArg(setupArg(timer));
   jiffiesArg(t.expires, 'timer.expires');
   if (isPending(t)) return add_timer(t);
   t.flags &= ~TIMER_PINNED;
@@ -630,7 +657,7 @@ export function add_timer_global(timer: timer_list): void {
  * @param cpu - the CPU: ktimers has one, 0 (anything else is ERR_KTIMERS_INVALID_CPU).
  */
 export function add_timer_on(timer: timer_list, cpu: number): void {
-  const t = setupArg(timer);
+  const t = writableArg(setupArg(timer));
   if (cpu !== 0) {
     throw rangeError('ERR_KTIMERS_INVALID_CPU', `add_timer_on(): cpu must be 0 (ktimers runs timers on one CPU), got ${describe(cpu)}`);
   }
@@ -724,7 +751,7 @@ export function timer_delete_sync_try(timer: timer_list): -1 | 0 | 1 {
  * @param timer - the timer_list.
  */
 export function timer_shutdown(timer: timer_list): 0 | 1 {
-  const t = timerArg(timer);
+  const t = writableArg(timerArg(timer));
   const r = detach(t);
   t.function = null;
   return r;
@@ -738,7 +765,7 @@ export function timer_shutdown(timer: timer_list): 0 | 1 {
  * @param timer - the timer_list.
  */
 export function timer_shutdown_sync(timer: timer_list): 0 | 1 {
-  const t = timerArg(timer);
+  const t = writableArg(timerArg(timer));
   refuseSelfSync(t, 'timer_shutdown_sync');
   return timer_shutdown(t);
 }

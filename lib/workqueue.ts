@@ -1291,9 +1291,9 @@ export function enable_and_queue_work(wq: workqueue_struct, work: work_struct): 
  * @param cpu - a CPU id, or WORK_CPU_UNBOUND.
  * @param wq - the queue.
  * @param dwork - an initialised delayed_work.
- * @param delay - jiffies (a bigint).
+ * @param delay - jiffies (a bigint, or a safe-integer number).
  */
-export function queue_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: delayed_work, delay: bigint): boolean {
+export function queue_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: delayed_work, delay: bigint | number): boolean {
   const c = cpuArg(cpu);
   if (wside.worker !== null) {
     const id = remoteWqId(wq);
@@ -1316,9 +1316,9 @@ export function queue_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: 
  * Context: any.
  * @param wq - the queue.
  * @param dwork - an initialised delayed_work.
- * @param delay - jiffies (a bigint).
+ * @param delay - jiffies (a bigint, or a safe-integer number).
  */
-export function queue_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay: bigint): boolean {
+export function queue_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay: bigint | number): boolean {
   return queue_delayed_work_on(WORK_CPU_UNBOUND, wq, dwork, delay);
 }
 
@@ -1328,9 +1328,9 @@ export function queue_delayed_work(wq: workqueue_struct, dwork: delayed_work, de
  * Context: any.
  * Return: as queue_delayed_work_on.
  * @param dwork - an initialised delayed_work.
- * @param delay - jiffies (a bigint).
+ * @param delay - jiffies (a bigint, or a safe-integer number).
  */
-export function schedule_delayed_work(dwork: delayed_work, delay: bigint): boolean {
+export function schedule_delayed_work(dwork: delayed_work, delay: bigint | number): boolean {
   return queue_delayed_work_on(WORK_CPU_UNBOUND, system_percpu_wq, dwork, delay);
 }
 
@@ -1341,9 +1341,9 @@ export function schedule_delayed_work(dwork: delayed_work, delay: bigint): boole
  * Return: as queue_delayed_work_on.
  * @param cpu - a CPU id, or WORK_CPU_UNBOUND.
  * @param dwork - an initialised delayed_work.
- * @param delay - jiffies (a bigint).
+ * @param delay - jiffies (a bigint, or a safe-integer number).
  */
-export function schedule_delayed_work_on(cpu: number, dwork: delayed_work, delay: bigint): boolean {
+export function schedule_delayed_work_on(cpu: number, dwork: delayed_work, delay: bigint | number): boolean {
   return queue_delayed_work_on(cpu, system_percpu_wq, dwork, delay);
 }
 
@@ -1355,9 +1355,9 @@ export function schedule_delayed_work_on(cpu: number, dwork: delayed_work, delay
  * @param cpu - a CPU id, or WORK_CPU_UNBOUND.
  * @param wq - the queue.
  * @param dwork - an initialised delayed_work.
- * @param delay - jiffies (a bigint); 0 queues at once.
+ * @param delay - jiffies (a bigint, or a safe-integer number); 0 queues at once.
  */
-export function mod_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: delayed_work, delay: bigint): boolean {
+export function mod_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: delayed_work, delay: bigint | number): boolean {
   mainOnly('mod_delayed_work_on');
   const c = cpuArg(cpu);
   const q = wqArg(wq);
@@ -1380,9 +1380,9 @@ export function mod_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: de
  * Context: any (main thread).
  * @param wq - the queue.
  * @param dwork - an initialised delayed_work.
- * @param delay - jiffies (a bigint); 0 queues at once.
+ * @param delay - jiffies (a bigint, or a safe-integer number); 0 queues at once.
  */
-export function mod_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay: bigint): boolean {
+export function mod_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay: bigint | number): boolean {
   return mod_delayed_work_on(WORK_CPU_UNBOUND, wq, dwork, delay);
 }
 

@@ -558,7 +558,7 @@ describe('bad input', () => {
     return { valueOf: boom, toString: boom, [Symbol.toPrimitive]: boom };
   };
 
-  it('jiffies parameters take bigints only, in [0, 2^64-1]', () => {
+  it('jiffies parameters take a bigint or a safe-integer number, in [0, 2^64-1]; a number gives what its bigint gives', () => {
     const fns: ((v: any) => unknown)[] = [
       (v) => k.time_after(v, 0n), (v) => k.time_after(0n, v), (v) => k.time_before_eq(v, 0n),
       (v) => k.time_in_range(0n, 0n, v), (v) => k.time_in_range_open(v, 0n, 0n), (v) => k.time_after_eq64(0n, v),
@@ -567,18 +567,24 @@ describe('bad input', () => {
       (v) => k.round_jiffies(v), (v) => k.round_jiffies_up(v), (v) => k.round_jiffies_relative(v),
       (v) => k.round_jiffies_up_relative(v), (v) => k.__round_jiffies_relative(v, 0), (v) => k.__round_jiffies_up_relative(v, 0),
     ];
+    const j = k.get_jiffies_64();
     for (const f of fns) {
-      for (const v of [...notNumbers, 1, 0, NaN, 1.5, -0, hostile()]) expectError(() => f(v), T, ARG);
-      for (const v of [-1n, 1n << 64n, -(1n << 63n)]) expectError(() => f(v), R, OOR);
+      for (const v of [...notNumbers, hostile()]) expectError(() => f(v), T, ARG);
+      for (const v of [-1n, 1n << 64n, -(1n << 63n), -1, NaN, 1.5, Infinity, 2 ** 53]) expectError(() => f(v), R, OOR);
+      for (const v of [0n, 1n, 299_999n, j, j + 5000n, 2n ** 53n - 1n]) expect(f(Number(v)), `${v}`).toEqual(f(v));
+      expect(f(-0)).toEqual(f(0n));
     }
   });
 
-  it('jiffies_delta_to_msecs takes a long: a bigint in the s64 range', () => {
+  it('jiffies_delta_to_msecs takes a long: a bigint or a safe-integer number in the s64 range', () => {
     expect(k.jiffies_delta_to_msecs(-5n)).toBe(0);
     expect(k.jiffies_delta_to_msecs(-(1n << 63n))).toBe(0);
     expectError(() => k.jiffies_delta_to_msecs(1n << 63n), R, OOR);
     expectError(() => k.jiffies_delta_to_msecs(-(1n << 63n) - 1n), R, OOR);
-    expectError(() => k.jiffies_delta_to_msecs(5 as any), T, ARG);
+    expect(k.jiffies_delta_to_msecs(-5)).toBe(0);
+    expect(k.jiffies_delta_to_msecs(5)).toBe(k.jiffies_delta_to_msecs(5n));
+    expectError(() => k.jiffies_delta_to_msecs(5.5), R, OOR);
+    expectError(() => k.jiffies_delta_to_msecs('5' as any), T, ARG);
   });
 
   it('unsigned int counts take a bigint or a safe integer in [0, 2^32-1]', () => {

@@ -2,7 +2,7 @@
 // NO_HZ (no wake-ups while waiting), deferrable timers, process lifetime.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { engineState } from '../dist/internal/engine.js';
 import * as T from '../dist/timer.js';
@@ -84,5 +84,49 @@ describe('timer_list on the real clock', () => {
     expect(def.status).toBe(0);
     expect(def.json).toMatchObject({ fired: 0 });
     expect(def.json.ms).toBeLessThan(2000);
+  });
+  // __mod_timer forwards the base to jiffies first (forward_timer_base). A base
+  // whose pass is due but has not run — the JS thread is busy — is behind: its
+  // clk is already at next_expiry, and forwarding leaves it there at any jiffies.
+  // ktimers then skips the clock read (a third of a re-arm). This checks both
+  // halves on the real clock: the read is skipped, and the bucket is the one the
+  // kernel's clk gives, not the one the current jiffies would give.
+  it('a re-arm while the base is behind reads no clock and places the timer at the base clk, as the kernel does', async () => {
+    let fired = 0;
+    const [a, b, c] = [0, 1, 2].map(() => {
+      const t = new T.timer_list();
+      T.timer_setup(t, () => fired++, 0);
+      return t;
+    }) as [T.timer_list, T.timer_list, T.timer_list];
+    const reads = vi.spyOn(performance, 'now');
+    try {
+      const j = k.get_jiffies_64();
+      T.mod_timer(a, j + 1n); // level 0 rounds up: bucket expiry, and next_expiry, j + 2
+      T.mod_timer(b, j + 5_000n);
+      while (k.get_jiffies_64() < j + 4n); // busy: a's pass is due and cannot run
+      reads.mockClear();
+      expect(T.mod_timer(b, j + 3_000n)).toBe(1); // forwards: clk = next_expiry = j + 2
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(T.wheelState()).toMatchObject({ clk: j + 2n, nextExpiry: j + 2n, timersPending: true });
+      reads.mockClear();
+      // delta from clk j + 2 is 63: level 1 (from the jiffies now, >= j + 4, it would be < 63: level 0)
+      expect(T.mod_timer(b, j + 65n)).toBe(1);
+      expect(T.wheelInfo(b)!.level).toBe(1);
+      expect(T.mod_timer(c, Number(j) + 62)).toBe(0); // a number expiry; delta 60: level 0
+      expect(T.wheelInfo(c)!.level).toBe(0);
+      expect(T.timer_reduce(b, j + 64n)).toBe(1); // delta 62: level 0
+      expect(T.wheelInfo(b)!.level).toBe(0);
+      expect(T.mod_timer_pending(c, j + 500n)).toBe(1);
+      expect(reads).not.toHaveBeenCalled();
+      expect(T.wheelState().clk).toBe(j + 2n);
+      // once the pass has run the base is current again, and each arm reads the clock
+      await until(() => fired >= 1);
+      reads.mockClear();
+      expect(T.mod_timer(a, k.get_jiffies_64() + 5_000n)).toBe(0);
+      expect(reads).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+      for (const t of [a, b, c]) T.timer_delete(t);
+    }
   });
 });

@@ -385,7 +385,7 @@ describe('timer.expires storage', () => {
   // expires is kept as a small-integer offset when it is near the load-time jiffy
   // (memory per timer), as the value itself otherwise: every value must read back
   // exactly as written, and equal expiries must compare equal across both forms.
-  it('reads back exactly what was written, near, far, wrapped or not a bigint', () => {
+  it('reads back exactly what was written, near, far, wrapped or not a bigint; a valid number reads back as its bigint', () => {
     const t = new T.timer_list();
     const j = k.get_jiffies_64();
     // The real jiffies too (this file runs on the virtual clock): the stored
@@ -396,11 +396,16 @@ describe('timer.expires storage', () => {
       r, r + 1n, r - 1n, r + (1n << 30n) - M, r + (1n << 30n) + M, r - (1n << 30n) + M, r - (1n << 30n) - M,
       0n, 1n, j, j + 1n, j - 1n, j + (1n << 30n) - 1n, j + (1n << 30n), j + (1n << 30n) + 1n, j - (1n << 30n),
       j - (1n << 30n) + 1n, (1n << 53n) - 1n, 1n << 53n, (1n << 64n) - 1n, 1n << 64n, -1n,
-      5, -0, 1.5, '7', null, undefined, Object(3n),
+      1.5, -1, 2 ** 53, NaN, '7', null, undefined, Object(3n),
     ];
     for (const v of values) {
       t.expires = v as bigint;
       expect(Object.is(t.expires, v) || t.expires === v).toBe(true);
+    }
+    // A non-negative safe-integer number is a jiffies value: kept as its bigint.
+    for (const v of [5, -0, 0, Number(r), Number(r) + 2 ** 31, Number(j) - 1, 2 ** 53 - 1]) {
+      t.expires = v;
+      expect(t.expires, `${v}`).toBe(BigInt(v));
     }
   });
 
@@ -419,5 +424,47 @@ describe('timer.expires storage', () => {
     expect(t.expires).toBe(j + 5n);
     advanceTo(j + 6n);
     expect(firedAt('enc')).toEqual([j + 6n]);
+  });
+
+  // A jiffies argument may be a safe-integer number (the hot-path form: no bigint
+  // per call). It must act exactly as its bigint: same return values, same
+  // bucket at every level boundary (±1), same stored expiry, same firing jiffy.
+  it('a number expiry acts exactly as its bigint: return values, bucket, expires, firing jiffy', () => {
+    const j = now;
+    const deltas: bigint[] = [0n, 1n];
+    for (let lvl = 1; lvl <= k.LVL_DEPTH; lvl++) {
+      const start = T.LVL_START(lvl);
+      deltas.push(start - 1n, start, start + 1n);
+    }
+    deltas.push(k.WHEEL_TIMEOUT_MAX + 5n, (1n << 31n) + 7n); // capped; stored as a bigint (outside the ±2^30 window)
+    const pairs = deltas.map((d, i) => [mk(`nb${i}`), mk(`nn${i}`), d] as const);
+    const seen: string[] = [];
+    for (const [tb, tn, d] of pairs) {
+      const rets = [T.mod_timer(tb, j + d), T.mod_timer(tn, Number(j + d))];
+      rets.push(T.mod_timer(tb, j + d + 3n), T.mod_timer(tn, Number(j + d + 3n)));
+      rets.push(T.timer_reduce(tb, j + d), T.timer_reduce(tn, Number(j + d)));
+      rets.push(T.mod_timer_pending(tb, j + d), T.mod_timer_pending(tn, Number(j + d)));
+      expect(rets, `delta ${d}`).toEqual([0, 0, 1, 1, 1, 1, 1, 1]);
+      expect(tn.expires).toBe(tb.expires);
+      expect(T.wheelInfo(tn), `delta ${d}`).toEqual(T.wheelInfo(tb));
+      seen.push(`${d}:${T.wheelInfo(tb)!.level}`);
+    }
+    // every level was reached
+    expect(new Set(seen.map((x) => x.split(':')[1])).size).toBe(k.LVL_DEPTH);
+    // add_timer with a number written to timer.expires: read back as its bigint, armed alike
+    const ab = mk('ab'), an = mk('an');
+    ab.expires = j + 700n;
+    an.expires = Number(j + 700n);
+    T.add_timer(ab);
+    T.add_timer(an);
+    expect([an.expires, T.wheelInfo(an)]).toEqual([ab.expires, T.wheelInfo(ab)]);
+    advanceTo(j + 2n * T.LVL_START(3));
+    for (const [i, [tb, tn]] of pairs.entries()) {
+      expect(firedAt(`nn${i}`)).toEqual(firedAt(`nb${i}`));
+      T.timer_delete(tb);
+      T.timer_delete(tn);
+    }
+    expect(firedAt('an')).toEqual(firedAt('ab'));
+    expect(firedAt('ab')).toHaveLength(1);
   });
 });

@@ -39,11 +39,13 @@ const FAR = 1_000_000n;
 
 type Kind =
   | 'ktime' | 'u64' | 's64' | 'div' | 'timer' | 'fn' | 'clock' | 'mode' | 'any'
-  // jiffies.h: `unsigned long` / `u64` jiffies (bigint only, [0, 2^64-1]); a `long` delta (bigint only, s64);
+  // jiffies.h: `unsigned long` / `u64` jiffies (bigint or safe-integer number, [0, 2^64-1]); a `long` delta (s64);
   // `unsigned int` / `u32` counts (bigint or safe-integer number, [0, 2^32-1]); the `int cpu` of the round_jiffies skew.
   | 'jiffies' | 'delta' | 'u32' | 'skewcpu'
-  // timer.h: a timer_list; timer_setup's `unsigned int flags`; add_timer_on's cpu (one CPU: 0); LVL_START's level.
-  | 'tlist' | 'flags' | 'cpu' | 'level'
+  // timer.h: a timer_list; one the call writes (its `function` or `flags`: refused frozen, sealed or
+  // non-extensible; the others keep their state private and take those too); timer_setup's `unsigned int flags`;
+  // add_timer_on's cpu (one CPU: 0); LVL_START's level.
+  | 'tlist' | 'wtlist' | 'flags' | 'cpu' | 'level'
   // durations (lib/api/duration.ts): ns() takes whole ns; us/ms/s take a number (fractions round) or a bigint, >= 0.
   | 'dur_ns' | 'dur_us' | 'dur_ms' | 'dur_s'
   // workqueue.h: a work_struct (any), the work of a delayed_work, a delayed_work, a workqueue_struct; a work
@@ -121,15 +123,15 @@ const SIG: Record<string, [Kind[], Ret]> = {
   round_jiffies_relative: [['jiffies'], 'jiffies'], round_jiffies_up_relative: [['jiffies'], 'jiffies'],
   __round_jiffies_relative: [['jiffies', 'skewcpu'], 'jiffies'], __round_jiffies_up_relative: [['jiffies', 'skewcpu'], 'jiffies'],
   // timer_list ('cancel' is the kernel's 0/1 int, 'try' its -1/0/1)
-  timer_setup: [['tlist', 'fn', 'flags'], 'void'],
+  timer_setup: [['wtlist', 'fn', 'flags'], 'void'],
   DEFINE_TIMER: [['fn'], 'tlist'],
-  add_timer: [['tlist'], 'void'], add_timer_local: [['tlist'], 'void'], add_timer_global: [['tlist'], 'void'],
-  add_timer_on: [['tlist', 'cpu'], 'void'],
+  add_timer: [['tlist'], 'void'], add_timer_local: [['wtlist'], 'void'], add_timer_global: [['wtlist'], 'void'],
+  add_timer_on: [['wtlist', 'cpu'], 'void'],
   mod_timer: [['tlist', 'jiffies'], 'cancel'], mod_timer_pending: [['tlist', 'jiffies'], 'cancel'],
   timer_reduce: [['tlist', 'jiffies'], 'cancel'],
   timer_pending: [['tlist'], 'cancel'],
   timer_delete: [['tlist'], 'cancel'], timer_delete_sync: [['tlist'], 'cancel'], timer_delete_sync_try: [['tlist'], 'try'],
-  timer_shutdown: [['tlist'], 'cancel'], timer_shutdown_sync: [['tlist'], 'cancel'],
+  timer_shutdown: [['wtlist'], 'cancel'], timer_shutdown_sync: [['wtlist'], 'cancel'],
   del_timer: [['tlist'], 'cancel'], del_timer_sync: [['tlist'], 'cancel'], try_to_del_timer_sync: [['tlist'], 'try'],
   LVL_START: [['level'], 'lvl'],
   // the idiomatic layer's duration helpers
@@ -318,7 +320,7 @@ function valid(kind: Kind): unknown {
     case 'delta': return -5n;
     case 'u32': return 3;
     case 'skewcpu': return 1;
-    case 'tlist': return setupTList();
+    case 'tlist': case 'wtlist': return setupTList();
     case 'flags': return k.TIMER_DEFERRABLE;
     case 'cpu': return 0;
     case 'level': return 2;
@@ -397,10 +399,11 @@ const BAD: Record<Exclude<Kind, 'any'>, Bad[]> = {
     ...notNumbers(),
     ['bigint 0n', () => 0n, T, ARG],
   ],
+  // A jiffies value: a bigint, or a safe-integer number (never coerced), in [0, 2^64-1].
   jiffies: [
     ...notNumbers(),
-    ['number 1', () => 1, T, ARG], ['number 0', () => 0, T, ARG], ['-0', () => -0, T, ARG], ['1.5', () => 1.5, T, ARG],
-    ['NaN', () => NaN, T, ARG], ['Infinity', () => Infinity, T, ARG], ['2^53 number', () => 2 ** 53, T, ARG],
+    ['-1', () => -1, R, OOR], ['1.5', () => 1.5, R, OOR], ['NaN', () => NaN, R, OOR], ['Infinity', () => Infinity, R, OOR],
+    ['-Infinity', () => -Infinity, R, OOR], ['2^53 number (unsafe)', () => 2 ** 53, R, OOR], ['1e300', () => 1e300, R, OOR],
     ['-1n', () => -1n, R, OOR], ['KTIME_MIN', () => MIN, R, OOR], ['2^64', () => 1n << 64n, R, OOR],
     ['-2^64', () => -(1n << 64n), R, OOR], ['2^100', () => 1n << 100n, R, OOR],
   ],
@@ -427,9 +430,8 @@ const BAD: Record<Exclude<Kind, 'any'>, Bad[]> = {
     ['the class itself', () => k.timer_list, T, ARG], ['its prototype', () => k.timer_list.prototype, T, ARG],
     ['an hrtimer', () => setupTimer(), T, ARG],
     ['hostile object', hostile, T, ARG], ['hostile proxy', hostileProxy, T, ARG], ['array', () => [], T, ARG],
-    ['a frozen set-up timer_list', () => Object.freeze(bareTList()), T, ARG],
-    ['a non-extensible set-up timer_list', () => Object.preventExtensions(bareTList()), T, ARG],
   ],
+  wtlist: [], // below: tlist's, plus frozen ones
   // timer_setup's flags: a u32 number (undefined is the default, 0). Out-of-range numbers are
   // TypeError ERR_INVALID_ARG_TYPE here, where the u32/u64 kinds give RangeError ERR_OUT_OF_RANGE (reported).
   flags: [
@@ -464,7 +466,13 @@ for (const kd of ['dur_ns', 'dur_us', 'dur_ms', 'dur_s'] as const) {
   ];
 }
 BAD.div = [...BAD.s64, ['0', () => 0, R, OOR], ['0n', () => 0n, R, OOR], ['-0', () => -0, R, OOR]];
-BAD.delta = BAD.ktime; // a `long` jiffies delta: bigint only, s64, as a ktime_t
+BAD.wtlist = [
+  ...BAD.tlist,
+  ['a frozen set-up timer_list', () => Object.freeze(bareTList()), T, ARG],
+  ['a sealed set-up timer_list', () => Object.seal(bareTList()), T, ARG],
+  ['a non-extensible set-up timer_list', () => Object.preventExtensions(bareTList()), T, ARG],
+];
+BAD.delta = BAD.s64; // a `long` jiffies delta: a bigint or a safe-integer number, s64
 const notObjects = (what: string): Bad[] => [
   ['undefined', () => undefined, T, ARG], ['null', () => null, T, ARG], ['number', () => 1, T, ARG],
   ['bigint', () => 1n, T, ARG], ['string', () => what, T, ARG], ['symbol', () => Symbol(what), T, ARG],
@@ -521,11 +529,12 @@ function accepts(kind: Kind, v: unknown): boolean {
     case 'clock': return [0, 1, 7, 11].includes(v as number);
     case 'mode': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0x1f && (v & 0x0c) !== 0x0c;
     case 'any': return true;
-    case 'jiffies': return typeof v === 'bigint' && v >= 0n && v <= U64_MAX;
-    case 'delta': return typeof v === 'bigint' && v >= MIN && v <= MAX;
+    case 'jiffies': return accepts('u64', v);
+    case 'delta': return accepts('s64', v);
     case 'u32': return typeof v === 'bigint' ? v >= 0n && v <= BigInt(U32_MAX) : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= U32_MAX;
     case 'skewcpu': return typeof v === 'bigint' ? v >= 0n && v <= BigInt(SKEW_CPU_MAX) : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= SKEW_CPU_MAX;
     case 'tlist': return v instanceof k.timer_list;
+    case 'wtlist': return v instanceof k.timer_list && Object.isExtensible(v);
     case 'flags': return v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= U32_MAX);
     case 'cpu': return v === 0;
     case 'level': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= k.LVL_DEPTH;
@@ -694,7 +703,7 @@ describe('timers', () => {
     const tl = new k.timer_list();
     for (const name of NEEDS_SETUP) {
       const [kinds] = SIG[name]!;
-      const args = kinds.map((kd, j) => (j === 0 ? (kd === 'tlist' ? tl : t) : valid(kd)));
+      const args = kinds.map((kd, j) => (j === 0 ? (kd === 'tlist' || kd === 'wtlist' ? tl : t) : valid(kd)));
       expectError(() => fns[name]!(...args), T, 'ERR_KTIMERS_NOT_SETUP', name);
     }
     expect(k.hrtimer_is_queued(t)).toBe(false);
@@ -812,11 +821,13 @@ describe('timers', () => {
   });
 });
 
-// ktimers keeps its bookkeeping on the timer object. A timer frozen (or sealed,
-// or made non-extensible) is refused by every call before any effect; one frozen
-// while armed cannot run, and must not take the rest of its expiry pass with it.
+// ktimers keeps an hrtimer's bookkeeping in its (public) fields. An hrtimer frozen
+// (or sealed, or made non-extensible) is refused by every call before any effect;
+// one frozen while armed cannot run, and must not take the rest of its expiry pass
+// with it. A timer_list keeps its state in private fields, which freezing does not
+// touch: only the calls that write its `function` or `flags` refuse it.
 describe('timers frozen by the user', () => {
-  it('every call on a frozen, sealed or non-extensible hrtimer / timer_list is TypeError ERR_INVALID_ARG_TYPE; an armed one stays armed', () => {
+  it('every call on a frozen, sealed or non-extensible hrtimer is TypeError ERR_INVALID_ARG_TYPE; an armed one stays armed', () => {
     for (const lock of [Object.freeze, Object.seal, Object.preventExtensions]) {
       const h = setupTimer().unref(); // stays armed (1000 s) in this process: must not hold it
       k.hrtimer_start(h, 10n ** 12n, k.HRTIMER_MODE_REL);
@@ -827,18 +838,33 @@ describe('timers frozen by the user', () => {
       expectError(() => k.hrtimer_setup(h, noop, k.CLOCK_MONOTONIC, 0), T, ARG, `hrtimer_setup(${lock.name})`);
       expect(h._queued).toBe(true); // read directly: the API refuses it
       expect(native.state().slotsInUse).toBeGreaterThan(0);
-      const tl = setupTList();
-      tl.unref();
-      k.mod_timer(tl, tl.expires);
-      lock(tl);
-      for (const f of [k.timer_delete, k.timer_shutdown, k.add_timer, k.timer_pending]) {
-        expectError(() => (f as (t: unknown) => unknown)(tl), T, ARG, `${f.name}(${lock.name} timer_list)`);
-      }
-      expectError(() => k.mod_timer(tl, tl.expires + 1n), T, ARG, `mod_timer(${lock.name})`);
-      expect(TL.wheelState().slotsInUse).toBeGreaterThan(0); // still in its bucket
-      // they cannot be cancelled any more: keep them out of afterEach's cleanup
+      // it cannot be cancelled any more: keep it out of afterEach's cleanup
       made.splice(made.indexOf(h), 1);
-      madeTL.splice(madeTL.indexOf(tl), 1);
+    }
+  });
+
+  it('a frozen, sealed or non-extensible timer_list: the calls that write its function or flags are refused before any effect; the others work', () => {
+    for (const lock of [Object.freeze, Object.seal, Object.preventExtensions]) {
+      const tl = setupTList();
+      const far = k.get_jiffies_64() + FAR;
+      expect(k.mod_timer(tl, far)).toBe(0);
+      lock(tl);
+      const writers = [k.timer_shutdown, k.timer_shutdown_sync, k.add_timer_local, k.add_timer_global, (t: k.timer_list) => k.add_timer_on(t, 0),
+        (t: k.timer_list) => k.timer_setup(t, tlNoop, 0)];
+      for (const f of writers) expectError(() => f(tl), T, ARG, `${f.name || 'writer'}(${lock.name} timer_list)`);
+      expect([tl.function, tl.flags, k.timer_pending(tl), tl.expires]).toEqual([tlNoop, 0, 1, far]); // nothing changed
+      // the rest act on its private state as on any timer
+      expect(k.mod_timer(tl, far + 1n)).toBe(1);
+      expect(tl.expires).toBe(far + 1n);
+      expect(k.timer_reduce(tl, far)).toBe(1);
+      expect(k.mod_timer_pending(tl, Number(far) + 2)).toBe(1); // a number expiry, too
+      expect(tl.expires).toBe(far + 2n);
+      expect(k.timer_delete(tl)).toBe(1);
+      expect(k.timer_pending(tl)).toBe(0);
+      k.add_timer(tl);
+      expect(k.timer_pending(tl)).toBe(1);
+      expect(k.timer_delete_sync(tl)).toBe(1);
+      expect(k.timer_delete_sync_try(tl)).toBe(0);
     }
   });
 
@@ -956,7 +982,9 @@ describe('timer_list', () => {
     const wheel = TL.wheelState().slotsInUse;
     for (const f of [k.mod_timer, k.mod_timer_pending, k.timer_reduce]) {
       expectError(() => f(t, -1n), R, OOR, `${f.name}(-1n)`);
-      expectError(() => f(t, 5 as unknown as bigint), T, ARG, `${f.name}(5)`);
+      expectError(() => f(t, 5.5 as unknown as bigint), R, OOR, `${f.name}(5.5)`);
+      expectError(() => f(t, -1), R, OOR, `${f.name}(-1)`);
+      expectError(() => f(t, '5' as unknown as bigint), T, ARG, `${f.name}('5')`);
       expectError(() => f(t, hostile() as unknown as bigint), T, ARG, `${f.name}(hostile)`);
     }
     expectError(() => k.add_timer_on(t, 1), R, 'ERR_KTIMERS_INVALID_CPU', 'add_timer_on(pending, 1)');
@@ -990,12 +1018,15 @@ describe('timer_list', () => {
     expect(got).toEqual(cases.map(([name, , flags]) => `${name}: TypeError ${ARG}, flags 0x${flags.toString(16)}, pending 0`));
   });
 
+  // A number written to timer.expires is kept as its bigint when it is a valid jiffies
+  // value (timer.test.ts 'timer.expires storage'); any other number is kept as written
+  // and refused here with mod_timer's RangeError.
   it('add_timer checks timer.expires as mod_timer checks its argument, without coercing it', () => {
     const before = coercions;
     const t = setupTList();
     for (const [label, v, cls, code] of [
-      ['number', 5, T, ARG], ['string', '5', T, ARG], ['null', null, T, ARG], ['hostile', hostile(), T, ARG],
-      ['boxed bigint', Object(5n), T, ARG], ['-1n', -1n, R, OOR], ['2^64', 1n << 64n, R, OOR],
+      ['number 5.5', 5.5, R, OOR], ['number -1', -1, R, OOR], ['string', '5', T, ARG], ['null', null, T, ARG],
+      ['hostile', hostile(), T, ARG], ['boxed bigint', Object(5n), T, ARG], ['-1n', -1n, R, OOR], ['2^64', 1n << 64n, R, OOR],
     ] as const) {
       t.expires = v as unknown as bigint;
       for (const f of [k.add_timer, k.add_timer_local, k.add_timer_global]) expectError(() => f(t), cls, code, `${f.name}(expires = ${label})`);
@@ -1232,7 +1263,8 @@ describe('fuzz: every export with random hostile argument tuples', () => {
     const vtl = tl(0);
     k.mod_timer(vtl, vclock.jiffies() + 10n);
     vclock.uninstall();
-    // Frozen / sealed real timers (refused by every call, see 'timers frozen by the user').
+    // A frozen hrtimer (refused by every call) and a sealed timer_list (refused by the calls that write
+    // its fields; see 'timers frozen by the user').
     const frozenT = new k.hrtimer();
     k.hrtimer_setup(frozenT, cbNoop, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
     Object.freeze(frozenT);

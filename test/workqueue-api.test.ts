@@ -267,7 +267,8 @@ describe('delayed work variants on the virtual clock', () => {
     const clock = installVirtualClock({ startJiffies: 0n });
     try {
       expect(k.queue_delayed_work(q, d, 3n)).toBe(true);
-      expect(k.queue_delayed_work(q, f, 3n)).toBe(true);
+      expect(k.queue_delayed_work(q, f, 3)).toBe(true); // a delay may be a safe-integer number too
+      expect([f.timer.expires, k.timer_pending(f.timer)]).toEqual([d.timer.expires, 1]);
       expect(k.work_busy(f.work)).toBe(k.WORK_BUSY_PENDING);
       clock.advanceJiffies(4); // level 0: a delay of 3 at jiffy 0 fires at 4
       await until(() => Atomics.load(log, 0) === 2);

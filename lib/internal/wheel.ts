@@ -48,11 +48,12 @@
  * Numbers, not bigints: every jiffy the wheel holds (clk, next_expiry, bucket
  * expiries) is below 2^53 — real jiffies are INITIAL_JIFFIES plus uptime ticks,
  * and the virtual clock refuses any start whose nanoseconds do not fit a
- * ktime_t. A caller's `expires` is a u64 bigint; {@link effectiveExpires}
+ * ktime_t. A caller's `expires` is a u64 (a bigint, or a safe-integer number that is used as it is); {@link effectiveExpires}
  * maps it to the number the kernel's arithmetic would act on (an expiry
  * beyond 2^53 is either already due after the u64 wrap or capped).
  *
- * The wheel has no clock: the driver (lib/timer.ts) passes jiffies in.
+ * The wheel reads jiffies through the driver's clock (lib/timer.ts), and only
+ * when forward_timer_base() could use it: not for a base that is behind.
  * @internal
  */
 
@@ -83,9 +84,9 @@ export const MAX_SAFE_JIFFIES = 0x1f_ffff_ffff_ffffn;
  * is negative as a long) or `clk + WHEEL_TIMEOUT_MAX` (capped), which
  * calc_wheel_index() then treats exactly as it would the real value.
  */
-export function effectiveExpires(num: number, expires: bigint, clk: number, timeoutMax: number): number {
+export function effectiveExpires(num: number, expires: bigint | number, clk: number, timeoutMax: number): number {
   if (num === num) return num;
-  return BigInt.asUintN(64, expires - BigInt(clk)) >= TWO_63 ? clk - 1 : clk + timeoutMax;
+  return BigInt.asUintN(64, (expires as bigint) - BigInt(clk)) >= TWO_63 ? clk - 1 : clk + timeoutMax;
 }
 
 export class Wheel<T> {
@@ -130,7 +131,16 @@ export class Wheel<T> {
   /** Set by calcWheelIndex: the bucket's expiry (kernel: *bucket_expiry). */
   bucketExpiry = 0;
 
-  constructor(depth: number, clk: number) {
+  /**
+   * @param now - the driver's jiffies clock (a number).
+   * @param lazy - read it only when a forward could use it (see jiffiesFor).
+   */
+  constructor(
+    depth: number,
+    clk: number,
+    private readonly now: () => number,
+    private readonly lazy: boolean,
+  ) {
     this.depth = depth;
     this.lvlStart = new Float64Array(depth + 1);
     this.gran = Float64Array.from({ length: depth }, (_, n) => LVL_CLK_DIV ** n);
@@ -240,6 +250,25 @@ export class Wheel<T> {
     const q = Math.floor(e / gran) + 1;
     this.bucketExpiry = q * gran;
     return lvl * LVL_SIZE + (q & 63);
+  }
+
+  /**
+   * Base `b` is behind: timers pending and next_expiry not after clk (its pass
+   * is due and has not run: the JS thread is busy). forward() and
+   * refreshEmpty() then change nothing, whatever jiffies reads.
+   */
+  private behind(b: number): boolean {
+    return this.timersPending[b] === 1 && this.nextExpiry[b]! <= this.clk[b]!;
+  }
+
+  /**
+   * The jiffies __mod_timer forwards bases `a` and `b` to. The clock read is
+   * ~45 ns of a ~100 ns re-arm, so a lazy wheel skips it when both bases are
+   * behind and returns -1: below every clk, so forward() leaves them as they
+   * are, exactly as it would at any real reading.
+   */
+  private jiffiesFor(a: number, b: number): number {
+    return this.lazy && this.behind(a) && (a === b || this.behind(b)) ? -1 : this.now();
   }
 
   /** __forward_timer_base(): never moves clk backwards, never skips a due bucket. */
@@ -370,8 +399,9 @@ export class Wheel<T> {
     this.unlink(s);
   }
 
-  /** forward_timer_base() of `b` at `jiffies`, as __mod_timer does before it looks at the timer. */
-  touch(b: number, jiffies: number): void {
+  /** forward_timer_base() of `b`, as __mod_timer does before it looks at the timer. */
+  touch(b: number): void {
+    const jiffies = this.jiffiesFor(b, b);
     this.refreshEmpty(b, jiffies);
     this.forward(b, jiffies);
   }
@@ -387,7 +417,8 @@ export class Wheel<T> {
    * forward_timer_base). Returns the new slot; `lowered` is set when the
    * base's next_expiry moved earlier.
    */
-  add(owner: T, b: number, expires: bigint, num: number, jiffies: number): number {
+  add(owner: T, b: number, expires: bigint | number, num: number): number {
+    const jiffies = this.jiffiesFor(b, b);
     this.refreshEmpty(b, jiffies);
     this.forward(b, jiffies);
     const clk = this.clk[b]!;
@@ -406,9 +437,10 @@ export class Wheel<T> {
    * Returns 1 when the timer stays where it is (same bucket: only its expiry
    * changes), 0 when it moved (to `b`'s wheel; `lowered` set).
    */
-  move(s: number, b: number, expires: bigint, num: number, jiffies: number): number {
+  move(s: number, b: number, expires: bigint | number, num: number): number {
     const m = this.meta[s]!;
     const old = (m >> META_BASE_SHIFT) & 3;
+    const jiffies = this.jiffiesFor(old, b);
     this.refreshEmpty(b, jiffies);
     this.forward(old, jiffies);
     const clk = this.clk[old]!;
