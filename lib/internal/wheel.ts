@@ -263,7 +263,7 @@ export class Wheel<T> {
 
   /**
    * The jiffies __mod_timer forwards bases `a` and `b` to. The clock read is
-   * ~45 ns of a ~100 ns re-arm, so a lazy wheel skips it when both bases are
+   * ~40-50 ns of a ~120 ns re-arm (bench/wheel.js), so a lazy wheel skips it when both bases are
    * behind and returns -1: below every clk, so forward() leaves them as they
    * are, exactly as it would at any real reading.
    */
