@@ -19,6 +19,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { refreshJiffies } from '../dist/jiffies.js';
 import { setMonotonicSource } from '../dist/internal/clock.js';
+import { installVirtualClock } from '../dist/testing.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/jiffies-hz.mjs', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -567,12 +568,18 @@ describe('bad input', () => {
       (v) => k.round_jiffies(v), (v) => k.round_jiffies_up(v), (v) => k.round_jiffies_relative(v),
       (v) => k.round_jiffies_up_relative(v), (v) => k.__round_jiffies_relative(v, 0), (v) => k.__round_jiffies_up_relative(v, 0),
     ];
-    const j = k.get_jiffies_64();
-    for (const f of fns) {
-      for (const v of [...notNumbers, hostile()]) expectError(() => f(v), T, ARG);
-      for (const v of [-1n, 1n << 64n, -(1n << 63n), -1, NaN, 1.5, Infinity, 2 ** 53]) expectError(() => f(v), R, OOR);
-      for (const v of [0n, 1n, 299_999n, j, j + 5000n, 2n ** 53n - 1n]) expect(f(Number(v)), `${v}`).toEqual(f(v));
-      expect(f(-0)).toEqual(f(0n));
+    // Frozen time (the virtual clock): the *_jiffies and round_jiffies* results depend on jiffies now.
+    const clock = installVirtualClock({ startJiffies: k.get_jiffies_64() });
+    try {
+      const j = k.get_jiffies_64();
+      for (const f of fns) {
+        for (const v of [...notNumbers, hostile()]) expectError(() => f(v), T, ARG);
+        for (const v of [-1n, 1n << 64n, -(1n << 63n), -1, NaN, 1.5, Infinity, 2 ** 53]) expectError(() => f(v), R, OOR);
+        for (const v of [0n, 1n, 299_999n, j, j + 5000n, 2n ** 53n - 1n]) expect(f(Number(v)), `${v}`).toEqual(f(v));
+        expect(f(-0)).toEqual(f(0n));
+      }
+    } finally {
+      clock.uninstall();
     }
   });
 
