@@ -435,10 +435,28 @@ function timerArg(t: unknown): timer_list {
   return t;
 }
 
+/**
+ * May ktimers write the timer's public fields? It must be extensible, with
+ * `function` and `flags` still own, writable data fields (a user's
+ * defineProperty can make one read-only, or an accessor, on an extensible
+ * object). Checked before any effect, so no call is left half done.
+ * @internal (also lib/workqueue.ts, for a delayed_work's timer)
+ */
+export function fieldsWritable(t: timer_list): boolean {
+  if (!Object.isExtensible(t)) return false;
+  return (
+    Reflect.getOwnPropertyDescriptor(t, 'function')?.writable === true &&
+    Reflect.getOwnPropertyDescriptor(t, 'flags')?.writable === true
+  );
+}
+
 /** A timer whose public fields the call is about to write. */
 function writableArg(t: timer_list): timer_list {
-  if (!Object.isExtensible(t)) {
-    throw typeError('ERR_INVALID_ARG_TYPE', 'timer must not be frozen, sealed or made non-extensible: this call writes its fields');
+  if (!fieldsWritable(t)) {
+    throw typeError(
+      'ERR_INVALID_ARG_TYPE',
+      'timer must not be frozen, sealed or made non-extensible, and its function and flags must stay writable fields: this call writes them',
+    );
   }
   return t;
 }
@@ -552,11 +570,17 @@ function modTimer(t: timer_list, expires: bigint | number, options: number): 0 |
   return moved;
 }
 
-/** timer_reduce(): does `expires` move the pending timer (stored expiry `cur`) earlier? */
+/**
+ * timer_reduce(): does `expires` move the pending timer (stored expiry `cur`)
+ * earlier? The kernel keeps the timer when time_before_eq(timer->expires,
+ * expires), i.e. (long)(expires − timer->expires) >= 0 — at a distance of
+ * exactly 2^63 that is false both ways round, and the timer moves.
+ */
 function reduces(t: timer_list, cur: unknown, enc: unknown, expires: bigint | number): boolean {
-  const diff =
-    typeof cur === 'number' && typeof enc === 'number' ? cur - enc : Number(BigInt.asIntN(64, t.expires - BigInt(expires)));
-  return diff > 0;
+  if (typeof cur === 'number' && typeof enc === 'number') return enc - cur < 0; // both within ±2^30: no wrap
+  // A value the caller wrote to timer.expires is checked as add_timer checks it, before any effect.
+  const have = jiffiesArg(t.expires, 'timer.expires');
+  return BigInt.asIntN(64, BigInt(expires) - have) < 0n;
 }
 
 /**

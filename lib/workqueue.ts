@@ -56,6 +56,7 @@ import {
   timer_delete,
   timer_pending,
   add_timer_global,
+  fieldsWritable,
   TIMER_DEFERRABLE,
   TIMER_IRQSAFE,
 } from './timer.js';
@@ -885,6 +886,11 @@ function arm(dw: delayed_work, wq: workqueue_struct, cpu: number, delay: bigint)
     throw new KtimersError('ERR_KTIMERS_WQ_DESTROYED', `workqueue "${wq.name}" was destroyed`);
   }
   checkFnFor(dw.work, wq);
+  if (!fieldsWritable(dw.timer)) {
+    // add_timer_global() writes its flags: refuse before anything changes, as above.
+    Atomics.and(words(), dw.work._id, ~S.W_PENDING);
+    throw typeError('ERR_INVALID_ARG_TYPE', 'delayed_work.timer was frozen, sealed or had its fields made read-only: it cannot be armed');
+  }
   dw.wq = wq;
   dw.cpu = cpu < 0 ? WORK_CPU_UNBOUND : cpu;
   dw.timer.expires = BigInt.asUintN(64, get_jiffies_64() + delay);
@@ -946,6 +952,9 @@ export function DECLARE_WORK(fn: WorkFnRef | BhWorkFn): work_struct {
 function initDelayed(dwork: unknown, fn: unknown, deferrable: boolean): delayed_work {
   const dw = dworkArg(dwork);
   const f = fnArg(fn); // validated before anything changes
+  if (!fieldsWritable(dw.timer)) {
+    throw typeError('ERR_INVALID_ARG_TYPE', 'delayed_work.timer was frozen, sealed or had its fields made read-only: INIT_DELAYED_WORK() sets it up');
+  }
   if (dw.work._id >= 0 && (timer_pending(dw.timer) === 1 || dw.work._pend !== null)) {
     throw new KtimersError('ERR_KTIMERS_WORK_BUSY', 'INIT_DELAYED_WORK() on a pending delayed_work would corrupt its timer');
   }

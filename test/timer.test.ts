@@ -167,6 +167,51 @@ describe('return values (kernel cases §A)', () => {
     advanceTo(start + 300n);
     expect(firedAt('reduce')).toEqual([start + 41n]);
   });
+
+  // __mod_timer keeps the timer when time_before_eq(timer->expires, expires):
+  // (long)(expires - timer->expires) >= 0. At a distance of exactly 2^63 that is
+  // -2^63 in both directions, so the kernel moves the timer — to an expiry that,
+  // as a long delta from clk, is in the past: it fires at the next tick.
+  it('timer_reduce at a distance of exactly 2^63 moves the timer, as the kernel\'s signed test does', () => {
+    const start = now;
+    const t = mk('reduce63');
+    const u = mk('reduce63b');
+    expect(T.mod_timer(t, start + 100n)).toBe(0);
+    expect(T.mod_timer(u, start + 100n)).toBe(0);
+    const far = BigInt.asUintN(64, start + 100n + (1n << 63n));
+    expect(T.timer_reduce(t, far)).toBe(1);
+    expect(t.expires).toBe(far);
+    expect(T.timer_reduce(u, far - 1n)).toBe(1); // (long)(2^63 - 1) >= 0: later, kept
+    expect(u.expires).toBe(start + 100n);
+    advanceTo(start + 1n);
+    expect(firedAt('reduce63')).toEqual([start + 1n]);
+    advanceTo(start + 200n);
+    expect(firedAt('reduce63b')).toEqual([((start + 100n) / 8n + 1n) * 8n]); // level 1: the next multiple of 8
+  });
+
+  it('timer_reduce on a pending timer whose expires field was overwritten with a non-jiffies value: a coded error, nothing changed', () => {
+    const start = now;
+    const t = mk('reduceJunk');
+    expect(T.mod_timer(t, start + 100n)).toBe(0);
+    for (const [v, cls, code] of [
+      [1.5, RangeError, 'ERR_OUT_OF_RANGE'], [-1, RangeError, 'ERR_OUT_OF_RANGE'], ['7', TypeError, 'ERR_INVALID_ARG_TYPE'],
+      [null, TypeError, 'ERR_INVALID_ARG_TYPE'], [Object(3n), TypeError, 'ERR_INVALID_ARG_TYPE'],
+    ] as const) {
+      t.expires = v as unknown as bigint;
+      let err: any;
+      try {
+        T.timer_reduce(t, start + 5n);
+      } catch (e) {
+        err = e;
+      }
+      expect([err?.constructor, err?.code], String(v)).toEqual([cls, code]);
+      expect(T.timer_pending(t)).toBe(1);
+      expect(T.wheelInfo(t)!.level).toBe(1); // still in its level-1 bucket for start + 100
+    }
+    expect(T.mod_timer(t, start + 5n)).toBe(1); // mod_timer overwrites the field, as ever
+    advanceTo(start + 10n);
+    expect(firedAt('reduceJunk')).toEqual([start + 6n]);
+  });
 });
 
 describe('wheel placement and firing jiffies (§B)', () => {

@@ -868,6 +868,26 @@ describe('timers frozen by the user', () => {
     }
   });
 
+  it('an extensible timer_list whose function or flags was made read-only or an accessor: the writers are refused before any effect', () => {
+    const locks: [string, (t: k.timer_list) => void][] = [
+      ['read-only function', (t) => Object.defineProperty(t, 'function', { writable: false })],
+      ['read-only flags', (t) => Object.defineProperty(t, 'flags', { writable: false })],
+      ['accessor function', (t) => Object.defineProperty(t, 'function', { get: () => tlNoop, set: () => {}, configurable: true })],
+    ];
+    for (const [label, lock] of locks) {
+      const tl = setupTList();
+      const far = k.get_jiffies_64() + FAR;
+      expect(k.mod_timer(tl, far)).toBe(0);
+      lock(tl);
+      for (const f of [k.timer_shutdown, k.timer_shutdown_sync, k.add_timer_local, (t: k.timer_list) => k.timer_setup(t, tlNoop, 0)]) {
+        expectError(() => f(tl), T, ARG, `${f.name || 'timer_setup'} (${label})`);
+      }
+      // nothing was done: still pending (timer_shutdown used to detach before its write failed), not shut down
+      expect([k.timer_pending(tl), tl.function, tl.flags, tl.expires]).toEqual([1, tlNoop, 0, far]);
+      expect(k.timer_delete(tl)).toBe(1);
+    }
+  });
+
   it('an hrtimer frozen while armed is dropped at expiry with ERR_KTIMERS_TIMER_FROZEN; the others due in that pass all run, in order', () => {
     const clock = installVirtualClock();
     try {

@@ -414,6 +414,40 @@ describe('delayed work variants on the virtual clock', () => {
   });
 });
 
+describe('a delayed_work whose timer the user froze', () => {
+  // The workqueue writes its timer's fields (timer_setup, add_timer_global clears TIMER_PINNED):
+  // a frozen timer is refused up front with a code, and the item is left as it was.
+  it('INIT_DELAYED_WORK and queue_delayed_work: TypeError ERR_INVALID_ARG_TYPE before any effect', async () => {
+    const q = keep(k.alloc_workqueue('frozen-dw', k.WQ_UNBOUND, 0))!;
+    const fresh = new k.delayed_work();
+    Object.freeze(fresh.timer);
+    let err: any;
+    try {
+      k.INIT_DELAYED_WORK(fresh, { module: apiMod, name: 'tagged' });
+    } catch (e) {
+      err = e;
+    }
+    expect([err?.constructor, err?.code]).toEqual([TypeError, 'ERR_INVALID_ARG_TYPE']);
+    expect(fresh.work.func).toBe(null); // INIT_WORK did not run
+    const dw = new k.delayed_work();
+    k.INIT_DELAYED_WORK(dw, { module: apiMod, name: 'tagged' });
+    Object.freeze(dw.timer);
+    err = undefined;
+    try {
+      k.queue_delayed_work(q, dw, 10n);
+    } catch (e) {
+      err = e;
+    }
+    expect([err?.constructor, err?.code]).toEqual([TypeError, 'ERR_INVALID_ARG_TYPE']);
+    expect([k.work_busy(dw.work), k.delayed_work_pending(dw), k.timer_pending(dw.timer)]).toEqual([0, false, 0]);
+    const log = sab(8);
+    dw.work.data = { log, tag: 7 };
+    expect(k.queue_delayed_work(q, dw, 0n)).toBe(true); // delay 0 needs no timer: queued at once
+    await until(() => Atomics.load(log, 0) === 1);
+    expect(log[1]).toBe(7);
+  });
+});
+
 describe('work-function modules that fail to load (README: ERR_KTIMERS_WORK_LOAD, the cause attached; the queue keeps working)', () => {
   const fixture = (f: string) => new URL(`./fixtures/wq/${f}`, import.meta.url);
   const cases: [string, string, (cause: Error & { code?: string }) => void][] = [
