@@ -427,9 +427,10 @@ export function virtualNextExpiry(): bigint | null {
 // touch: mod_timer, add_timer, timer_delete*, timer_pending work on a frozen
 // timer as on any other (and a frozen pending timer can still be cancelled).
 // Only the calls that write the kernel's public fields (`function`, `flags`) —
-// timer_setup, add_timer_local/global/on, timer_shutdown* — refuse a frozen,
-// sealed or non-extensible timer, up front rather than half-way. Checking it on
-// every call would cost a fifth of a re-arm (Object.isExtensible, ~20 ns).
+// timer_setup, add_timer_local/global/on, timer_shutdown* — can fail, when that
+// write is refused (a frozen timer, or a field made read-only); they write first
+// (writeField), so a refused call changes nothing. An up-front check on every
+// call would cost a fifth of a re-arm (Object.isExtensible, ~20 ns).
 function timerArg(t: unknown): timer_list {
   if (!timer_list.isTimer(t)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be a timer_list, got ${describe(t)}`);
   return t;
@@ -450,15 +451,13 @@ export function fieldsWritable(t: timer_list): boolean {
   );
 }
 
-/** A timer whose public fields the call is about to write. */
-function writableArg(t: timer_list): timer_list {
-  if (!fieldsWritable(t)) {
-    throw typeError(
-      'ERR_INVALID_ARG_TYPE',
-      'timer must not be frozen, sealed or made non-extensible, and its function and flags must stay writable fields: this call writes them',
-    );
+/** Writes a public field, or throws a coded TypeError if the write is refused (strict mode throws). */
+function writeField(t: timer_list, key: 'function' | 'flags', v: TimerCallback<any> | null | number): void {
+  try {
+    (t as unknown as Record<string, unknown>)[key] = v;
+  } catch {
+    throw typeError('ERR_INVALID_ARG_TYPE', `timer.${key} cannot be written (a frozen timer, or a read-only field): this call sets it`);
   }
-  return t;
 }
 
 function setupArg(t: unknown): timer_list {
@@ -489,7 +488,7 @@ function setupArg(t: unknown): timer_list {
  * @param flags - TIMER_* flags (default 0).
  */
 export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallback<T>, flags = 0): void {
-  const t = writableArg(timerArg(timer));
+  const t = timerArg(timer);
   const fn = functionArg<TimerCallback<any>>(callback, 'callback');
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
     throw typeError('ERR_INVALID_ARG_TYPE', `flags must be a u32 of TIMER_* bits, got ${describe(flags)}`);
@@ -500,8 +499,14 @@ export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallb
   if (flags & ~TIMER_INIT_FLAGS) {
     kwarn('KTIMERS_WARN_TIMER_FLAGS', `timer_setup(): flags 0x${((flags & ~TIMER_INIT_FLAGS) >>> 0).toString(16)} are not TIMER_INIT_FLAGS; masked off`, true);
   }
-  t.function = fn;
-  t.flags = flags & TIMER_INIT_FLAGS; // | current CPU (0)
+  const old = t.function;
+  writeField(t, 'function', fn);
+  try {
+    writeField(t, 'flags', flags & TIMER_INIT_FLAGS); // | current CPU (0)
+  } catch (err) {
+    t.function = old; // writable: it was just written
+    throw err;
+  }
   setSt(t, stOf(t) | ST_SETUP);
 }
 
@@ -651,10 +656,10 @@ export function add_timer(timer: timer_list): void {
  * @param timer - a set-up, idle timer_list.
  */
 export function add_timer_local(timer: timer_list): void {
-  const t = writableArg(setupArg(timer));
+  const t = setupArg(timer);
   jiffiesArg(t.expires, 'timer.expires'); // before touching flags: a rejected call changes nothing
   if (isPending(t)) return add_timer(t);
-  t.flags |= TIMER_PINNED;
+  writeField(t, 'flags', t.flags | TIMER_PINNED);
   add_timer(t);
 }
 
@@ -665,10 +670,10 @@ export function add_timer_local(timer: timer_list): void {
  * @param timer - a set-up, idle timer_list.
  */
 export function add_timer_global(timer: timer_list): void {
-  const t = writableArg(setupArg(timer));
+  const t = setupArg(timer);
   jiffiesArg(t.expires, 'timer.expires');
   if (isPending(t)) return add_timer(t);
-  t.flags &= ~TIMER_PINNED;
+  writeField(t, 'flags', t.flags & ~TIMER_PINNED);
   add_timer(t);
 }
 
@@ -681,13 +686,13 @@ export function add_timer_global(timer: timer_list): void {
  * @param cpu - the CPU: ktimers has one, 0 (anything else is ERR_KTIMERS_INVALID_CPU).
  */
 export function add_timer_on(timer: timer_list, cpu: number): void {
-  const t = writableArg(setupArg(timer));
+  const t = setupArg(timer);
   if (cpu !== 0) {
     throw rangeError('ERR_KTIMERS_INVALID_CPU', `add_timer_on(): cpu must be 0 (ktimers runs timers on one CPU), got ${describe(cpu)}`);
   }
   jiffiesArg(t.expires, 'timer.expires');
   if (isPending(t)) return add_timer(t);
-  t.flags |= TIMER_PINNED;
+  writeField(t, 'flags', t.flags | TIMER_PINNED);
   add_timer(t);
 }
 
@@ -775,10 +780,9 @@ export function timer_delete_sync_try(timer: timer_list): -1 | 0 | 1 {
  * @param timer - the timer_list.
  */
 export function timer_shutdown(timer: timer_list): 0 | 1 {
-  const t = writableArg(timerArg(timer));
-  const r = detach(t);
-  t.function = null;
-  return r;
+  const t = timerArg(timer);
+  writeField(t, 'function', null); // first: a refused write leaves the timer as it was
+  return detach(t);
 }
 
 /**
@@ -789,7 +793,7 @@ export function timer_shutdown(timer: timer_list): 0 | 1 {
  * @param timer - the timer_list.
  */
 export function timer_shutdown_sync(timer: timer_list): 0 | 1 {
-  const t = writableArg(timerArg(timer));
+  const t = timerArg(timer);
   refuseSelfSync(t, 'timer_shutdown_sync');
   return timer_shutdown(t);
 }

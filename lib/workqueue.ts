@@ -886,17 +886,21 @@ function arm(dw: delayed_work, wq: workqueue_struct, cpu: number, delay: bigint)
     throw new KtimersError('ERR_KTIMERS_WQ_DESTROYED', `workqueue "${wq.name}" was destroyed`);
   }
   checkFnFor(dw.work, wq);
-  if (!fieldsWritable(dw.timer)) {
-    // add_timer_global() writes its flags: refuse before anything changes, as above.
+  const was = dw.timer.expires;
+  dw.timer.expires = BigInt.asUintN(64, get_jiffies_64() + delay);
+  try {
+    // First: it writes the timer's flags, refused for a frozen timer. The timer cannot fire
+    // before this call returns, so the item's state can be set after it.
+    add_timer_global(dw.timer);
+  } catch (err) {
+    dw.timer.expires = was;
     Atomics.and(words(), dw.work._id, ~S.W_PENDING);
-    throw typeError('ERR_INVALID_ARG_TYPE', 'delayed_work.timer was frozen, sealed or had its fields made read-only: it cannot be armed');
+    throw err;
   }
   dw.wq = wq;
   dw.cpu = cpu < 0 ? WORK_CPU_UNBOUND : cpu;
-  dw.timer.expires = BigInt.asUintN(64, get_jiffies_64() + delay);
   dw.work._pend = { work: dw.work, wq, cpu, color: -1, state: I_DELAYED, waiters: null };
   delayedTimers.add(dw);
-  add_timer_global(dw.timer);
 }
 
 // --- the API: initialisers ---------------------------------------------------------

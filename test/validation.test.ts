@@ -42,8 +42,8 @@ type Kind =
   // jiffies.h: `unsigned long` / `u64` jiffies (bigint or safe-integer number, [0, 2^64-1]); a `long` delta (s64);
   // `unsigned int` / `u32` counts (bigint or safe-integer number, [0, 2^32-1]); the `int cpu` of the round_jiffies skew.
   | 'jiffies' | 'delta' | 'u32' | 'skewcpu'
-  // timer.h: a timer_list; one the call writes (its `function` or `flags`: refused frozen, sealed or
-  // non-extensible; the others keep their state private and take those too); timer_setup's `unsigned int flags`;
+  // timer.h: a timer_list; one the call writes (its `function` or `flags`: refused when frozen or those
+  // fields were made read-only; the others keep their state private and take those too); timer_setup's `unsigned int flags`;
   // add_timer_on's cpu (one CPU: 0); LVL_START's level.
   | 'tlist' | 'wtlist' | 'flags' | 'cpu' | 'level'
   // durations (lib/api/duration.ts): ns() takes whole ns; us/ms/s take a number (fractions round) or a bigint, >= 0.
@@ -469,8 +469,11 @@ BAD.div = [...BAD.s64, ['0', () => 0, R, OOR], ['0n', () => 0n, R, OOR], ['-0', 
 BAD.wtlist = [
   ...BAD.tlist,
   ['a frozen set-up timer_list', () => Object.freeze(bareTList()), T, ARG],
-  ['a sealed set-up timer_list', () => Object.seal(bareTList()), T, ARG],
-  ['a non-extensible set-up timer_list', () => Object.preventExtensions(bareTList()), T, ARG],
+  ['a set-up timer_list with read-only function and flags', () => {
+    const t = bareTList();
+    Object.defineProperty(t, 'function', { writable: false });
+    return Object.defineProperty(t, 'flags', { writable: false });
+  }, T, ARG],
 ];
 BAD.delta = BAD.s64; // a `long` jiffies delta: a bigint or a safe-integer number, s64
 const notObjects = (what: string): Bad[] => [
@@ -534,7 +537,7 @@ function accepts(kind: Kind, v: unknown): boolean {
     case 'u32': return typeof v === 'bigint' ? v >= 0n && v <= BigInt(U32_MAX) : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= U32_MAX;
     case 'skewcpu': return typeof v === 'bigint' ? v >= 0n && v <= BigInt(SKEW_CPU_MAX) : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= SKEW_CPU_MAX;
     case 'tlist': return v instanceof k.timer_list;
-    case 'wtlist': return v instanceof k.timer_list && Object.isExtensible(v);
+    case 'wtlist': return v instanceof k.timer_list && !Object.isFrozen(v); // (the pool has no read-only-field timer)
     case 'flags': return v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= U32_MAX);
     case 'cpu': return v === 0;
     case 'level': return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= k.LVL_DEPTH;
@@ -843,16 +846,25 @@ describe('timers frozen by the user', () => {
     }
   });
 
-  it('a frozen, sealed or non-extensible timer_list: the calls that write its function or flags are refused before any effect; the others work', () => {
+  it('a frozen timer_list: the calls that write its function or flags are refused before any effect; the others work (sealed or non-extensible: all work)', () => {
     for (const lock of [Object.freeze, Object.seal, Object.preventExtensions]) {
       const tl = setupTList();
       const far = k.get_jiffies_64() + FAR;
-      expect(k.mod_timer(tl, far)).toBe(0);
+      tl.expires = far;
       lock(tl);
-      const writers = [k.timer_shutdown, k.timer_shutdown_sync, k.add_timer_local, k.add_timer_global, (t: k.timer_list) => k.add_timer_on(t, 0),
-        (t: k.timer_list) => k.timer_setup(t, tlNoop, 0)];
-      for (const f of writers) expectError(() => f(tl), T, ARG, `${f.name || 'writer'}(${lock.name} timer_list)`);
-      expect([tl.function, tl.flags, k.timer_pending(tl), tl.expires]).toEqual([tlNoop, 0, 1, far]); // nothing changed
+      if (lock === Object.freeze) {
+        // idle: each writer is refused at its write, before it arms or changes anything
+        const writers = [k.timer_shutdown, k.timer_shutdown_sync, k.add_timer_local, k.add_timer_global, (t: k.timer_list) => k.add_timer_on(t, 0),
+          (t: k.timer_list) => k.timer_setup(t, () => {}, 0)];
+        for (const f of writers) expectError(() => f(tl), T, ARG, `${f.name || 'writer'}(frozen idle timer_list)`);
+        expect([tl.function, tl.flags, k.timer_pending(tl), tl.expires]).toEqual([tlNoop, 0, 0, far]);
+      }
+      expect(k.mod_timer(tl, far)).toBe(0);
+      if (lock === Object.freeze) {
+        // pending: timer_shutdown is refused before it detaches
+        for (const f of [k.timer_shutdown, k.timer_shutdown_sync]) expectError(() => f(tl), T, ARG, `${f.name}(frozen pending timer_list)`);
+        expect([tl.function, k.timer_pending(tl)]).toEqual([tlNoop, 1]);
+      }
       // the rest act on its private state as on any timer
       expect(k.mod_timer(tl, far + 1n)).toBe(1);
       expect(tl.expires).toBe(far + 1n);
@@ -865,28 +877,46 @@ describe('timers frozen by the user', () => {
       expect(k.timer_pending(tl)).toBe(1);
       expect(k.timer_delete_sync(tl)).toBe(1);
       expect(k.timer_delete_sync_try(tl)).toBe(0);
+      if (lock !== Object.freeze) {
+        // sealed / non-extensible: its existing fields stay writable, so the writers work
+        k.add_timer_local(tl);
+        expect([k.timer_pending(tl), tl.flags]).toEqual([1, k.TIMER_PINNED]);
+        expect(k.timer_shutdown(tl)).toBe(1);
+        expect(tl.function).toBe(null);
+      }
     }
   });
 
-  it('an extensible timer_list whose function or flags was made read-only or an accessor: the writers are refused before any effect', () => {
-    const locks: [string, (t: k.timer_list) => void][] = [
-      ['read-only function', (t) => Object.defineProperty(t, 'function', { writable: false })],
-      ['read-only flags', (t) => Object.defineProperty(t, 'flags', { writable: false })],
-      ['accessor function', (t) => Object.defineProperty(t, 'function', { get: () => tlNoop, set: () => {}, configurable: true })],
+  it('a timer_list whose function or flags was made read-only (or a throwing accessor): the calls writing that field are refused before any effect', () => {
+    const shut = [k.timer_shutdown, k.timer_shutdown_sync];
+    const pin = [k.add_timer_local, k.add_timer_global, (t: k.timer_list) => k.add_timer_on(t, 0)];
+    const setup = function timer_setup_(t: k.timer_list) {
+      k.timer_setup(t, () => {}, k.TIMER_DEFERRABLE);
+    };
+    const cases: [string, (t: k.timer_list) => void, ((t: k.timer_list) => unknown)[]][] = [
+      ['read-only function', (t) => Object.defineProperty(t, 'function', { writable: false }), [...shut, setup]],
+      ['read-only flags', (t) => Object.defineProperty(t, 'flags', { writable: false }), [...pin, setup]],
+      ['throwing function setter', (t) => Object.defineProperty(t, 'function', {
+        get: () => tlNoop, set: () => { throw new Error('no'); }, configurable: true,
+      }), [...shut, setup]],
     ];
-    for (const [label, lock] of locks) {
+    for (const [label, lock, refused] of cases) {
       const tl = setupTList();
       const far = k.get_jiffies_64() + FAR;
-      expect(k.mod_timer(tl, far)).toBe(0);
+      tl.expires = far;
       lock(tl);
-      for (const f of [k.timer_shutdown, k.timer_shutdown_sync, k.add_timer_local, (t: k.timer_list) => k.timer_setup(t, tlNoop, 0)]) {
-        expectError(() => f(tl), T, ARG, `${f.name || 'timer_setup'} (${label})`);
-      }
-      // nothing was done: still pending (timer_shutdown used to detach before its write failed), not shut down
-      expect([k.timer_pending(tl), tl.function, tl.flags, tl.expires]).toEqual([1, tlNoop, 0, far]);
+      // idle: refused at the write, nothing armed; timer_setup writes function, then flags, and puts
+      // the function back when the flags write is refused
+      for (const f of refused) expectError(() => f(tl), T, ARG, `${f.name || 'writer'} (${label}, idle)`);
+      expect([k.timer_pending(tl), tl.function, tl.flags, tl.expires]).toEqual([0, tlNoop, 0, far]);
+      // pending: timer_shutdown used to detach before its write failed (deleted, not shut down)
+      expect(k.mod_timer(tl, far)).toBe(0);
+      for (const f of refused.filter((f) => shut.includes(f as never))) expectError(() => f(tl), T, ARG, `${f.name} (${label}, pending)`);
+      expect([k.timer_pending(tl), tl.function]).toEqual([1, tlNoop]);
       expect(k.timer_delete(tl)).toBe(1);
     }
   });
+
 
   it('an hrtimer frozen while armed is dropped at expiry with ERR_KTIMERS_TIMER_FROZEN; the others due in that pass all run, in order', () => {
     const clock = installVirtualClock();
