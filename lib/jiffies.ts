@@ -38,12 +38,10 @@
  * current CPU of `round_jiffies*` is 0 (no skew); `__round_jiffies_relative` and
  * `__round_jiffies_up_relative` take an explicit one (skew 3·cpu jiffies).
  */
-import { describe, rangeError, typeError } from './errors.js';
+import { rangeError } from './errors.js';
 import { monotonicNs } from './internal/clock.js';
-import { S64_MAX, S64_MIN, U64_MAX, u64Arg } from './internal/validate.js';
+import { intArg, S64_MAX, S64_MIN, U64_MAX, u64Arg } from './internal/validate.js';
 
-const ARG = 'ERR_INVALID_ARG_TYPE';
-const OOR = 'ERR_OUT_OF_RANGE';
 const U32_MAX = 0xffff_ffffn;
 /** Largest cpu for which the kernel's `int` product `cpu * 3` does not overflow. */
 const CPU_MAX = 0x7fff_ffffn / 3n; // 715,827,882
@@ -114,36 +112,12 @@ const USEC_TO_HZ_SHR32 = 43n;
  * @internal (also lib/timer.ts, lib/workqueue.ts)
  */
 export function jiffiesArg(v: unknown, name: string, min = 0n, max = U64_MAX, what = 'unsigned long'): bigint {
-  let b: bigint;
-  if (typeof v === 'bigint') {
-    b = v;
-  } else if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) {
-      throw rangeError(OOR, `${name} must be an integer in [${min}, ${max}] (jiffies, ${what}), got ${describe(v)}`);
-    }
-    b = BigInt(v);
-  } else {
-    throw typeError(ARG, `${name} must be a bigint or an integer number (jiffies, ${what}), got ${describe(v)}`);
-  }
-  if (b < min || b > max) throw rangeError(OOR, `${name} must be in [${min}, ${max}] (${what}), got ${describe(v)}`);
-  return b;
+  return intArg(v, name, min, max, `jiffies, ${what}`);
 }
 
 /** An unsigned count: a bigint, or a safe-integer number, in [0, max]. */
 function countArg(v: unknown, name: string, max = U32_MAX, what = 'unsigned int'): bigint {
-  let b: bigint;
-  if (typeof v === 'bigint') {
-    b = v;
-  } else if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) {
-      throw rangeError(OOR, `${name} must be an integer in [0, ${max}] (${what}), got ${describe(v)}`);
-    }
-    b = BigInt(v);
-  } else {
-    throw typeError(ARG, `${name} must be a bigint or an integer number (${what}), got ${describe(v)}`);
-  }
-  if (b < 0n || b > max) throw rangeError(OOR, `${name} must be in [0, ${max}] (${what}), got ${b}`);
-  return b;
+  return intArg(v, name, 0n, max, what);
 }
 
 // --- the counter --------------------------------------------------------------
@@ -249,12 +223,12 @@ export const time_in_range64 = (a: bigint | number, b: bigint | number, c: bigin
  * a 64-bit value as the kernel's cast does.
  * Return: true if a is after b.
  */
-export const time_after32 = (a: bigint | number | number, b: bigint | number | number): boolean => {
+export const time_after32 = (a: bigint | number, b: bigint | number): boolean => {
   const x = u32a(a, 'a');
   return s32(u32a(b, 'b') - x) < 0n;
 };
 /** `time_before32(a, b)` = `time_after32(b, a)`. Return: true if a is before b. */
-export const time_before32 = (a: bigint | number | number, b: bigint | number | number): boolean => s32(u32a(a, 'a') - u32a(b, 'b')) < 0n;
+export const time_before32 = (a: bigint | number, b: bigint | number): boolean => s32(u32a(a, 'a') - u32a(b, 'b')) < 0n;
 /** `time_between32(t, l, h)`: `(u32)(h − l) >= (u32)(t − l)`. Return: true if l <= t <= h (32-bit wrap). */
 export const time_between32 = (t: bigint | number, l: bigint | number, h: bigint | number): boolean => {
   const [x, lo, hi] = [u32a(t, 't'), u32a(l, 'l'), u32a(h, 'h')];

@@ -20,8 +20,11 @@ export function ktimeArg(v: unknown, name: string): bigint {
   return v;
 }
 
-/** An integer count (u64 or s64 as the kernel's parameter): bigint, or a safe-integer number. */
-function intArg(v: unknown, name: string, min: bigint, max: bigint, what: string): bigint {
+/**
+ * An integer (u64, s64, a jiffies value or a count, as the kernel's parameter): a bigint, or a
+ * safe-integer number, in [min, max]. Returned as a bigint.
+ */
+export function intArg(v: unknown, name: string, min: bigint, max: bigint, what: string): bigint {
   let b: bigint;
   if (typeof v === 'bigint') {
     b = v;
