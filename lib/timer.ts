@@ -151,9 +151,12 @@ class RawExpires {
   constructor(readonly value: unknown) {}
 }
 
+/** A jiffies value given as a number: a non-negative safe integer. */
+const isJiffiesNumber = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
 /** The stored form of anything written to `timer.expires` (a valid number is kept as its bigint). */
 function encodeAny(v: unknown): unknown {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return encodeExpires(v, v);
+  if (isJiffiesNumber(v)) return encodeExpires(v, v);
   if (typeof v !== 'bigint') return new RawExpires(v);
   return v > EXP_LO && v < EXP_HI ? Number(v - EXP_BASE) : v;
 }
@@ -254,10 +257,9 @@ function realJiffiesNum(): number {
   return INITIAL_J + Math.floor((monoAtZero + performance.now() * 1e6) / TICK_NS);
 }
 
-
 function realWheel(): Wheel<timer_list> {
   if (real === null) {
-    // The real wheel reads the clock only when a forward could use it (Wheel.now).
+    // The real wheel reads the clock only when a forward could use it (Wheel.jiffiesFor).
     real = new Wheel<timer_list>(LVL_DEPTH, Number(realJiffies()), realJiffiesNum, true);
     tick = new hrtimer();
     tick._realOnly = true; // real-time infrastructure: stays on the real timeline under ktimers/testing
@@ -529,7 +531,7 @@ export function DEFINE_TIMER(fn: TimerCallback<timer_list>): timer_list {
  * returned as it is — the hot path stays on numbers (no bigint per call).
  */
 function expiresArg(v: unknown): bigint | number {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  if (isJiffiesNumber(v)) return v;
   return jiffiesArg(v, 'expires');
 }
 

@@ -48,9 +48,10 @@
  * Numbers, not bigints: every jiffy the wheel holds (clk, next_expiry, bucket
  * expiries) is below 2^53 — real jiffies are INITIAL_JIFFIES plus uptime ticks,
  * and the virtual clock refuses any start whose nanoseconds do not fit a
- * ktime_t. A caller's `expires` is a u64 (a bigint, or a safe-integer number that is used as it is); {@link effectiveExpires}
- * maps it to the number the kernel's arithmetic would act on (an expiry
- * beyond 2^53 is either already due after the u64 wrap or capped).
+ * ktime_t. A caller's `expires` is a u64: a bigint, or a safe-integer number
+ * used as it is; {@link effectiveExpires} maps a bigint to the number the
+ * kernel's arithmetic would act on (an expiry beyond 2^53 is either already
+ * due after the u64 wrap or capped).
  *
  * The wheel reads jiffies through the driver's clock (lib/timer.ts), and only
  * when forward_timer_base() could use it: not for a base that is behind.
@@ -263,9 +264,9 @@ export class Wheel<T> {
 
   /**
    * The jiffies __mod_timer forwards bases `a` and `b` to. The clock read is
-   * ~40-50 ns of a ~120 ns re-arm (bench/wheel.js), so a lazy wheel skips it when both bases are
-   * behind and returns -1: below every clk, so forward() leaves them as they
-   * are, exactly as it would at any real reading.
+   * ~40-50 ns of a ~120 ns re-arm (bench/wheel.js), so a lazy wheel skips it
+   * when both bases are behind and returns -1: below every clk, so forward()
+   * leaves them as they are, exactly as it would at any real reading.
    */
   private jiffiesFor(a: number, b: number): number {
     return this.lazy && this.behind(a) && (a === b || this.behind(b)) ? -1 : this.now();
