@@ -39,6 +39,15 @@ function work(name: string, data?: unknown, m: URL = mod): k.work_struct {
   return w;
 }
 
+/** A latched item queued on `q` and running: its worker waits in the latch until `L.open()`. */
+async function running(q: k.workqueue_struct) {
+  const L = latch();
+  const w = work('latched', { i32: L.i32 });
+  k.queue_work(q, w);
+  await L.started();
+  return { L, w };
+}
+
 const { keep, wq } = trackedQueues();
 
 /** Process warnings (the real 'warning' events, emitted on nextTick) while a test runs. */
@@ -256,10 +265,7 @@ describe('INIT_WORK / INIT_DELAYED_WORK on a busy item: ERR_KTIMERS_WORK_BUSY, n
     const q = wq('busy-run');
     const errs: Error[] = [];
     q.on('error', (e) => errs.push(e));
-    const L = latch();
-    const w = work('latched', { i32: L.i32 });
-    k.queue_work(q, w);
-    await L.started();
+    const { L, w } = await running(q);
     expect(k.work_busy(w)).toBe(k.WORK_BUSY_RUNNING);
     expect(() => k.INIT_WORK(w, fn('count'))).toThrow(expect.objectContaining({ name: 'KtimersError', code: 'ERR_KTIMERS_WORK_BUSY' }));
     expect(w.func).toMatchObject({ name: 'latched' });
@@ -343,10 +349,7 @@ describe('the disable count (16 bits, as the kernel)', () => {
 
   it('cancel_work_sync on an item disabled 65535 times: re-queueing stays refused while it waits and after (the count never wraps to 0)', async () => {
     const q = wq('sat-cancel');
-    const L = latch();
-    const w = work('latched', { i32: L.i32 });
-    k.queue_work(q, w);
-    await L.started();
+    const { L, w } = await running(q);
     for (let i = 0; i < MAX; i++) k.disable_work(w);
     const p = k.cancel_work_sync(w);
     try {
@@ -369,10 +372,7 @@ describe('the disable count (16 bits, as the kernel)', () => {
 
   it('disable_work_sync on an item disabled 65535 times still waits for the running instance', async () => {
     const q = wq('sat-disable');
-    const L = latch();
-    const w = work('latched', { i32: L.i32 });
-    k.queue_work(q, w);
-    await L.started();
+    const { L, w } = await running(q);
     for (let i = 0; i < MAX; i++) k.disable_work(w);
     const p = k.disable_work_sync(w);
     try {
@@ -390,10 +390,7 @@ describe('the disable count (16 bits, as the kernel)', () => {
     const W = warnings();
     try {
       const q = wq('underflow');
-      const L = latch();
-      const w = work('latched', { i32: L.i32 });
-      k.queue_work(q, w);
-      await L.started();
+      const { L, w } = await running(q);
       const p = k.cancel_work_sync(w);
       try {
         expect(k.queue_work(q, w)).toBe(false); // disabled while it waits
