@@ -10,11 +10,13 @@
 // start + ceil(k · 64 · 10^9 / 48000) ns, so the stream position stays exact
 // however long it runs; and the hardware pointer is derived from the clock,
 // so periods missed while the process was stalled are counted (an xrun), not
-// replayed.
+// replayed. The run ends in the callback that signals the last period, so the
+// final count and the clock are read at the same instant, however busy the
+// machine is.
 import { createHistogram } from 'node:perf_hooks';
 import {
   hrtimer, hrtimer_setup, hrtimer_start, hrtimer_set_expires, hrtimer_cancel, ktime_get,
-  CLOCK_MONOTONIC, HRTIMER_MODE_ABS, HRTIMER_RESTART, NSEC_PER_SEC,
+  CLOCK_MONOTONIC, HRTIMER_MODE_ABS, HRTIMER_NORESTART, HRTIMER_RESTART, NSEC_PER_SEC,
 } from 'ktimers';
 
 const seconds = Number(process.argv[2] ?? 2);
@@ -23,6 +25,8 @@ const RATE = BigInt(process.argv[4] ?? 48000); // frames per second
 
 /** The instant period `k` ends: exact rational time, rounded up so it is never early. */
 const deadline = (start, k) => start + (k * PERIOD * NSEC_PER_SEC + RATE - 1n) / RATE;
+/** The periods in `seconds` of stream: the run ends when they are signalled. */
+const total = BigInt(Math.round(seconds * Number(RATE))) / PERIOD;
 
 const lateness = createHistogram();
 let periodsDone = 0n; // periods signalled ("snd_pcm_period_elapsed" calls)
@@ -42,6 +46,10 @@ hrtimer_setup(timer, (t) => {
   xruns += periodsNow - periodsDone - 1n;
   periodsDone = periodsNow;
   callbacks++;
+  if (periodsDone >= total) {
+    report(now);
+    return HRTIMER_NORESTART;
+  }
   hrtimer_set_expires(t, deadline(start, periodsDone + 1n));
   return HRTIMER_RESTART;
 }, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
@@ -50,17 +58,15 @@ const period_ns = Number(PERIOD * NSEC_PER_SEC) / Number(RATE);
 console.log(`stream clock: ${RATE} Hz, ${PERIOD} frames per period (${period_ns.toFixed(2)} ns), for ${seconds} s`);
 hrtimer_start(timer, deadline(start, 1n), HRTIMER_MODE_ABS);
 
-setTimeout(() => {
-  const now = ktime_get();
-  hrtimer_cancel(timer);
+function report(now) {
   const clockFrames = ((now - start) * RATE) / NSEC_PER_SEC;
   const streamFrames = periodsDone * PERIOD;
   const us = (v) => (v / 1000).toFixed(1);
   console.log(`${periodsDone} periods (${streamFrames} frames) signalled in ${callbacks} callbacks; ${xruns} xruns; ${early} early`);
   const behind = clockFrames - streamFrames;
-  // The period in progress is not signalled yet; a period that ended just now may
-  // still be waiting for its callback. Anything more would be drift.
+  // Read in the same callback as the count: only the period in progress can be
+  // unsignalled. Anything more would be drift.
   console.log(`clock says ${clockFrames} frames: the stream is ${behind} frames behind ` +
-    `(${behind < 2n * PERIOD ? 'the period in progress: no drift' : 'DRIFT'})`);
+    `(${behind >= 0n && behind < PERIOD ? 'the period in progress: no drift' : 'DRIFT'})`);
   console.log(`period-elapsed lateness: p50 ${us(lateness.percentile(50))} us  p99 ${us(lateness.percentile(99))} us  max ${us(lateness.max)} us`);
-}, seconds * 1000);
+}

@@ -28,10 +28,16 @@ INIT_DELAYED_WORK(dw, fn);
 dw.work.data = { counts, slot: 1 };
 queue_delayed_work(wq, dw, msecs_to_jiffies(100));
 
-setTimeout(async () => {
-  timer_delete_sync(t);
-  await cancel_delayed_work_sync(dw);                   // sleeping calls are Promises
-  await flush_work(w);
-  await destroy_workqueue(wq);                          // drains, then the queue is gone
-  console.log(`polled ${counts[0]} times, delayed work ran ${counts[1]} time(s)`);
-}, 500);
+// The work functions count in shared memory; the main thread waits on those
+// counters (Atomics.waitAsync: no polling) until the poller has run 20 times
+// and the delayed work once, however long a busy machine takes to get there.
+async function until(slot, n) {
+  for (let v; (v = Atomics.load(counts, slot)) < n; ) await Atomics.waitAsync(counts, slot, v).value;
+}
+await until(1, 1);
+await until(0, 20);
+timer_delete_sync(t);
+const cancelled = await cancel_delayed_work_sync(dw);   // sleeping calls are Promises; false: it already ran
+await flush_work(w);
+await destroy_workqueue(wq);                            // drains, then the queue is gone
+console.log(`polled ${counts[0]} times, delayed work ran ${counts[1]} time(s); cancel_delayed_work_sync() = ${cancelled}`);

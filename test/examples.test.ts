@@ -61,13 +61,16 @@ const CHECKS: Record<string, () => Promise<void>> = {
     expect(early).toBe(0);
     expect(frames).toBe(periods! * 64);
     expect(callbacks! + xruns!).toBe(periods); // every period is signalled or counted as an xrun
-    // 750 periods of 1.333 ms in 1 s; the end is a Node setTimeout, which may run late.
-    expect(periods).toBeGreaterThanOrEqual(740);
-    expect(periods).toBeLessThanOrEqual(1000);
+    // It ends in the callback that signals period 750 (1 s of 1.333 ms periods):
+    // exactly 750, or more when that callback came late and counted the missed
+    // periods as xruns.
+    expect(periods).toBeGreaterThanOrEqual(750);
+    expect(periods).toBeLessThanOrEqual(750 + xruns!);
+    // The clock and the count are read in that same callback: only the period in progress is unsignalled.
     const [clockFrames, behind] = num(/clock says (\d+) frames: the stream is (-?\d+) frames behind \(the period in progress: no drift\)/, r.stdout);
     expect(clockFrames! - frames!).toBe(behind);
     expect(behind).toBeGreaterThanOrEqual(0);
-    expect(behind).toBeLessThan(128);
+    expect(behind).toBeLessThan(64);
   },
 
   'node-style.js': async () => {
@@ -117,8 +120,10 @@ const CHECKS: Record<string, () => Promise<void>> = {
   'workqueue.js': async () => {
     const r = await run('workqueue.js');
     expect(r.status, r.stderr).toBe(0);
-    const [polled, delayed] = num(/polled (\d+) times, delayed work ran (\d+) time/, r.stdout);
-    expect(polled).toBeGreaterThanOrEqual(5); // a 10 ms timer for 500 ms: ~45 on an idle machine
+    // The example waits for 20 polls and the delayed work's one run (events, not a
+    // time); polls queued before the timer is deleted may add to the 20.
+    const [polled, delayed] = num(/polled (\d+) times, delayed work ran (\d+) time\(s\); cancel_delayed_work_sync\(\) = false/, r.stdout);
+    expect(polled).toBeGreaterThanOrEqual(20);
     expect(delayed).toBe(1);
   },
 };
