@@ -13,7 +13,9 @@
  * the pool's eventcount.
  *
  * While it sleeps its event loop is blocked: a work function must await what
- * it starts (as a kernel work function returns only when done).
+ * it starts (as a kernel work function returns only when done). The loop is
+ * let turn once before each sleep, so that what Node does only between turns
+ * (reporting an unhandled rejection) happens on every Node version.
  * Work functions run in task context: in_task() is true here.
  * @internal
  */
@@ -280,6 +282,7 @@ async function main(): Promise<void> {
     },
   };
   setup();
+  let turned = false;
   for (;;) {
     if (Atomics.load(out, S.O_DIRECT) > 0) pump();
     if (direct.length > 0) {
@@ -302,6 +305,17 @@ async function main(): Promise<void> {
     for (let i = 0; i < SPIN && idle(); i++);
     if (!idle()) continue;
     if (Atomics.load(pool, S.P_STOP) !== 0) break;
+    // Before each sleep the event loop turns once. Node reports unhandled
+    // rejections (and runs what else waits for a turn) only when it does, and
+    // nothing else here guarantees one: since Node 22 an `await import()` of a
+    // module already loaded settles within the same turn, so a thread that
+    // goes from work to Atomics.wait and back never turns it.
+    if (!turned) {
+      turned = true;
+      await new Promise<void>((r) => setImmediate(r));
+      continue;
+    }
+    turned = false;
     const seen = Atomics.load(pool, S.P_SEQ);
     Atomics.add(pool, S.P_SLEEPERS, 1);
     // Items with data wait unstarted (in the backlog, or held by a busy worker): ask for some (once per sleep).
