@@ -89,8 +89,8 @@ function runOnce(i) {
     }
     child.on('close', (status, signal) => {
       file.end();
-      // The ASan phase starts where npm prints its script banner.
-      const at = text.indexOf('> ktimers@') >= 0 ? text.search(/> [^\n]*test:asan\n/) : -1;
+      // The ASan phase starts where npm prints its script banner ("> ktimers@x.y.z test:asan").
+      const at = text.search(/^> \S+@\S+ test:asan$/m);
       const unit = at >= 0 ? text.slice(0, at) : text;
       const asan = at >= 0 ? text.slice(at) : '';
       const failed = [
