@@ -171,7 +171,7 @@ interface Waiter {
  * waits; deadlines `start + k * period` are kept in the hrtimer's expiry and
  * moved with `hrtimer_forward`, so they never drift.
  */
-class Interval implements AsyncIterableIterator<bigint> {
+class Interval implements AsyncIterableIterator<bigint>, AsyncDisposable {
   readonly #period: bigint;
   readonly #signal: AbortSignal | undefined;
   #t: hrtimer | null = null;
@@ -254,6 +254,11 @@ class Interval implements AsyncIterableIterator<bigint> {
   [Symbol.asyncIterator](): this {
     return this;
   }
+
+  /** `await using it = interval(…)`: ends the iteration as {@link Interval.return} does. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
 }
 
 /**
@@ -277,7 +282,7 @@ class Interval implements AsyncIterableIterator<bigint> {
  *   if (overruns > 1n) console.warn(`missed ${overruns - 1n} ticks`);
  * }
  */
-export function interval(period: Duration, options?: IntervalOptions): AsyncIterableIterator<bigint> {
+export function interval(period: Duration, options?: IntervalOptions): AsyncIterableIterator<bigint> & AsyncDisposable {
   try {
     const p = durationArg(period, 'period', 1n);
     const c = commonOptions(options);
@@ -289,9 +294,9 @@ export function interval(period: Duration, options?: IntervalOptions): AsyncIter
 }
 
 /** An iterator whose first next() rejects with `err` (Node's setInterval validates lazily, too). */
-function failed(err: unknown): AsyncIterableIterator<bigint> {
+function failed(err: unknown): AsyncIterableIterator<bigint> & AsyncDisposable {
   let reported = false;
-  const it: AsyncIterableIterator<bigint> = {
+  const it: AsyncIterableIterator<bigint> & AsyncDisposable = {
     next() {
       if (reported) return Promise.resolve({ value: undefined, done: true });
       reported = true;
@@ -303,6 +308,9 @@ function failed(err: unknown): AsyncIterableIterator<bigint> {
     },
     [Symbol.asyncIterator]() {
       return it;
+    },
+    async [Symbol.asyncDispose]() {
+      reported = true;
     },
   };
   return it;

@@ -40,14 +40,14 @@ import { setMonotonicSource } from './internal/clock.js';
 import { cancelVirtual, nextVirtualEvent, runVirtualPass } from './internal/engine.js';
 import { virt } from './internal/virtual.js';
 import { native } from './binding.js';
-import { INITIAL_JIFFIES, jiffiesAtNs, jiffyStartNs, refreshJiffies } from './jiffies.js';
+import { INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies } from './jiffies.js';
 import { S64_MAX, S64_MIN } from './internal/validate.js';
 import { installVirtualWheel, runTimers, uninstallVirtualWheel, virtualNextExpiry } from './timer.js';
 
 /** Options of {@link installVirtualClock}. */
 export interface VirtualClockOptions {
-  /** The jiffies value the timeline starts at (default INITIAL_JIFFIES). */
-  startJiffies?: bigint;
+  /** The jiffies value the timeline starts at (default INITIAL_JIFFIES): a bigint or a safe-integer number. */
+  startJiffies?: bigint | number;
 }
 
 /** The handle {@link installVirtualClock} returns: moves virtual time, reads it, uninstalls. */
@@ -107,9 +107,9 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
     throw typeError('ERR_INVALID_ARG_TYPE', `options must be an object, got ${describe(options)}`);
   }
   if (virt.active) throw new KtimersError('ERR_KTIMERS_VIRTUAL_CLOCK_INSTALLED', 'a virtual clock is already installed in this thread');
-  const start = options.startJiffies === undefined ? INITIAL_JIFFIES : options.startJiffies;
-  if (typeof start !== 'bigint') throw typeError('ERR_INVALID_ARG_TYPE', `startJiffies must be a bigint, got ${describe(start)}`);
-  if (start < 0n || start >= 1n << 62n) throw rangeError('ERR_OUT_OF_RANGE', `startJiffies must be in [0, 2^62), got ${start}n`);
+  // A bigint or a safe-integer number, as every other jiffies parameter.
+  const start =
+    options.startJiffies === undefined ? INITIAL_JIFFIES : jiffiesArg(options.startJiffies, 'startJiffies', 0n, (1n << 62n) - 1n);
 
   // Offsets of the other clocks from MONOTONIC, as they are now. Everything is
   // checked before any state changes: a rejected install leaves the thread real.

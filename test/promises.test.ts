@@ -176,6 +176,28 @@ describe('bad arguments reject (never throw), with codes', () => {
 });
 
 describe('interval (virtual clock)', () => {
+  it('await using: leaving the block ends the iteration and cancels its timer (Symbol.asyncDispose), also for an iterator of bad arguments', async () => {
+    clock = installVirtualClock();
+    let it: AsyncIterableIterator<bigint> | undefined;
+    {
+      const i = interval(ms(10));
+      it = i;
+      const n = track(i.next());
+      clock.advanceNs(ms(10));
+      await flush();
+      expect(n.value).toEqual({ value: 1n, done: false });
+      const pending = track(i.next());
+      await i[Symbol.asyncDispose]();
+      await flush();
+      expect(pending.value).toEqual({ value: undefined, done: true });
+    }
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+    clock.advanceNs(ms(100)); // nothing armed: no tick comes
+    const bad = interval(0n);
+    await bad[Symbol.asyncDispose]();
+    expect(await bad.next()).toEqual({ value: undefined, done: true }); // disposed before its error was read
+  });
+
   it('ticks on absolute deadlines start + k·period, yielding 1n while the consumer keeps up', async () => {
     clock = installVirtualClock();
     const it = interval(ms(10));

@@ -141,6 +141,23 @@ describe('virtual clock', () => {
     expect(() => clock!.advanceNs(1)).toThrow(expect.objectContaining({ code: 'ERR_KTIMERS_VIRTUAL_CLOCK_UNINSTALLED' }));
     clock = null;
     expect(() => installVirtualClock({ startJiffies: -1n })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => installVirtualClock({ startJiffies: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => installVirtualClock({ startJiffies: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => installVirtualClock({ startJiffies: 2 ** 53 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => installVirtualClock({ startJiffies: 1n << 62n })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => installVirtualClock({ startJiffies: '5' as unknown as number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+
+  it('startJiffies takes a safe-integer number as every jiffies parameter does: the same timeline as the bigint', () => {
+    const at: bigint[] = [];
+    for (const start of [1_000_000, 1_000_000n]) {
+      clock = installVirtualClock({ startJiffies: start });
+      at.push(k.get_jiffies_64(), k.ktime_get());
+      clock.uninstall();
+      clock = null;
+    }
+    expect(at[0]).toBe(1_000_000n);
+    expect(at.slice(0, 2)).toEqual(at.slice(2));
   });
 });
 
