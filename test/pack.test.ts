@@ -64,10 +64,10 @@ afterAll(() => {
 });
 
 describe('npm pack', { timeout: LIMIT }, () => {
-  it('ships the prebuild, the native sources, dist (js + d.ts), README, LICENSE and package.json — nothing else', () => {
+  it('ships the prebuild, the native sources, dist (js + d.ts + source maps), README, LICENSE and package.json — nothing else', () => {
     const allowed = [
       /^package\.json$/, /^README\.md$/, /^LICENSE$/, /^binding\.gyp$/, /^native\/[\w-]+\.(cc|h)$/,
-      /^prebuilds\/linux-x64\/ktimers\.node$/, /^dist\/[\w/-]+\.(js|d\.ts)$/, /^bin\/[\w-]+\.js$/,
+      /^prebuilds\/linux-x64\/ktimers\.node$/, /^dist\/[\w/-]+\.(js|d\.ts|js\.map)$/, /^bin\/[\w-]+\.js$/,
     ];
     expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
     const gyp = readFileSync(join(root, 'binding.gyp'), 'utf8');
@@ -89,6 +89,20 @@ describe('npm pack', { timeout: LIMIT }, () => {
     }
     for (const bin of Object.values((pkg.bin ?? {}) as Record<string, string>)) expect(files).toContain(bin.replace(/^\.\//, ''));
     expect(pkg.os).toEqual(['linux']);
+  });
+
+  it('every source map a shipped .js points at is shipped, and carries its sources (lib/ is not shipped)', () => {
+    const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(0);
+    for (const f of js) {
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(root, f), 'utf8'))?.[1];
+      if (url === undefined) continue;
+      const map = join(f, '..', url);
+      expect(files, `${f} points at ${map}`).toContain(map);
+      const m = JSON.parse(readFileSync(join(root, map), 'utf8'));
+      expect(m.sourcesContent?.length, map).toBe(m.sources.length);
+      expect(m.sourcesContent.every((c: unknown) => typeof c === 'string' && c.length > 0), map).toBe(true);
+    }
   });
 
   it('the installed package has no build/: only the prebuild can load', () => {
