@@ -14,7 +14,9 @@
 // bucket's lower edge, as cyclictest reports); max is the largest over the rounds. The differences
 // (b)−(a) and (a)−(d) are given on the pooled figures and as the median of the per-round
 // differences (round k's (b) against round k's (a)), which is what the interleaving buys.
-// Targets: (b)−(a) within 5 us at p50 and 20 us at p99 — the RT thread does not notice the load.
+// Targets: (b)−(a) at most 5 us at p50 and 20 us at p99 — the load costs the RT thread no more
+// than that. The check is one-sided: (b) coming out *faster* than (a) is not a failure of isolation
+// (on this VM a busy main thread keeps a vCPU awake, and the RT thread's wake-ups can gain from it).
 // Prints markdown tables and the verdicts; raw results go to bench/results/rt-thread.json.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -171,8 +173,8 @@ for (const r of results) {
 out.push('');
 for (const r of results) {
   const d = r.diffs.b_minus_a;
-  const ok50 = d.p50.pooled != null && Math.abs(d.p50.pooled) <= 5;
-  const ok99 = d.p99.pooled != null && Math.abs(d.p99.pooled) <= 20;
+  const ok50 = d.p50.pooled != null && d.p50.pooled <= 5;
+  const ok99 = d.p99.pooled != null && d.p99.pooled <= 20;
   out.push(`${r.interval_us} us: (b)−(a) p50 ${fmt(d.p50.pooled)} us (target ≤ 5: ${ok50 ? 'met' : 'NOT met'}), ` +
     `p99 ${fmt(d.p99.pooled)} us (target ≤ 20: ${ok99 ? 'met' : 'NOT met'}); main-thread load chunks during (b): ${r.meta.b.chunks}, during (c): ${r.meta.c.chunks}`);
 }
