@@ -319,7 +319,7 @@ describe('--plot', () => {
     const groups = [...svg.matchAll(/<g class="(histogram|trace)">([\s\S]*?)<\/g>/g)];
     expect(groups.map((g) => g[1])).toEqual(['histogram', 'trace']);
     for (const [, , inner] of groups) {
-      expect([...inner!.matchAll(/<path class="series" data-api="(\w+)" d="M[^"]+"/g)].map((m) => m[1])).toEqual(['hrtimer', 'setTimeout', 'timer_list']);
+      expect([...inner!.matchAll(/<path class="series" data-api="(\w+)" data-thread="main" d="M[^"]+"/g)].map((m) => m[1])).toEqual(['hrtimer', 'setTimeout', 'timer_list']);
     }
     expect(svg).toContain('<title>ktimers cyclictest: timer callback latency</title>');
     expect(svg).toMatch(/>hrtimer: 200 samples, min [\d.]+, p50 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+ us/);
@@ -327,7 +327,7 @@ describe('--plot', () => {
     expect(svg).toMatch(/>time since the first expiry \(s\)</);
     // The trace draws every sample: an envelope segment per used pixel column, all inside the panel.
     const trace = groups[1]![2]!;
-    const d = /data-api="hrtimer" d="([^"]+)"/.exec(trace)![1]!;
+    const d = /data-api="hrtimer" data-thread="main" d="([^"]+)"/.exec(trace)![1]!;
     const segs = [...d.matchAll(/M([\d.]+),([\d.]+)V([\d.]+)/g)];
     expect(segs.length).toBeGreaterThan(50);
     for (const [, x] of segs) expect(Number(x)).toBeGreaterThanOrEqual(70);

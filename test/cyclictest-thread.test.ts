@@ -5,9 +5,11 @@
 // and a run without privilege that warns and goes on. No latency figure is
 // asserted: the machine is a shared VM.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliUsageError, DEFAULTS, parseCyclictestArgs, RT_THREAD_DEFAULT_PRIORITY } from '../dist/cyclictest/options.js';
 import { rtThreadSettings } from '../dist/cyclictest/rt-thread.js';
 import { RingReader, RingWriter, ringBuffer } from '../dist/cyclictest/ring.js';
@@ -195,16 +197,22 @@ describe('RT throttling detection (synthetic runs)', () => {
 let both: any; // -l 200 --api hrtimer,setTimeout --thread main,rt --load 200 --json
 let bothStderr: string;
 let pinned: any; // -l 100 --thread rt -a 0 --json
+let svg: string;
+let dir: string;
 
 beforeAll(() => {
-  const a = run(['cyclictest', '-l', '200', '-q', '--api', 'hrtimer,setTimeout', '--thread', 'main,rt', '--load', '200', '--json']);
+  dir = mkdtempSync(path.join(tmpdir(), 'ktimers-rt-'));
+  const a = run(['cyclictest', '-l', '200', '-q', '--api', 'hrtimer,setTimeout', '--thread', 'main,rt', '--load', '200', '--json',
+    '--plot', path.join(dir, 'p.svg')]);
   if (a.status !== 0) throw new Error(`run failed: ${a.status} ${a.stderr}`);
   both = JSON.parse(a.stdout);
   bothStderr = a.stderr;
+  svg = readFileSync(path.join(dir, 'p.svg'), 'utf8');
   const b = run(['cyclictest', '-l', '100', '-q', '--thread', 'rt', '-a', '0', '--json', '--api', 'hrtimer,timer_list']);
   if (b.status !== 0) throw new Error(`pinned run failed: ${b.status} ${b.stderr}`);
   pinned = JSON.parse(b.stdout);
 }, 120_000 * SLOWDOWN);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('--thread main,rt --load 200 (a short real run)', () => {
   it('one run per API per thread, in order, each complete', () => {
@@ -254,6 +262,15 @@ describe('--thread main,rt --load 200 (a short real run)', () => {
     expect(bothStderr).toMatch(/^load chunks( +\d+){4}$/m);
     expect(bothStderr).toMatch(/^hrtimer: p50 [\d.]+ us on the main thread, [\d.]+ us on the RT thread/m);
     expect(bothStderr).toMatch(/^RT thread \(tid \d+\): SCHED_\w+/m);
+  });
+
+  it('--plot: a series per API per thread in both panels, labelled with the thread', () => {
+    for (const panel of ['histogram', 'trace']) {
+      const inner = new RegExp(`<g class="${panel}">([\\s\\S]*?)</g>`).exec(svg)![1]!;
+      expect([...inner.matchAll(/<path class="series" data-api="(\w+)" data-thread="(\w+)" d="M/g)].map((m) => `${m[1]} ${m[2]}`))
+        .toEqual(['hrtimer main', 'hrtimer rt', 'setTimeout main', 'setTimeout rt']);
+    }
+    expect(svg).toMatch(/>hrtimer rt: 200 samples, min /);
   });
 
   it('-a pins the RT thread; the main thread, which does not measure, is not pinned', () => {
