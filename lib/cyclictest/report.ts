@@ -277,12 +277,13 @@ export function summaryText(rep: Report): string {
     if ((c.r.dropped ?? 0) > 0) notes.push(`${c.label}: ${c.r.dropped} samples lost (the main thread did not empty the RT thread's ring in time).`);
     if (c.r.rec.traceDropped > 0) notes.push(`${c.label}: the plot's trace keeps the first ${c.r.rec.traceLen} samples.`);
   }
+  // On the same thread: the main thread's hrtimer against the main thread's setTimeout.
   const hr = cols.find((c) => c.r.api === 'hrtimer' && c.s.latency_ns);
-  const st = cols.find((c) => c.r.api === 'setTimeout' && c.s.latency_ns);
+  const st = cols.find((c) => c.r.api === 'setTimeout' && c.s.latency_ns && c.r.thread === hr?.r.thread);
   if (hr && st && hr.s.latency_ns!.p50 > 0 && hr.s.latency_ns!.p99 > 0) {
     const a = hr.s.latency_ns!;
     const b = st.s.latency_ns!;
-    notes.push(`median: ${hr.label} ${us(a.p50)} us late, setTimeout ${us(b.p50)} us (${ratio(b.p50, a.p50)}); ` +
+    notes.push(`median: ${hr.label} ${us(a.p50)} us late, ${st.label} ${us(b.p50)} us (${ratio(b.p50, a.p50)}); ` +
       `p99: ${us(a.p99)} us vs ${us(b.p99)} us (${ratio(b.p99, a.p99)}).`);
   }
   // The isolation: the same API on the (loaded) main thread and on the RT thread.
