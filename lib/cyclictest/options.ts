@@ -193,14 +193,14 @@ export const SPECS: readonly Spec[] = [
       if (new Set(list).size !== list.length) throw new CliUsageError(`${n} lists an API twice: '${v}'`);
       o.apis = list;
     } },
-  { long: 'thread', kind: 'value', arg: 'LIST', help: 'main (default): measure on the JS main thread; rt: on a dedicated real-time thread ' +
-      `(-p/--policy, or SCHED_FIFO ${RT_THREAD_DEFAULT_PRIORITY} where permitted; -a pins it); main,rt runs both, one after the other`,
+  { long: 'thread', kind: 'value', arg: 'LIST', help: 'main (default): the JS main thread; rt: a dedicated real-time thread ' +
+      `(SCHED_FIFO ${RT_THREAD_DEFAULT_PRIORITY} unless -p/--policy/--nice; -a pins it); main,rt: both in turn`,
     apply: (o, v, n) => {
       const list = v!.split(',').map((s) => oneOf(s, n, THREADS));
       if (new Set(list).size !== list.length) throw new CliUsageError(`${n} lists a thread twice: '${v}'`);
       o.threads = list;
     } },
-  { long: 'load', kind: 'value', arg: 'US', help: 'keep the main thread busy while measuring: back-to-back synchronous chunks of US (a setImmediate loop)',
+  { long: 'load', kind: 'value', arg: 'US', help: 'keep the main thread busy while measuring: back-to-back synchronous US chunks (default 0: none)',
     apply: (o, v, n) => { o.loadUs = usArg(v!, n, 0, MAX_LOAD_US); } },
   { long: 'spin', kind: 'value', arg: 'US', help: 'hybrid mode (hrtimer): wake US early and busy-wait the rest; costs CPU, cuts latency',
     apply: (o, v, n) => { o.spinUs = usArg(v!, n, 0, MAX_SPIN_US); } },
