@@ -150,6 +150,20 @@ describe('RT throttling detection (synthetic runs)', () => {
     expect(throttleNote(hit, { runtimeUs: -1, periodUs: 1000000 }).join('\n')).toMatch(/sched_rt_runtime_us is -1 \(throttling off\)/);
     expect(throttleNote(hit, { runtimeUs: null, periodUs: null }).join('\n')).toMatch(/could not be read/);
     expect(throttleNote(hit, { runtimeUs: 900000, periodUs: 1000000 }).join('\n')).toMatch(/other 100 ms of each period/);
+
+  });
+
+  it('a stall on the RT thread itself is reported, but not as its own throttling and with no advice to move the timer', () => {
+    const runs = [
+      { label: 'hrtimer main', thread: 'main' as const, policy: 'SCHED_FIFO', maxNs: ms(20) },
+      { label: 'hrtimer rt', thread: 'rt' as const, policy: 'SCHED_FIFO', maxNs: ms(101.7) },
+    ];
+    expect(throttledRuns(runs)).toEqual(['hrtimer rt']);
+    const note = throttleNote(runs, settings);
+    expect(note).toHaveLength(1);
+    expect(note[0]).toMatch(/^hrtimer rt lost 101\.7 ms at once at a real-time policy\. The RT thread sleeps between expiries/);
+    expect(note[0]).toMatch(/came from elsewhere/);
+    expect(note[0]).not.toMatch(/--thread rt/);
   });
 
   it('the summary and the JSON carry it for the runs that show it', () => {

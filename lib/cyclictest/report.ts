@@ -84,7 +84,7 @@ export interface Report {
 }
 
 function throttleView(runs: readonly RunRecord[]): ThrottleRunView[] {
-  return runs.map((r) => ({ label: runLabel(r), policy: r.policy ?? '', maxNs: r.rec.count > 0 ? r.rec.max : -Infinity }));
+  return runs.map((r) => ({ label: runLabel(r), thread: r.thread ?? 'main', policy: r.policy ?? '', maxNs: r.rec.count > 0 ? r.rec.max : -Infinity }));
 }
 
 /** A run's numbers, in ns (integers) and percents. */

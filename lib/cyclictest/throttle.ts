@@ -12,6 +12,11 @@
  * why and what to do: put the timer on a thread that sleeps between expiries
  * (--thread rt) and leave the busy main thread SCHED_OTHER.
  *
+ * A run on the RT thread itself can show such a stall too, but that thread
+ * sleeps between expiries and cannot use up the budget by itself: its note
+ * says the stall came from elsewhere (other real-time work on the CPU, or the
+ * hypervisor), not to move the timer.
+ *
  * Pure functions of the runs and the two settings, so the detection is tested
  * on synthetic data (test/cyclictest-thread.test.ts).
  */
@@ -46,6 +51,8 @@ export function readRtThrottle(): RtThrottleSettings {
 /** What detection needs of a run. */
 export interface ThrottleRunView {
   label: string;
+  /** the measuring thread; absent = the main thread */
+  thread?: 'main' | 'rt';
   /** the measuring thread's policy in force (SCHED_FIFO, SCHED_OTHER, ...) */
   policy: string;
   /** the largest lateness, ns (-Infinity with no samples) */
@@ -59,19 +66,29 @@ export function throttledRuns(runs: readonly ThrottleRunView[]): string[] {
 
 /** The report's note (lines), or [] when no real-time run shows the signature. */
 export function throttleNote(runs: readonly ThrottleRunView[], s: RtThrottleSettings): string[] {
-  const hit = throttledRuns(runs);
-  if (hit.length === 0) return [];
-  const worst = Math.max(...runs.filter((r) => hit.includes(r.label)).map((r) => r.maxNs));
-  const lines = [`RT throttling: ${hit.join(', ')} ran at a real-time policy and lost ${(worst / 1e6).toFixed(1)} ms at once ` +
-    `(>= ${THROTTLE_NS / 1e6} ms: the kernel's RT throttling signature).`];
-  if (s.runtimeUs !== null && s.periodUs !== null && s.runtimeUs >= 0 && s.runtimeUs < s.periodUs) {
-    lines.push(`  The kernel gives real-time threads ${s.runtimeUs} us of every ${s.periodUs} us (sched_rt_runtime_us / sched_rt_period_us); ` +
-      `a thread that stays runnable is stopped for the other ${((s.periodUs - s.runtimeUs) / 1000).toFixed(0)} ms of each period.`);
-  } else if (s.runtimeUs === -1) {
-    lines.push('  sched_rt_runtime_us is -1 (throttling off), so something else held this thread off the CPU that long.');
-  } else {
-    lines.push(`  (${RT_RUNTIME_FILE} / ${RT_PERIOD_FILE} could not be read.)`);
+  const hit = new Set(throttledRuns(runs));
+  if (hit.size === 0) return [];
+  const worst = (rs: ThrottleRunView[]) => (Math.max(...rs.map((r) => r.maxNs)) / 1e6).toFixed(1);
+  const onMain = runs.filter((r) => hit.has(r.label) && r.thread !== 'rt');
+  const onRt = runs.filter((r) => hit.has(r.label) && r.thread === 'rt');
+  const lines: string[] = [];
+  if (onMain.length > 0) {
+    lines.push(`RT throttling: ${onMain.map((r) => r.label).join(', ')} ran at a real-time policy and lost ${worst(onMain)} ms at once ` +
+      `(>= ${THROTTLE_NS / 1e6} ms: the kernel's RT throttling signature).`);
+    if (s.runtimeUs !== null && s.periodUs !== null && s.runtimeUs >= 0 && s.runtimeUs < s.periodUs) {
+      lines.push(`  The kernel gives real-time threads ${s.runtimeUs} us of every ${s.periodUs} us (sched_rt_runtime_us / sched_rt_period_us); ` +
+        `a thread that stays runnable is stopped for the other ${((s.periodUs - s.runtimeUs) / 1000).toFixed(0)} ms of each period.`);
+    } else if (s.runtimeUs === -1) {
+      lines.push('  sched_rt_runtime_us is -1 (throttling off), so something else held this thread off the CPU that long.');
+    } else {
+      lines.push(`  (${RT_RUNTIME_FILE} / ${RT_PERIOD_FILE} could not be read.)`);
+    }
+    lines.push('  Put the timer on a real-time thread that sleeps between expiries (--thread rt) and leave the busy main thread SCHED_OTHER.');
   }
-  lines.push('  Put the timer on a real-time thread that sleeps between expiries (--thread rt) and leave the busy main thread SCHED_OTHER.');
+  if (onRt.length > 0) {
+    lines.push(`${onRt.map((r) => r.label).join(', ')} lost ${worst(onRt)} ms at once at a real-time policy. The RT thread sleeps between ` +
+      'expiries and does not use up sched_rt_runtime_us by itself: the stall came from elsewhere (other real-time work on its CPUs, ' +
+      'or the hypervisor on a VM).');
+  }
   return lines;
 }
