@@ -184,10 +184,12 @@ const isInt = (v: unknown) => Number.isInteger(v);
 
 function checkRun(r: any, api: string, samples: number) {
   expect(Object.keys(r).sort()).toEqual(
-    ['api', 'interval_ns', 'spin_ns', 'samples', 'warmup_discarded', 'stopped_by', 'wall_ns', 'overruns', 'early', 'latency_ns',
+    ['api', 'thread', 'label', 'policy', 'priority', 'load', 'ring_dropped', 'interval_ns', 'spin_ns', 'samples', 'warmup_discarded', 'stopped_by', 'wall_ns', 'overruns', 'early', 'latency_ns',
       'cpu_percent', 'spin_percent', 'histogram', ...(api === 'timer_list' ? ['period_jiffies'] : [])].sort(),
   );
   expect(r.api).toBe(api);
+  // --thread main (the default): the label is the API alone, no load, nothing dropped.
+  expect([r.thread, r.label, r.load, r.ring_dropped]).toEqual(['main', r.spin_ns > 0 ? `${api} spin ${r.spin_ns / 1000}` : api, null, 0]);
   expect(r.interval_ns).toBe(1_000_000);
   expect(r.samples).toBe(samples);
   expect(r.stopped_by).toBe('loops');
@@ -228,7 +230,7 @@ describe('--json on a short real run (-l 200 -i 1000)', () => {
     expect(Number.isNaN(Date.parse(doc.date))).toBe(false);
     expect(doc.options).toEqual({
       interval_us: 1000, loops: 200, duration_s: 0, clock: 'monotonic', apis: ['hrtimer', 'setTimeout', 'timer_list'],
-      spin_us: 0, warmup: 0, histogram_us: 20, dma_latency: true,
+      spin_us: 0, warmup: 0, histogram_us: 20, dma_latency: true, threads: ['main'], load_us: 0,
     });
     const c = doc.conditions;
     expect(c.sched).toEqual({ requested: null, error: null, policy: expect.stringMatching(/^SCHED_/), priority: expect.any(Number) });
@@ -246,6 +248,8 @@ describe('--json on a short real run (-l 200 -i 1000)', () => {
     expect(c.loadavg_start).toHaveLength(3);
     expect(c.loadavg_end).toHaveLength(3);
     expect(c).not.toHaveProperty('loadavg');
+    expect(c.rt_thread).toBe(null);
+    expect(c.rt_throttling.throttled_runs).toEqual([]);
   });
 
   it('has one run per API in order, each with the documented fields and a consistent histogram', () => {
@@ -315,7 +319,7 @@ describe('--plot', () => {
     const groups = [...svg.matchAll(/<g class="(histogram|trace)">([\s\S]*?)<\/g>/g)];
     expect(groups.map((g) => g[1])).toEqual(['histogram', 'trace']);
     for (const [, , inner] of groups) {
-      expect([...inner!.matchAll(/<path class="series" data-api="(\w+)" d="M[^"]+"/g)].map((m) => m[1])).toEqual(['hrtimer', 'setTimeout', 'timer_list']);
+      expect([...inner!.matchAll(/<path class="series" data-api="(\w+)" data-thread="main" d="M[^"]+"/g)].map((m) => m[1])).toEqual(['hrtimer', 'setTimeout', 'timer_list']);
     }
     expect(svg).toContain('<title>ktimers cyclictest: timer callback latency</title>');
     expect(svg).toMatch(/>hrtimer: 200 samples, min [\d.]+, p50 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+ us/);
@@ -323,7 +327,7 @@ describe('--plot', () => {
     expect(svg).toMatch(/>time since the first expiry \(s\)</);
     // The trace draws every sample: an envelope segment per used pixel column, all inside the panel.
     const trace = groups[1]![2]!;
-    const d = /data-api="hrtimer" d="([^"]+)"/.exec(trace)![1]!;
+    const d = /data-api="hrtimer" data-thread="main" d="([^"]+)"/.exec(trace)![1]!;
     const segs = [...d.matchAll(/M([\d.]+),([\d.]+)V([\d.]+)/g)];
     expect(segs.length).toBeGreaterThan(50);
     for (const [, x] of segs) expect(Number(x)).toBeGreaterThanOrEqual(70);
@@ -447,13 +451,17 @@ describe('Ctrl-C', () => {
 });
 
 describe('npm start', () => {
-  it('is the default cyclictest run: hrtimer then setTimeout, about 10 s in all', () => {
+  it('shows the RT thread: hrtimer and setTimeout on the loaded main thread and on an RT thread, about 10 s in all', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     expect(pkg.bin).toEqual({ ktimers: 'bin/ktimers.js' });
     const [node, bin, cmd, ...args] = (pkg.scripts.start as string).split(' ');
     expect([node, bin, cmd]).toEqual(['node', 'bin/ktimers.js', 'cyclictest']);
     const o = parseCyclictestArgs(args);
     expect(o.apis).toEqual(['hrtimer', 'setTimeout']);
-    expect(o.durationS * o.apis.length).toBe(10);
+    expect(o.threads).toEqual(['main', 'rt']);
+    expect(o.loadUs).toBe(200);
+    // No -p: it must run anywhere (the RT thread warns and runs SCHED_OTHER without privilege).
+    expect(o.priority).toBe(0);
+    expect(o.durationS * o.apis.length * o.threads.length).toBe(10);
   });
 });

@@ -38,7 +38,16 @@ import { CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI } from '../k
 import { INITIAL_JIFFIES, TICK_NSEC, get_jiffies_64 } from '../jiffies.js';
 import { mod_timer, timer_delete, timer_list, timer_setup } from '../timer.js';
 import type { Api, ClockName } from './options.js';
-import type { LatencyRecorder } from './stats.js';
+
+/**
+ * Where a run's samples go: a LatencyRecorder on the main thread, the sample
+ * ring on the RT thread (ring.ts). `count` is the samples kept after warm-up,
+ * which -l counts.
+ */
+export interface Recorder {
+  readonly count: number;
+  record(lateNs: number, tNs: number, missed: number): void;
+}
 
 export const CLOCK_IDS: Record<ClockName, number> = {
   monotonic: CLOCK_MONOTONIC,
@@ -77,14 +86,14 @@ function endNs(durationS: number): bigint | null {
   return durationS > 0 ? BigInt(Math.round(durationS * 1e9)) : null;
 }
 
-function finished(rec: LatencyRecorder, spec: MeasureSpec, sinceStart: bigint, end: bigint | null, stop: StopFlag): StopReason | null {
+function finished(rec: Recorder, spec: MeasureSpec, sinceStart: bigint, end: bigint | null, stop: StopFlag): StopReason | null {
   if (stop.requested) return 'signal';
   if (spec.loops > 0 && rec.count >= spec.loops) return 'loops';
   if (end !== null && sinceStart >= end) return 'duration';
   return null;
 }
 
-export function measure(spec: MeasureSpec, rec: LatencyRecorder, stop: StopFlag): Promise<MeasureResult> {
+export function measure(spec: MeasureSpec, rec: Recorder, stop: StopFlag): Promise<MeasureResult> {
   switch (spec.api) {
     case 'hrtimer':
       return measureHrtimer(spec, rec, stop);
@@ -95,7 +104,7 @@ export function measure(spec: MeasureSpec, rec: LatencyRecorder, stop: StopFlag)
   }
 }
 
-function measureHrtimer(spec: MeasureSpec, rec: LatencyRecorder, stop: StopFlag): Promise<MeasureResult> {
+function measureHrtimer(spec: MeasureSpec, rec: Recorder, stop: StopFlag): Promise<MeasureResult> {
   return new Promise((resolve) => {
     const idx = CLOCK_INDEX[spec.clock];
     const iv = spec.intervalNs;
@@ -127,7 +136,7 @@ function measureHrtimer(spec: MeasureSpec, rec: LatencyRecorder, stop: StopFlag)
   });
 }
 
-function measureTimerList(spec: MeasureSpec, rec: LatencyRecorder, stop: StopFlag): Promise<MeasureResult> {
+function measureTimerList(spec: MeasureSpec, rec: Recorder, stop: StopFlag): Promise<MeasureResult> {
   return new Promise((resolve) => {
     // Whole jiffies, at least one: the wheel cannot express less.
     let p = (spec.intervalNs + TICK_NSEC / 2n) / TICK_NSEC;
@@ -167,7 +176,7 @@ function measureTimerList(spec: MeasureSpec, rec: LatencyRecorder, stop: StopFla
   });
 }
 
-function measureSetTimeout(spec: MeasureSpec, rec: LatencyRecorder, stop: StopFlag): Promise<MeasureResult> {
+function measureSetTimeout(spec: MeasureSpec, rec: Recorder, stop: StopFlag): Promise<MeasureResult> {
   return new Promise((resolve) => {
     const iv = spec.intervalNs;
     const end = endNs(spec.durationS);

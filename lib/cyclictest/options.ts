@@ -23,6 +23,9 @@ export type ClockName = 'monotonic' | 'realtime' | 'boottime' | 'tai';
 export const CLOCKS: readonly ClockName[] = ['monotonic', 'realtime', 'boottime', 'tai'];
 export type PolicyName = 'other' | 'fifo' | 'rr' | 'batch' | 'idle';
 export const POLICIES: readonly PolicyName[] = ['other', 'fifo', 'rr', 'batch', 'idle'];
+/** Which thread measures: the JS main thread, or a dedicated real-time worker_thread (rt-thread.ts). */
+export type ThreadName = 'main' | 'rt';
+export const THREADS: readonly ThreadName[] = ['main', 'rt'];
 
 export interface CyclictestOptions {
   /** Timer period, us. */
@@ -47,6 +50,10 @@ export interface CyclictestOptions {
   json: string | null;
   clock: ClockName;
   apis: Api[];
+  /** Measuring threads, in run order; each API runs on each. */
+  threads: ThreadName[];
+  /** Main-thread load while measuring: back-to-back synchronous chunks of this many us; 0 = none. */
+  loadUs: number;
   /** Hybrid spin, us (hrtimer only); 0 = sleep until the timerfd fires. */
   spinUs: number;
   /** SVG output path, or null. */
@@ -72,6 +79,8 @@ export const DEFAULTS: Readonly<CyclictestOptions> = Object.freeze<CyclictestOpt
   json: null,
   clock: 'monotonic',
   apis: ['hrtimer'],
+  threads: ['main'],
+  loadUs: 0,
   spinUs: 0,
   plot: null,
   dmaLatency: true,
@@ -83,6 +92,10 @@ export const DEFAULTS: Readonly<CyclictestOptions> = Object.freeze<CyclictestOpt
 export const MAX_INTERVAL_US = 3_600_000_000;
 /** Largest --spin: the native limit of an hrtimer's spin_ns (1 s). */
 export const MAX_SPIN_US = 1_000_000;
+/** Largest --load chunk: 1 s. */
+export const MAX_LOAD_US = 1_000_000;
+/** The RT thread's policy when no -p/--policy/--nice says otherwise (where permitted). */
+export const RT_THREAD_DEFAULT_PRIORITY = 50;
 /** Largest -h/--histogram: 1 s of 1 us buckets (4 MB of counters). */
 export const MAX_HISTOGRAM_US = 1_000_000;
 
@@ -180,6 +193,15 @@ export const SPECS: readonly Spec[] = [
       if (new Set(list).size !== list.length) throw new CliUsageError(`${n} lists an API twice: '${v}'`);
       o.apis = list;
     } },
+  { long: 'thread', kind: 'value', arg: 'LIST', help: 'main (default): the JS main thread; rt: a dedicated real-time thread ' +
+      `(SCHED_FIFO ${RT_THREAD_DEFAULT_PRIORITY} unless -p/--policy/--nice; -a pins it); main,rt: both in turn`,
+    apply: (o, v, n) => {
+      const list = v!.split(',').map((s) => oneOf(s, n, THREADS));
+      if (new Set(list).size !== list.length) throw new CliUsageError(`${n} lists a thread twice: '${v}'`);
+      o.threads = list;
+    } },
+  { long: 'load', kind: 'value', arg: 'US', help: 'keep the main thread busy while measuring: back-to-back synchronous US chunks (default 0: none)',
+    apply: (o, v, n) => { o.loadUs = usArg(v!, n, 0, MAX_LOAD_US); } },
   { long: 'spin', kind: 'value', arg: 'US', help: 'hybrid mode (hrtimer): wake US early and busy-wait the rest; costs CPU, cuts latency',
     apply: (o, v, n) => { o.spinUs = usArg(v!, n, 0, MAX_SPIN_US); } },
   { long: 'plot', kind: 'value', arg: 'FILE.svg', help: 'write an SVG: log-scale latency histogram and latency over time',
@@ -206,7 +228,7 @@ const byShort = new Map(SPECS.filter((s) => s.short).map((s) => [s.short!, s]));
  * here too, so a bad combination never starts a measurement.
  */
 export function parseCyclictestArgs(argv: readonly string[]): CyclictestOptions {
-  const o: CyclictestOptions = { ...DEFAULTS, apis: [...DEFAULTS.apis] };
+  const o: CyclictestOptions = { ...DEFAULTS, apis: [...DEFAULTS.apis], threads: [...DEFAULTS.threads] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') {
@@ -306,12 +328,17 @@ export function helpText(): string {
   }
   lines.push(
     '',
-    'Without -l or -D it runs until Ctrl-C. With several --api values each runs for the',
-    'full -l/-D, one after the other. Real-time options (-p, --policy, --nice, -a, -m) that',
-    'the system refuses are reported and the run goes on without them.',
+    'Without -l or -D it runs until Ctrl-C. With several --api or --thread values each',
+    'API runs on each thread for the full -l/-D, one after the other. Real-time options',
+    '(-p, --policy, --nice, -a, -m) that the system refuses are reported and the run goes',
+    'on without them. -p/--policy/--nice/-a apply to each measuring thread; with --thread rt',
+    'alone the main thread keeps its policy. A SCHED_FIFO/RR thread that stalls 40 ms or',
+    "more at once is reported with the kernel's RT throttling settings.",
     '',
     'Examples:',
-    '  ktimers cyclictest -D 5 --api hrtimer,setTimeout       the npm start run (5 s per API)',
+    '  ktimers cyclictest --thread main,rt --load 200         hrtimer on the busy main thread, then on an RT thread',
+    '  ktimers cyclictest -D 2.5 --api hrtimer,setTimeout --thread main,rt --load 200',
+    '                                                         the npm start run (2.5 s per API and thread)',
     '  ktimers cyclictest -m -p 99 -i 100 -l 100000 -q       like cyclictest -m -p 99 -i 100 -l 100000 -q',
     '  ktimers cyclictest -i 100 --spin 50 -D 10 --plot lat.svg --json=lat.json',
   );

@@ -107,7 +107,7 @@ function histogramPanel(runs: RunRecord[], p: Panel): string[] {
       d += ` L${X(edges[i]!).toFixed(1)},${y} L${X(edges[i + 1]!).toFixed(1)},${y}`;
     }
     d += ` L${X(top).toFixed(1)},${Y(0).toFixed(1)}`;
-    out.push(`<path class="series" data-api="${esc(runs[k]!.api)}" d="${d}" fill="${COLORS[k % COLORS.length]}" fill-opacity="0.15" stroke="${COLORS[k % COLORS.length]}" stroke-width="1.3"/>`);
+    out.push(`<path class="series" data-api="${esc(runs[k]!.api)}" data-thread="${runs[k]!.thread ?? 'main'}" d="${d}" fill="${COLORS[k % COLORS.length]}" fill-opacity="0.15" stroke="${COLORS[k % COLORS.length]}" stroke-width="1.3"/>`);
   });
   // Legend, under the axis label: label, percentiles, and what lies beyond the axis.
   runs.forEach((r, k) => {
@@ -193,7 +193,7 @@ function tracePanel(runs: RunRecord[], p: Panel): string[] {
       const y2 = Math.min(Y(mx[c]!), y1 - 1);
       d += `M${x},${y1.toFixed(1)}V${y2.toFixed(1)}`;
     }
-    out.push(`<path class="series" data-api="${esc(r.api)}" d="${d}" stroke="${COLORS[k % COLORS.length]}" stroke-opacity="0.7" fill="none"/>`);
+    out.push(`<path class="series" data-api="${esc(r.api)}" data-thread="${r.thread ?? 'main'}" d="${d}" stroke="${COLORS[k % COLORS.length]}" stroke-opacity="0.7" fill="none"/>`);
   });
   return out;
 }
