@@ -372,6 +372,14 @@ function freedState(s: State): State {
  * Differences: the memory goes when the last thread drops its copy (clones in other threads keep
  * working: they are other objects), and `kfifo_free` also closes the fifo ({@link kfifo_close}) so
  * that a thread sleeping in {@link kfifo_wait} does not sleep forever.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_free(fifo: Kfifo<number | bigint>): void {
   const s = st(fifo);
@@ -386,38 +394,66 @@ function lenOf(c: Int32Array): number {
   return (Atomics.load(c, IN) - Atomics.load(c, OUT)) >>> 0;
 }
 
-/** `kfifo_initialized()`: false once freed. */
+/**
+ * `kfifo_initialized()`: false once freed.
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_initialized(fifo: Kfifo<number | bigint>): boolean {
   return st(fifo).mask !== 0;
 }
 
-/** `kfifo_size()`: the capacity in elements (record fifos: bytes, headers included); 1 once freed. */
+/**
+ * `kfifo_size()`: the capacity in elements (record fifos: bytes, headers included); 1 once freed.
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_size(fifo: Kfifo<number | bigint>): number {
   return st(fifo).mask + 1;
 }
 
-/** `kfifo_esize()`: bytes per element (1 for record fifos; 0 once freed). */
+/**
+ * `kfifo_esize()`: bytes per element (1 for record fifos; 0 once freed).
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_esize(fifo: Kfifo<number | bigint>): number {
   return st(fifo).esize;
 }
 
-/** `kfifo_recsize()`: the record header size: 0 (plain fifo), 1 or 2. */
+/**
+ * `kfifo_recsize()`: the record header size: 0 (plain fifo), 1 or 2.
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_recsize(fifo: Kfifo<number | bigint>): number {
   return st(fifo).recsize;
 }
 
-/** `kfifo_len()`: `in − out` (mod 2^32): elements held (record fifos: bytes, headers included). */
+/**
+ * `kfifo_len()`: `in − out` (mod 2^32): elements held (record fifos: bytes, headers included).
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_len(fifo: Kfifo<number | bigint>): number {
   return lenOf(st(fifo).ctrl);
 }
 
-/** `kfifo_is_empty()`: `in == out`. */
+/**
+ * `kfifo_is_empty()`: `in == out`.
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_is_empty(fifo: Kfifo<number | bigint>): boolean {
   const c = st(fifo).ctrl;
   return Atomics.load(c, IN) === Atomics.load(c, OUT);
 }
 
-/** `kfifo_is_full()`: `len > mask`. */
+/**
+ * `kfifo_is_full()`: `len > mask`.
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_is_full(fifo: Kfifo<number | bigint>): boolean {
   const s = st(fifo);
   return lenOf(s.ctrl) > s.mask;
@@ -427,6 +463,7 @@ export function kfifo_is_full(fifo: Kfifo<number | bigint>): boolean {
  * `kfifo_avail()`: plain fifo: free elements (`size − len`). Record fifo: the largest payload one
  * record could have now: with `a = size − len`, 0 if `a ≤ recsize`, else `min(a − recsize, 255)`
  * (`rec_ptr_1`) or `min(a − recsize, 65535)` (`rec_ptr_2`).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_avail(fifo: Kfifo<number | bigint>): number {
   const s = st(fifo);
@@ -441,6 +478,7 @@ export function kfifo_avail(fifo: Kfifo<number | bigint>): number {
  * `kfifo_peek_len()`: plain fifo: `len × esize` (bytes). Record fifo: the length header of the next
  * record, read **without an emptiness check**, as the kernel does (stale bytes on an empty fifo:
  * check {@link kfifo_is_empty} first).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_peek_len(fifo: Kfifo<number | bigint>): number {
   const s = live(fifo, 'kfifo_peek_len');
@@ -494,6 +532,8 @@ function inRec(s: State, buf: KfifoArray, off: number, n: number): number {
  *
  * @param n - elements (record: bytes) to copy; default: the rest of `buf` after `offset`.
  * @param offset - index in `buf` of the first element; default 0.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param buf - a typed array of the fifo's element type (record fifos: a Uint8Array).
  */
 export function kfifo_in(fifo: Kfifo<number | bigint>, buf: KfifoArray, n?: number | bigint, offset?: number | bigint): number {
   const s = live(fifo, 'kfifo_in');
@@ -515,6 +555,8 @@ export function kfifo_in(fifo: Kfifo<number | bigint>, buf: KfifoArray, n?: numb
  * `kfifo_put()`: stores one element: 1, or 0 if the fifo is full. Record fifo: a 1-byte record
  * (1, or 0 if it does not fit). The value is converted as the typed array converts it (integers
  * wrap modulo 2^bits, as C's assignment does). Allocates nothing. Producer side only.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param val - the element (a bigint for 's64' / 'u64', else a number).
  */
 export function kfifo_put<V extends number | bigint>(fifo: Kfifo<V>, val: V): number {
   const s = live(fifo, 'kfifo_put');
@@ -548,6 +590,8 @@ export function kfifo_put<V extends number | bigint>(fifo: Kfifo<V>, val: V): nu
  *
  * @param n - elements (record: bytes) at most; default: the rest of `buf` after `offset`.
  * @param offset - index in `buf` of the first slot to fill; default 0.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param buf - a typed array of the fifo's element type (record fifos: a Uint8Array).
  */
 export function kfifo_out(fifo: Kfifo<number | bigint>, buf: KfifoArray, n?: number | bigint, offset?: number | bigint): number {
   return outImpl(fifo, buf, n, offset, true, 'kfifo_out');
@@ -555,6 +599,10 @@ export function kfifo_out(fifo: Kfifo<number | bigint>, buf: KfifoArray, n?: num
 
 /**
  * `kfifo_out_peek()`: as {@link kfifo_out} but removes nothing. Consumer side only.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param buf - a typed array of the fifo's element type (record fifos: a Uint8Array).
+ * @param n - elements (record: bytes) at most; default: the rest of `buf` after `offset`.
+ * @param offset - index in `buf` of the first slot to fill; default 0.
  */
 export function kfifo_out_peek(fifo: Kfifo<number | bigint>, buf: KfifoArray, n?: number | bigint, offset?: number | bigint): number {
   return outImpl(fifo, buf, n, offset, false, 'kfifo_out_peek');
@@ -590,12 +638,18 @@ function outImpl(fifo: unknown, buf: KfifoArray, n: unknown, offset: unknown, co
  * byte of the next record, which is removed whole; a zero-length record gives `undefined` (the
  * kernel returns 0) and is removed too. Allocates nothing, except the bigint of a 64-bit element.
  * Consumer side only.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_get<V extends number | bigint>(fifo: Kfifo<V>): V | undefined {
   return getImpl(fifo, true, 'kfifo_get') as V | undefined;
 }
 
-/** `kfifo_peek()`: as {@link kfifo_get}, but removes nothing. */
+/**
+ * `kfifo_peek()`: as {@link kfifo_get}, but removes nothing.
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_peek<V extends number | bigint>(fifo: Kfifo<V>): V | undefined {
   return getImpl(fifo, false, 'kfifo_peek') as V | undefined;
 }
@@ -622,6 +676,9 @@ function getImpl(fifo: unknown, consume: boolean, name: string): number | bigint
  * kernel's `unsigned int *tail`). Record fifo: 0 if empty; otherwise `tail = out + recsize`
  * (**not** masked, as in the kernel's `__kfifo_out_linear_r`) and `min(n, L)`. Removes nothing:
  * follow with {@link kfifo_skip_count} (plain fifos).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param tail - a Uint32Array whose [0] receives the slot.
+ * @param n - elements (record: bytes) at most.
  */
 export function kfifo_out_linear(fifo: Kfifo<number | bigint>, tail: Uint32Array, n: number | bigint): number {
   const s = live(fifo, 'kfifo_out_linear');
@@ -647,6 +704,9 @@ export function kfifo_out_linear(fifo: Kfifo<number | bigint>, tail: Uint32Array
  * more than `kfifo_len` leaves the counters inconsistent (`kfifo_len` wraps to near 2^32). Record
  * fifo: removes one whole record (reading its header without an emptiness check, as the kernel
  * does); `count` is ignored. Consumer side only.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param count - elements to skip (`unsigned int`; ignored by record fifos).
  */
 export function kfifo_skip_count(fifo: Kfifo<number | bigint>, count: number | bigint): void {
   const s = live(fifo, 'kfifo_skip_count');
@@ -657,7 +717,11 @@ export function kfifo_skip_count(fifo: Kfifo<number | bigint>, count: number | b
   else publishOut(c, out + cnt);
 }
 
-/** `kfifo_skip()`: `kfifo_skip_count(fifo, 1)`. */
+/**
+ * `kfifo_skip()`: `kfifo_skip_count(fifo, 1)`.
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_skip(fifo: Kfifo<number | bigint>): void {
   kfifo_skip_count(fifo, 1);
 }
@@ -665,6 +729,7 @@ export function kfifo_skip(fifo: Kfifo<number | bigint>): void {
 /**
  * `kfifo_reset()`: `in = out = 0`. As in the kernel, only when no other thread uses the fifo.
  * Does not reopen a closed fifo.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_reset(fifo: Kfifo<number | bigint>): void {
   const c = st(fifo).ctrl;
@@ -675,6 +740,7 @@ export function kfifo_reset(fifo: Kfifo<number | bigint>): void {
 /**
  * `kfifo_reset_out()`: `out = in`: discards the content, the counters keep their values. Safe from
  * the consumer while the producer runs.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_reset_out(fifo: Kfifo<number | bigint>): void {
   const c = st(fifo).ctrl;
@@ -697,12 +763,18 @@ function closeCtrl(c: Int32Array): void {
  * return 'closed' once the fifo is empty (consumer) or at once (producer), and
  * {@link kfifo_reader} ends after the last element. The data already in the fifo stays readable;
  * `kfifo_in` still works (closing is advice to the consumer, not a lock).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_close(fifo: Kfifo<number | bigint>): void {
   closeCtrl(st(fifo).ctrl);
 }
 
-/** True once {@link kfifo_close} (or {@link kfifo_free}) was called on any thread. */
+/**
+ * True once {@link kfifo_close} (or {@link kfifo_free}) was called on any thread.
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ */
 export function kfifo_is_closed(fifo: Kfifo<number | bigint>): boolean {
   return Atomics.load(st(fifo).ctrl, CLOSED) !== 0;
 }
@@ -801,6 +873,7 @@ async function waitAsync(s: State, space: boolean, need: number, timeout: number
  * `kfifo_in` / `kfifo_put` notify only while someone sleeps here.
  *
  * @param timeout - milliseconds (default Infinity).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_wait(fifo: Kfifo<number | bigint>, timeout?: number): KfifoWaitResult {
   const s = live(fifo, 'kfifo_wait');
@@ -810,6 +883,8 @@ export function kfifo_wait(fifo: Kfifo<number | bigint>, timeout?: number): Kfif
 /**
  * As {@link kfifo_wait}, without blocking: `Atomics.waitAsync`. While pending it keeps the event
  * loop alive, as a pending timer does.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param timeout - milliseconds (default Infinity).
  */
 export function kfifo_wait_async(fifo: Kfifo<number | bigint>, timeout?: number): Promise<KfifoWaitResult> {
   try {
@@ -833,6 +908,8 @@ function needArg(s: State, v: unknown): number {
  *
  * @param n - free elements needed, in [1, size] (default 1).
  * @param timeout - milliseconds (default Infinity).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_wait_space(fifo: Kfifo<number | bigint>, n?: number, timeout?: number): KfifoWaitResult {
   const s = live(fifo, 'kfifo_wait_space');
@@ -842,7 +919,13 @@ export function kfifo_wait_space(fifo: Kfifo<number | bigint>, n?: number, timeo
   return waitSync(s, true, need, t);
 }
 
-/** As {@link kfifo_wait_space}, without blocking (`Atomics.waitAsync`). */
+/**
+ * As {@link kfifo_wait_space}, without blocking (`Atomics.waitAsync`).
+ *
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param n - free elements needed, in [1, size] (default 1).
+ * @param timeout - milliseconds (default Infinity).
+ */
 export function kfifo_wait_space_async(fifo: Kfifo<number | bigint>, n?: number, timeout?: number): Promise<KfifoWaitResult> {
   try {
     const s = live(fifo, 'kfifo_wait_space_async');
@@ -864,6 +947,10 @@ export function kfifo_wait_space_async(fifo: Kfifo<number | bigint>, n?: number,
  * ```ts
  * for await (const v of kfifo_reader(fifo)) handle(v);
  * ```
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_reader(fifo: Kfifo<bigint>): AsyncIterableIterator<bigint>;
 export function kfifo_reader(fifo: Kfifo<number>): AsyncIterableIterator<number | Uint8Array>;
@@ -896,6 +983,9 @@ async function* read(fifo: Kfifo<number | bigint>, s: State): AsyncGenerator<num
  * Test hook: sets `in` and `out` of an **empty** fifo to `x` (the same as `x` puts followed by `x`
  * gets), so tests can run across the 2^32 wrap. Throws `RangeError` `ERR_OUT_OF_RANGE` for `x`
  * outside [0, 2^32 − 1] and `ERR_KTIMERS_KFIFO_NOT_EMPTY` (a TypeError) if the fifo holds data.
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
+ * @param x - the counter value, in [0, 2^32 − 1].
  */
 export function kfifo_set_counters(fifo: Kfifo<number | bigint>, x: number | bigint): void {
   const s = live(fifo, 'kfifo_set_counters');
