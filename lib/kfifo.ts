@@ -25,10 +25,10 @@
  * - `in` and `out` sit 64 bytes apart, so the two threads do not bounce one
  *   cache line on every operation.
  * - Waiting (a ktimers addition: nothing in the kernel's kfifo sleeps): a
- *   sleeper registers in a waiter count, re-checks the fifo, and sleeps on a
- *   sequence word with `Atomics.wait` / `Atomics.waitAsync`. The other side,
- *   after publishing its counter, reads the waiter count and only if it is not
- *   zero bumps the sequence word and notifies. Atomics are sequentially
+ *   sleeper sets a waiter flag, re-checks the fifo, and sleeps on a sequence
+ *   word with `Atomics.wait` / `Atomics.waitAsync`. The other side, after
+ *   publishing its counter, reads the flag and only if it is set takes it
+ *   (exchange to 0), bumps the sequence word and notifies. Atomics are sequentially
  *   consistent, so either the sleeper's re-check sees the new counter or the
  *   publisher sees the registration (the Dekker pattern): no lost wake-up, and
  *   no notify (a futex syscall) per element when nobody sleeps. The sleeper
@@ -60,7 +60,7 @@ export type KfifoArray =
 export interface Kfifo<V extends number | bigint = number> {
   /** The declaration: element type, or record fifo with its header size. */
   readonly type: KfifoType;
-  /** Control words (counters, waiter counts, the closed flag). */
+  /** Control words (counters, waiter flags, the closed flag). */
   readonly ctrl: Int32Array;
   /** The ring: `kfifo_size()` elements (record fifos: bytes). */
   readonly data: KfifoArray;
@@ -234,9 +234,12 @@ function copyOut(s: State, dst: KfifoArray, off: number, n: number, at: number):
 
 // --- publishing and waking ----------------------------------------------------
 
+// The waker takes the registration (exchange to 0) with the wake-up: while the woken thread is
+// on its way (an event-loop turn for waitAsync), further publishes see no sleeper and do not
+// notify again, so a burst costs one notify, not one per element.
 function publishIn(c: Int32Array, v: number): void {
   Atomics.store(c, IN, v | 0);
-  if (Atomics.load(c, DATA_WAITERS) !== 0) {
+  if (Atomics.load(c, DATA_WAITERS) !== 0 && Atomics.exchange(c, DATA_WAITERS, 0) !== 0) {
     Atomics.add(c, DATA_SEQ, 1);
     Atomics.notify(c, DATA_SEQ);
   }
@@ -244,7 +247,7 @@ function publishIn(c: Int32Array, v: number): void {
 
 function publishOut(c: Int32Array, v: number): void {
   Atomics.store(c, OUT, v | 0);
-  if (Atomics.load(c, SPACE_WAITERS) !== 0) {
+  if (Atomics.load(c, SPACE_WAITERS) !== 0 && Atomics.exchange(c, SPACE_WAITERS, 0) !== 0) {
     Atomics.add(c, SPACE_SEQ, 1);
     Atomics.notify(c, SPACE_SEQ);
   }
@@ -801,15 +804,13 @@ function waitSync(s: State, space: boolean, need: number, timeout: number): Kfif
     if (ready(c, space, s.size, need)) return 'ok';
     if (Atomics.load(c, CLOSED) !== 0) return 'closed';
     const seq = Atomics.load(c, SEQ);
-    Atomics.add(c, W, 1);
+    Atomics.store(c, W, 1);
     // Re-check after registering: a publisher that missed the registration published before it.
-    if (ready(c, space, s.size, need) || Atomics.load(c, CLOSED) !== 0) {
-      Atomics.sub(c, W, 1);
-      continue;
-    }
+    // (A registration left behind costs the other side one notify later; it is not withdrawn,
+    // since another sleeper of this side may share it.)
+    if (ready(c, space, s.size, need) || Atomics.load(c, CLOSED) !== 0) continue;
     const left = end - performance.now();
     const r = left > 0 ? Atomics.wait(c, SEQ, seq, left) : 'timed-out';
-    Atomics.sub(c, W, 1);
     if (r === 'timed-out') {
       if (ready(c, space, s.size, need)) return 'ok';
       return Atomics.load(c, CLOSED) !== 0 ? 'closed' : 'timed-out';
@@ -835,11 +836,8 @@ async function waitAsync(s: State, space: boolean, need: number, timeout: number
       if (ready(c, space, s.size, need)) return 'ok';
       if (Atomics.load(c, CLOSED) !== 0) return 'closed';
       const seq = Atomics.load(c, SEQ);
-      Atomics.add(c, W, 1);
-      if (ready(c, space, s.size, need) || Atomics.load(c, CLOSED) !== 0) {
-        Atomics.sub(c, W, 1);
-        continue;
-      }
+      Atomics.store(c, W, 1);
+      if (ready(c, space, s.size, need) || Atomics.load(c, CLOSED) !== 0) continue;
       const left = end - performance.now();
       let r: string;
       if (left <= 0) {
@@ -855,7 +853,6 @@ async function waitAsync(s: State, space: boolean, need: number, timeout: number
           r = w.value;
         }
       }
-      Atomics.sub(c, W, 1);
       if (r === 'timed-out') {
         if (ready(c, space, s.size, need)) return 'ok';
         return Atomics.load(c, CLOSED) !== 0 ? 'closed' : 'timed-out';
