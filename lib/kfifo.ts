@@ -83,8 +83,10 @@ const CLOSED = 3;
 const OUT = 16; // consumer's line, 64 bytes on
 const SPACE_WAITERS = 17;
 const SPACE_SEQ = 18;
-/** Int32 words of `ctrl` (two 64-byte lines). */
-const CTRL_WORDS = 32;
+/** Bumped by kfifo_reset and kfifo_set_counters, which move the counters backwards. */
+const GEN = 32; // a line of its own: read by both sides on every call, written almost never
+/** Int32 words of `ctrl` (three 64-byte lines). */
+const CTRL_WORDS = 48;
 const CTRL_BYTES = CTRL_WORDS * 4;
 
 type Ctor = { new (b: SharedArrayBuffer, off: number, len: number): KfifoArray; readonly BYTES_PER_ELEMENT: number; readonly name: string };
@@ -128,6 +130,21 @@ class State {
     readonly tag: string,
     readonly bigint: boolean,
   ) {}
+  /**
+   * This thread's last reading of the other side's counter (`out` for the producer, `in` for
+   * the consumer), and the reset generation it was read in. Only ever stale in the safe
+   * direction (less space, less data), so a hot path that finds enough with it skips reading
+   * the other side's cache line; when it does not find enough it reads afresh, which gives the
+   * kernel's exact count.
+   */
+  outSeen = 0;
+  inSeen = 0;
+  /** The generations of `outSeen` and `inSeen` (one thread may be both sides). */
+  outGen = 0;
+  inGen = 0;
+  /** The last buffer kfifo_in / kfifo_out validated, and its length. */
+  lastBuf: unknown = undefined;
+  lastLen = 0;
 }
 
 const states = new WeakMap<object, State>();
@@ -177,11 +194,15 @@ function live(fifo: unknown, name: string): State {
   return s;
 }
 
-function bufArg(s: State, buf: unknown, name: string): KfifoArray {
+/** Validates buf (once per buffer in a row) and returns its length. */
+function bufArg(s: State, buf: unknown, name: string): number {
+  if (buf === s.lastBuf) return s.lastLen;
   if (tagOf(buf) !== s.tag) {
     throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a ${s.tag} (the fifo's element type), got ${describe(buf)}`);
   }
-  return buf as KfifoArray;
+  s.lastLen = taLength.call(buf);
+  s.lastBuf = buf;
+  return s.lastLen;
 }
 
 /** An `unsigned int` count (a number, or a bigint). */
@@ -191,8 +212,7 @@ function uintArg(v: unknown, name: string): number {
 }
 
 /** Validates (buf, n, offset) and returns n; n defaults to what is left of buf after offset. */
-function spanArg(buf: KfifoArray, n: unknown, offset: unknown): number {
-  const len = taLength.call(buf);
+function spanArg(len: number, n: unknown, offset: unknown): number {
   const off = offset === undefined ? 0 : uintArg(offset, 'offset');
   if (off > len) throw rangeError('ERR_OUT_OF_RANGE', `offset must be in [0, ${len}] (the buffer's length), got ${off}`);
   if (n === undefined) return len - off;
@@ -230,6 +250,34 @@ function copyOut(s: State, dst: KfifoArray, off: number, n: number, at: number):
     return;
   }
   for (let i = 0; i < n; i++) da[off + i] = d[(at + i) & m]!;
+}
+
+/**
+ * The producer's free space (`kfifo_unused`), enough to tell whether `need` fits: from the
+ * cached `out` when that already shows room for `need` (the real `out` can only be further on),
+ * else from a fresh load.
+ */
+function unusedFor(s: State, c: Int32Array, inv: number, need: number): number {
+  const g = Atomics.load(c, GEN);
+  let used = (inv - s.outSeen) >>> 0;
+  if (g !== s.outGen || used > s.size || s.size - used < need) {
+    s.outGen = g;
+    s.outSeen = Atomics.load(c, OUT) >>> 0;
+    used = (inv - s.outSeen) >>> 0;
+  }
+  return (s.size - used) >>> 0;
+}
+
+/** The consumer's `in − out`, likewise: from the cached `in` when it shows at least `need`. */
+function lenFor(s: State, c: Int32Array, out: number, need: number): number {
+  const g = Atomics.load(c, GEN);
+  let len = (s.inSeen - out) >>> 0;
+  if (g !== s.inGen || len > s.size || len < need) {
+    s.inGen = g;
+    s.inSeen = Atomics.load(c, IN) >>> 0;
+    len = (s.inSeen - out) >>> 0;
+  }
+  return len;
 }
 
 // --- publishing and waking ----------------------------------------------------
@@ -503,8 +551,7 @@ let recWarned = false;
 function inRec(s: State, buf: KfifoArray, off: number, n: number): number {
   const c = s.ctrl;
   const inv = c[IN]! >>> 0;
-  const unused = (s.size - ((inv - (Atomics.load(c, OUT) >>> 0)) >>> 0)) >>> 0;
-  if (n + s.recsize > unused) return 0;
+  if (n + s.recsize > unusedFor(s, c, inv, n + s.recsize)) return 0;
   const max = s.recsize === 1 ? 0xff : 0xffff;
   if (n > max && !recWarned) {
     // The kernel's kfifo_in does not clamp (only kfifo_from_user does): it stores the truncated
@@ -540,13 +587,12 @@ function inRec(s: State, buf: KfifoArray, off: number, n: number): number {
  */
 export function kfifo_in(fifo: Kfifo<number | bigint>, buf: KfifoArray, n?: number | bigint, offset?: number | bigint): number {
   const s = live(fifo, 'kfifo_in');
-  bufArg(s, buf, 'buf');
-  const cnt = spanArg(buf, n, offset);
+  const cnt = spanArg(bufArg(s, buf, 'buf'), n, offset);
   const off = offset === undefined ? 0 : Number(offset);
   if (s.recsize !== 0) return inRec(s, buf, off, cnt);
   const c = s.ctrl;
   const inv = c[IN]! >>> 0; // only this side writes `in`
-  const unused = (s.size - ((inv - (Atomics.load(c, OUT) >>> 0)) >>> 0)) >>> 0;
+  const unused = unusedFor(s, c, inv, cnt);
   const l = cnt > unused ? unused : cnt;
   if (l === 0) return 0;
   copyIn(s, buf, off, l, inv);
@@ -566,9 +612,9 @@ export function kfifo_put<V extends number | bigint>(fifo: Kfifo<V>, val: V): nu
   valueArg(s, val);
   const c = s.ctrl;
   const inv = c[IN]! >>> 0;
-  const len = (inv - (Atomics.load(c, OUT) >>> 0)) >>> 0;
+  const unused = unusedFor(s, c, inv, 1 + s.recsize);
   if (s.recsize !== 0) {
-    if (1 + s.recsize > ((s.size - len) >>> 0)) return 0;
+    if (1 + s.recsize > unused) return 0;
     const d = s.data as Uint8Array;
     d[inv & s.mask] = 1;
     if (s.recsize === 2) d[(inv + 1) & s.mask] = 0;
@@ -576,7 +622,7 @@ export function kfifo_put<V extends number | bigint>(fifo: Kfifo<V>, val: V): nu
     publishIn(c, inv + 1 + s.recsize);
     return 1;
   }
-  if (len > s.mask) return 0;
+  if (unused === 0 || unused > s.size) return 0; // full (len > mask; len past the size wraps `unused`)
   (s.data as Uint8Array)[inv & s.mask] = val as number;
   publishIn(c, inv + 1);
   return 1;
@@ -613,21 +659,19 @@ export function kfifo_out_peek(fifo: Kfifo<number | bigint>, buf: KfifoArray, n?
 
 function outImpl(fifo: unknown, buf: KfifoArray, n: unknown, offset: unknown, consume: boolean, name: string): number {
   const s = live(fifo, name);
-  bufArg(s, buf, 'buf');
-  const cnt = spanArg(buf, n, offset);
+  const cnt = spanArg(bufArg(s, buf, 'buf'), n, offset);
   const off = offset === undefined ? 0 : Number(offset);
   const c = s.ctrl;
   const out = c[OUT]! >>> 0; // only this side writes `out`
-  const inv = Atomics.load(c, IN) >>> 0;
   if (s.recsize !== 0) {
-    if (inv === out) return 0;
+    if (lenFor(s, c, out, 1) === 0) return 0;
     const L = peekN(s, out);
     const l = cnt > L ? L : cnt;
     copyOut(s, buf, off, l, out + s.recsize);
     if (consume) publishOut(c, out + L + s.recsize);
     return l;
   }
-  const len = (inv - out) >>> 0;
+  const len = lenFor(s, c, out, cnt);
   const l = cnt > len ? len : cnt;
   if (l === 0) return 0;
   copyOut(s, buf, off, l, out);
@@ -661,7 +705,7 @@ function getImpl(fifo: unknown, consume: boolean, name: string): number | bigint
   const s = live(fifo, name);
   const c = s.ctrl;
   const out = c[OUT]! >>> 0;
-  if ((Atomics.load(c, IN) >>> 0) === out) return undefined;
+  if (lenFor(s, c, out, 1) === 0) return undefined;
   if (s.recsize !== 0) {
     const L = peekN(s, out);
     const v = L === 0 ? undefined : (s.data as Uint8Array)[(out + s.recsize) & s.mask];
@@ -737,6 +781,7 @@ export function kfifo_skip(fifo: Kfifo<number | bigint>): void {
 export function kfifo_reset(fifo: Kfifo<number | bigint>): void {
   const c = st(fifo).ctrl;
   Atomics.store(c, IN, 0);
+  Atomics.add(c, GEN, 1);
   publishOut(c, 0);
 }
 
@@ -990,6 +1035,7 @@ export function kfifo_set_counters(fifo: Kfifo<number | bigint>, x: number | big
   if (lenOf(s.ctrl) !== 0) throw typeError('ERR_KTIMERS_KFIFO_NOT_EMPTY', 'kfifo_set_counters: the fifo must be empty');
   Atomics.store(s.ctrl, OUT, v | 0);
   Atomics.store(s.ctrl, IN, v | 0);
+  Atomics.add(s.ctrl, GEN, 1);
 }
 
 /** @internal the raw counters, for tests: [in, out]. */

@@ -262,7 +262,7 @@ describe('model: random operations against a reference, every element type and r
       let seq = 0;
       const value = () => norm[type]!(seq++ * 2654435761);
       for (let step = 0; step < 4000; step++) {
-        const op = Math.floor(rnd() * 7);
+        const op = Math.floor(rnd() * 7.1); // 7: a reset now and then (the per-thread counter caches must follow)
         const n = Math.floor(rnd() * 24);
         if (op === 0) {
           const v = value();
@@ -286,8 +286,12 @@ describe('model: random operations against a reference, every element type and r
           const c = Math.min(n, q.length);
           k.kfifo_skip_count(f, c);
           q.splice(0, c);
-        } else {
+        } else if (op === 6) {
           expect(k.kfifo_peek(f)).toBe(q.length ? q[0] : undefined);
+        } else {
+          if (n & 1) k.kfifo_reset(f);
+          else k.kfifo_reset_out(f);
+          q.length = 0;
         }
         expect([k.kfifo_len(f), k.kfifo_avail(f), k.kfifo_is_empty(f), k.kfifo_is_full(f), k.kfifo_peek_len(f)])
           .toEqual([q.length, size - q.length, q.length === 0, q.length === size, q.length * f.data.BYTES_PER_ELEMENT]);
