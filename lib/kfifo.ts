@@ -235,7 +235,10 @@ function copyIn(s: State, src: KfifoArray, off: number, n: number, at: number): 
     if (n > l) (s.data as BigInt64Array).set((src as BigInt64Array).subarray(off + l, off + n), 0);
     return;
   }
-  for (let i = 0; i < n; i++) d[(at + i) & m] = sa[off + i]!;
+  // Index from the slot, not the counter: a counter above 2^31 is no small integer, and the
+  // loop would do double arithmetic per element.
+  const start = at & m;
+  for (let i = 0; i < n; i++) d[(start + i) & m] = sa[off + i]!;
 }
 
 function copyOut(s: State, dst: KfifoArray, off: number, n: number, at: number): void {
@@ -249,7 +252,8 @@ function copyOut(s: State, dst: KfifoArray, off: number, n: number, at: number):
     if (n > l) (dst as BigInt64Array).set((s.data as BigInt64Array).subarray(0, n - l), off + l);
     return;
   }
-  for (let i = 0; i < n; i++) da[off + i] = d[(at + i) & m]!;
+  const start = at & m;
+  for (let i = 0; i < n; i++) da[off + i] = d[(start + i) & m]!;
 }
 
 /**
