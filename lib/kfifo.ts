@@ -844,6 +844,18 @@ function ready(c: Int32Array, space: boolean, size: number, need: number): boole
   return space ? size - len >= need : len !== 0;
 }
 
+/**
+ * Test hook: called inside a wait at the two points where the other side's publish races the
+ * registration (0: before the flag is set, 1: after it, before the re-check), so a test can
+ * publish exactly there. Unset in normal use (one load per sleep).
+ */
+let raceHook: ((point: 0 | 1) => void) | undefined;
+
+/** @internal for tests: see raceHook. */
+export function kfifoRaceHook(fn: ((point: 0 | 1) => void) | undefined): void {
+  raceHook = fn;
+}
+
 function waitSync(s: State, space: boolean, need: number, timeout: number): KfifoWaitResult {
   const c = s.ctrl;
   const W = space ? SPACE_WAITERS : DATA_WAITERS;
@@ -853,7 +865,9 @@ function waitSync(s: State, space: boolean, need: number, timeout: number): Kfif
     if (ready(c, space, s.size, need)) return 'ok';
     if (Atomics.load(c, CLOSED) !== 0) return 'closed';
     const seq = Atomics.load(c, SEQ);
+    if (raceHook !== undefined) raceHook(0);
     Atomics.store(c, W, 1);
+    if (raceHook !== undefined) raceHook(1);
     // Re-check after registering: a publisher that missed the registration published before it.
     // (A registration left behind costs the other side one notify later; it is not withdrawn,
     // since another sleeper of this side may share it.)
@@ -885,7 +899,9 @@ async function waitAsync(s: State, space: boolean, need: number, timeout: number
       if (ready(c, space, s.size, need)) return 'ok';
       if (Atomics.load(c, CLOSED) !== 0) return 'closed';
       const seq = Atomics.load(c, SEQ);
+      if (raceHook !== undefined) raceHook(0);
       Atomics.store(c, W, 1);
+      if (raceHook !== undefined) raceHook(1);
       if (ready(c, space, s.size, need) || Atomics.load(c, CLOSED) !== 0) continue;
       const left = end - performance.now();
       let r: string;

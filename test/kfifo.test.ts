@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import * as k from '../dist/index.js';
 import { kfifo_set_counters } from '../dist/testing.js';
-import { kfifoCounters } from '../dist/kfifo.js';
+import { kfifoCounters, kfifoRaceHook } from '../dist/kfifo.js';
 import { mulberry32, SLOWDOWN } from './helpers.js';
 
 const fixture = new URL('./fixtures/kfifo/worker.mjs', import.meta.url);
@@ -602,18 +602,21 @@ describe('across threads', () => {
     expect(await done).toBe(0);
   });
 
-  it('no lost wake-up: 20000 ping-pong rounds, each put landing at a varying moment around the sleeper registering', async () => {
+  // A lost wake-up leaves one side asleep until the backstop: the test fails by its error, well
+  // within the test's own time limit.
+  it('no lost wake-up: 20000 ping-pong rounds, each put landing at a varying moment around the other side registering as a sleeper (async and blocking)', async () => {
     const ROUNDS = 20_000;
+    const backstop = 10_000 * SLOWDOWN;
     const ping = k.kfifo_alloc('u32', 2);
     const pong = k.kfifo_alloc('u32', 2);
-    const w = new Worker(fixture, { workerData: { mode: 'pingpong', ping, pong, rounds: ROUNDS, seed: 99 } });
+    const w = new Worker(fixture, { workerData: { mode: 'pingpong', ping, pong, rounds: ROUNDS, seed: 99, backstop } });
     const done = exited(w);
     let r = 0;
     for (;;) {
       const v = k.kfifo_get(ping);
       if (v === undefined) {
         // Sleep: the worker's put races this registration. A lost wake-up shows as the backstop.
-        const res = await k.kfifo_wait_async(ping, 30_000 * SLOWDOWN);
+        const res = await k.kfifo_wait_async(ping, backstop);
         if (res === 'closed') break;
         expect(res, `round ${r}`).toBe('ok');
         continue;
@@ -624,7 +627,39 @@ describe('across threads', () => {
     }
     expect(r).toBe(ROUNDS);
     expect(await done).toBe(0);
-  });
+  }, 60_000 * SLOWDOWN);
+
+  // The other side's publish at each point of the registration, deterministically (the hook runs
+  // it there): the sleeper must not sleep through it. The ping-pong stress above gives the
+  // same races real concurrency, but on a loaded 2-core machine it cannot aim at a window of a
+  // few instructions.
+  for (const point of [0, 1] as const) {
+    for (const how of ['wait', 'wait_async', 'wait_space', 'wait_space_async'] as const) {
+      it(`no lost wake-up: a publish at registration point ${point} wakes kfifo_${how}`, async () => {
+        const f = k.kfifo_alloc('u8', 2);
+        const space = how.startsWith('wait_space');
+        if (space) k.kfifo_in(f, u8(1, 2));
+        let fired = 0;
+        kfifoRaceHook((p) => {
+          if (p !== point || fired++) return;
+          if (space) k.kfifo_get(f);
+          else k.kfifo_put(f, 7);
+        });
+        const t0 = performance.now();
+        try {
+          const r =
+            how === 'wait' ? k.kfifo_wait(f, 3000) :
+            how === 'wait_async' ? await k.kfifo_wait_async(f, 3000) :
+            how === 'wait_space' ? k.kfifo_wait_space(f, 1, 3000) : await k.kfifo_wait_space_async(f, 1, 3000);
+          expect(r).toBe('ok');
+        } finally {
+          kfifoRaceHook(undefined);
+        }
+        expect(fired).toBe(1);
+        expect(performance.now() - t0).toBeLessThan(2500); // woke at once, not at the timeout
+      });
+    }
+  }
 
   it('waiters: the producer notifies once per sleeper, not per element; kfifo_wait times out', async () => {
     const f = k.kfifo_alloc('u8', 4);
