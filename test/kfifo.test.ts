@@ -4,6 +4,7 @@
 // bad input, and the cross-thread paths (clones, 10^7 elements, wake-ups).
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import * as k from '../dist/index.js';
 import { kfifo_set_counters } from '../dist/testing.js';
 import { kfifoCounters, kfifoRaceHook } from '../dist/kfifo.js';
@@ -709,12 +710,23 @@ describe('across threads', () => {
     expect(k.kfifo_len(g)).toBe(0);
   });
 
+  it('the hot paths allocate nothing: no GC in 10^6 rounds of kfifo_in/kfifo_out (records, u32 batches) and kfifo_put/kfifo_get', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(new URL('./fixtures/kfifo/no-alloc.mjs', import.meta.url))], {
+      encoding: 'utf8',
+      timeout: 60_000 * SLOWDOWN,
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ gcs: 0, sum: true });
+  }, 60_000 * SLOWDOWN);
+
   it('a pending kfifo_wait_async keeps the event loop alive until the worker produces', async () => {
     // A child process whose only pending work is the wait: it must not exit before the value arrives.
     const { spawnSync } = await import('node:child_process');
     const dist = new URL('../dist/index.js', import.meta.url).href;
     const src = `
       import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
       import * as k from ${JSON.stringify(dist)};
       const f = k.kfifo_alloc('u32', 4);
       // (the eval'd worker is a module, as the --input-type of its parent)
