@@ -102,6 +102,8 @@ const TA_PROTO = Object.getPrototypeOf(Uint8Array.prototype) as object;
 const taTag = Object.getOwnPropertyDescriptor(TA_PROTO, Symbol.toStringTag)!.get as (this: unknown) => string | undefined;
 const taBuffer = Object.getOwnPropertyDescriptor(TA_PROTO, 'buffer')!.get as (this: unknown) => ArrayBufferLike;
 const taLength = Object.getOwnPropertyDescriptor(TA_PROTO, 'length')!.get as (this: unknown) => number;
+const taByteOffset = Object.getOwnPropertyDescriptor(TA_PROTO, 'byteOffset')!.get as (this: unknown) => number;
+const taByteLength = Object.getOwnPropertyDescriptor(TA_PROTO, 'byteLength')!.get as (this: unknown) => number;
 const sabByteLength = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'byteLength')!.get as (this: unknown) => number;
 
 function tagOf(v: unknown): string | undefined {
@@ -176,6 +178,12 @@ function attach(v: unknown): State {
   if (tagOf(data) !== C.name || !isShared(taBuffer.call(data))) throw fifoError(v);
   const size = taLength.call(data);
   if (size < 2 || size > 2 ** 31 || (size & (size - 1)) !== 0) throw fifoError(v);
+  if (taBuffer.call(ctrl) === taBuffer.call(data)) {
+    // One buffer (as kfifo_alloc makes it): the ring must not overlap the control words.
+    const c0 = taByteOffset.call(ctrl);
+    const d0 = taByteOffset.call(data);
+    if (d0 < c0 + CTRL_BYTES && c0 < d0 + taByteLength.call(data)) throw fifoError(v);
+  }
   const recsize = t === 'rec_ptr_1' ? 1 : t === 'rec_ptr_2' ? 2 : 0;
   const s = new State(ctrl as Int32Array, data as KfifoArray, size - 1, size, C.BYTES_PER_ELEMENT, recsize, C.name, t === 's64' || t === 'u64');
   states.set(v, s);

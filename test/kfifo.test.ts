@@ -410,6 +410,7 @@ describe('bad input', () => {
     ['fifo null', () => k.kfifo_len(null as never), 'TypeError ERR_INVALID_ARG_TYPE'],
     ['fifo forged', () => k.kfifo_len({ type: 'u8', ctrl: new Int32Array(32), data: new Uint8Array(8) } as never), 'TypeError ERR_INVALID_ARG_TYPE'],
     ['fifo not pow2', () => k.kfifo_len({ ...f, data: new Uint32Array(new SharedArrayBuffer(24)) } as never), 'TypeError ERR_INVALID_ARG_TYPE'],
+    ['fifo ring over its own control words', () => k.kfifo_len({ ...f, data: new Uint32Array(f.ctrl.buffer as SharedArrayBuffer, 64, 8) } as never), 'TypeError ERR_INVALID_ARG_TYPE'],
     ['fifo wrong data type', () => k.kfifo_len({ ...f, type: 'u8' } as never), 'TypeError ERR_INVALID_ARG_TYPE'],
     ['fifo getter', () => k.kfifo_len({ type: 'u32', get ctrl() { return f.ctrl; }, data: f.data } as never), 'TypeError ERR_INVALID_ARG_TYPE'],
     ['fifo proxy', () => k.kfifo_len(new Proxy({}, { getOwnPropertyDescriptor() { throw new Error('trap'); } }) as never), 'TypeError ERR_INVALID_ARG_TYPE'],
