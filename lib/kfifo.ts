@@ -436,13 +436,6 @@ function freedState(s: State): State {
  * working: they are other objects), and `kfifo_free` also closes the fifo ({@link kfifo_close}) so
  * that a thread sleeping in {@link kfifo_wait} does not sleep forever.
  * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_free(fifo: Kfifo<number | bigint>): void {
   const s = st(fifo);
@@ -698,7 +691,6 @@ function outImpl(fifo: unknown, buf: KfifoArray, n: unknown, offset: unknown, co
  * kernel returns 0) and is removed too. Allocates nothing, except the bigint of a 64-bit element.
  * Consumer side only.
  * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_get<V extends number | bigint>(fifo: Kfifo<V>): V | undefined {
   return getImpl(fifo, true, 'kfifo_get') as V | undefined;
@@ -764,7 +756,6 @@ export function kfifo_out_linear(fifo: Kfifo<number | bigint>, tail: Uint32Array
  * fifo: removes one whole record (reading its header without an emptiness check, as the kernel
  * does); `count` is ignored. Consumer side only.
  * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  * @param count - elements to skip (`unsigned int`; ignored by record fifos).
  */
 export function kfifo_skip_count(fifo: Kfifo<number | bigint>, count: number | bigint): void {
@@ -823,7 +814,6 @@ function closeCtrl(c: Int32Array): void {
  * return 'closed' once the fifo is empty (consumer) or at once (producer), and
  * {@link kfifo_reader} ends after the last element. The data already in the fifo stays readable;
  * `kfifo_in` still works (closing is advice to the consumer, not a lock).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_close(fifo: Kfifo<number | bigint>): void {
@@ -979,7 +969,6 @@ function needArg(s: State, v: unknown): number {
  * @param n - free elements needed, in [1, size] (default 1).
  * @param timeout - milliseconds (default Infinity).
  * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_wait_space(fifo: Kfifo<number | bigint>, n?: number, timeout?: number): KfifoWaitResult {
   const s = live(fifo, 'kfifo_wait_space');
@@ -1018,9 +1007,6 @@ export function kfifo_wait_space_async(fifo: Kfifo<number | bigint>, n?: number,
  * for await (const v of kfifo_reader(fifo)) handle(v);
  * ```
  * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  */
 export function kfifo_reader(fifo: Kfifo<bigint>): AsyncIterableIterator<bigint>;
 export function kfifo_reader(fifo: Kfifo<number>): AsyncIterableIterator<number | Uint8Array>;
@@ -1053,7 +1039,6 @@ async function* read(fifo: Kfifo<number | bigint>, s: State): AsyncGenerator<num
  * Test hook: sets `in` and `out` of an **empty** fifo to `x` (the same as `x` puts followed by `x`
  * gets), so tests can run across the 2^32 wrap. Throws `RangeError` `ERR_OUT_OF_RANGE` for `x`
  * outside [0, 2^32 − 1] and `ERR_KTIMERS_KFIFO_NOT_EMPTY` (a TypeError) if the fifo holds data.
- * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  * @param fifo - a kfifo (from kfifo_alloc or kfifo_init, or a clone of one).
  * @param x - the counter value, in [0, 2^32 − 1].
  */
