@@ -23,7 +23,12 @@
  *   writes one counter only, so each sees the other's at worst stale, which can
  *   only make the free space or the length look smaller.
  * - `in` and `out` sit 64 bytes apart, so the two threads do not bounce one
- *   cache line on every operation.
+ *   cache line on every operation; and each side keeps (per thread, in the
+ *   WeakMap's record) its last reading of the other side's counter, reading it
+ *   afresh only when that reading does not already show enough room or data.
+ *   Since the real counter can only be further on, the counts returned are
+ *   still exactly the kernel's. kfifo_reset and the test hook move counters
+ *   backwards; they bump a generation word that voids those readings.
  * - Waiting (a ktimers addition: nothing in the kernel's kfifo sleeps): a
  *   sleeper sets a waiter flag, re-checks the fifo, and sleeps on a sequence
  *   word with `Atomics.wait` / `Atomics.waitAsync`. The other side, after
@@ -64,7 +69,7 @@ export interface Kfifo<V extends number | bigint = number> {
   readonly ctrl: Int32Array;
   /** The ring: `kfifo_size()` elements (record fifos: bytes). */
   readonly data: KfifoArray;
-  /** @internal type tag only */
+  /** Type-level only (the element's value type); never present at runtime. */
   readonly __v?: V;
 }
 
