@@ -206,3 +206,6 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
     },
   };
 }
+
+/** kfifo test hook: start an empty fifo's counters at any value (e.g. near 2^32). */
+export { kfifo_set_counters } from './kfifo.js';

@@ -37,6 +37,13 @@ const CHECKS: Record<string, () => Promise<void>> = {
     expect(r.stdout).toMatch(/lateness: min +[\d.]+ us +p50 +[\d.]+ us/);
   },
 
+  'kfifo-worker.js': async () => {
+    const r = await run('kfifo-worker.js', ['20000']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^20000 records, 0 out of order; the fifo was closed by the producer \(oldest record waited \d+ us\)$/m);
+  },
+
   'periodic-timer-list.js': async () => {
     const r = await run('periodic-timer-list.js', ['12', '70']);
     expect(r.status, r.stderr).toBe(0);

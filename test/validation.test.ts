@@ -175,6 +175,13 @@ const NOT_FUZZED = new Map<string, string>([
   // Per-thread scheduling (lib/sched.ts): valid calls would change this test process's
   // policy, affinity, nice or locked memory, so test/sched.test.ts validates them and
   // fuzzes them in a child process instead.
+  // kfifo (lib/kfifo.ts): its arguments are fifo handles and typed arrays of the fifo's element
+  // type, kinds this table does not have; test/kfifo.test.ts checks each bad value by code and
+  // fuzzes every kfifo_* export (and the ktimers/testing hook) with a pool of valid and hostile values.
+  ...Object.keys(k)
+    .filter((n) => n.startsWith('kfifo_') && typeof (k as Record<string, unknown>)[n] === 'function')
+    .map((n): [string, string] => [n, 'a kfifo call: fuzzed by test/kfifo.test.ts (fifo handles, typed arrays)']),
+  ['kfifo_set_counters', 'the kfifo test hook of ktimers/testing: its bad values are checked in test/kfifo.test.ts'],
   ...Object.keys(SCHED)
     .filter((n) => typeof (SCHED as Record<string, unknown>)[n] === 'function')
     .map((n): [string, string] => [n, 'changes this process\'s scheduling: fuzzed in a child process by test/sched.test.ts']),
