@@ -158,15 +158,11 @@ describe('kthread_worker: delayed works (cases 114, 115, 117, 118, 125)', () => 
     const J = k.get_jiffies_64();
     expect(k.kthread_queue_delayed_work(w, near, 10)).toBe(true);
     await reach(log, 0, 1);
-    const jlog = i32();
-    const probe = work('probe', { out: i32(8) });
-    void probe;
     expect(k.get_jiffies_64() - J).toBeGreaterThanOrEqual(10n);
     await expect(k.kthread_flush_work(far.work)).rejects.toMatchObject({ code: 'ERR_KTIMERS_KTHREAD_FLUSH_TIMER' });
     expect(await k.kthread_cancel_delayed_work_sync(far)).toBe(true);
     await within(k.kthread_flush_worker(w), 'flush');
     expect(entries(log)).toEqual([2]);
-    void jlog;
   });
 
   it('115: delay 0 queues at once, without a timer (flush_work waits for it rather than refusing)', async () => {
@@ -283,7 +279,6 @@ describe('kthread_worker: flush (cases 119, 120)', () => {
     // (d) X (slot 2) runs; a second blocker Y queued behind it; flush X returns when X ends, Y still blocked
     await reach(latch, 3, 1);
     k.kthread_queue_work(w, blocker(log, latch, 4, 40));
-    const X = k.kthread_flush_worker; void X;
     release(latch, 2);
     await reach(latch, 5, 1);
     expect(entries(log)).toEqual([1, 10, 1010, 2, 30, 1030, 40]);
