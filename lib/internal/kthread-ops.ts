@@ -250,19 +250,21 @@ export function kthread_cancel_delayed_work_sync(dwork: kthread_delayed_work): P
  * Context: may sleep: a Promise. Return: a Promise for nothing, settled once the
  * thread has exited.
  */
-export async function kthread_destroy_worker(worker: kthread_worker): Promise<void> {
+export function kthread_destroy_worker(worker: kthread_worker): Promise<void> {
   sleeping('kthread_destroy_worker');
   const k = workerArg(worker);
   k._destroying = true;
   const th = k._thread!;
   const exited = new Promise<void>((resolve) => th.once('exit', () => resolve()));
   const seq = k._nextSeq();
-  try {
-    await k._ask({ t: 'stop', seq });
-  } finally {
-    await th.terminate();
-    await exited;
-  }
+  return (async () => {
+    try {
+      await k._ask({ t: 'stop', seq });
+    } finally {
+      await th.terminate();
+      await exited;
+    }
+  })();
 }
 
 // --- RT scheduling helpers (kernel/sched/syscalls.c) --------------------------------
