@@ -164,7 +164,9 @@ export function kthread_flush_work(work: kthread_work): Promise<void> {
   const k = liveWorker(w);
   if (!(o & K.K_BOUND) || !(o & (K.K_PENDING | K.K_RUNNING)) || k === null) return Promise.resolve();
   const seq = k._nextSeq();
-  return k._ask({ t: 'flush', seq, id: w._id }) as Promise<void>;
+  // The state seen now travels with the request: the worker places the marker
+  // after that instance, even if it has been re-queued or cancelled meanwhile.
+  return k._ask({ t: 'flush', seq, id: w._id, gen: K.genOf(o), pending: (o & K.K_PENDING) !== 0 }) as Promise<void>;
 }
 
 /**

@@ -136,7 +136,7 @@ export type ToWorker =
   | { t: 'q'; id: number; gen: number; fn: [string, string]; dw: boolean; exp?: bigint; data?: unknown }
   | { t: 'wake' }
   | { t: 'flushw'; seq: number }
-  | { t: 'flush'; seq: number; id: number }
+  | { t: 'flush'; seq: number; id: number; gen: number; pending: boolean }
   | { t: 'cancel'; seq: number; id: number }
   | { t: 'stop'; seq: number };
 

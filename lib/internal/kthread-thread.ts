@@ -177,7 +177,7 @@ function handle(m: K.ToWorker): void {
       kick();
       return;
     case 'flush':
-      flush(m.seq, m.id);
+      flush(m.seq, m.id, m.gen, m.pending);
       return;
     case 'cancel': {
       const h = handles.get(m.id);
@@ -189,13 +189,17 @@ function handle(m: K.ToWorker): void {
   }
 }
 
-function flush(seq: number, id: number): void {
-  const w = Atomics.load(tab, id);
-  if (w & K.K_PENDING) {
-    const gen = K.genOf(w);
+/**
+ * kthread_flush_work: `gen`/`pending` are the work's state when the caller
+ * asked (the caller's thread may have re-queued or cancelled it since). That
+ * instance's list entry, stale or not, stays in the list until dequeued, so the
+ * marker goes right after it, as the kernel inserts it after the work.
+ */
+function flush(seq: number, id: number, gen: number, pending: boolean): void {
+  if (pending) {
     const i = list.findIndex((e) => e.seq === undefined && e.id === id && e.gen === gen);
     if (i >= 0) {
-      list.splice(i + 1, 0, { seq, stop: false }); // right after the work: its last queued instance
+      list.splice(i + 1, 0, { seq, stop: false });
       started = true;
       kick();
       return;
