@@ -100,6 +100,7 @@ export class kthread_work {
 export class kthread_delayed_work {
   /** The embedded work (what its function receives). */
   readonly work: kthread_work = new kthread_work();
+  /** A delayed work, not set up yet: see {@link kthread_init_delayed_work}. */
   constructor() {
     this.work._dwork = this;
   }
@@ -107,7 +108,9 @@ export class kthread_delayed_work {
 
 /**
  * `to_kthread_delayed_work()` (container_of): the delayed work a work belongs to.
- * Return: the kthread_delayed_work, or null for a plain work.
+ * @param work - a work (what a work function receives)
+ *
+ * Context: any. Return: the kthread_delayed_work, or null for a plain work.
  */
 export function to_kthread_delayed_work(work: kthread_work): kthread_delayed_work | null {
   return workArg(work)._dwork;
@@ -438,6 +441,9 @@ export function kthread_run_worker(flags: number, namefmt: string, ...args: unkn
  * **not woken**: its first queued work (or a flush or destroy) starts it. Code
  * written for ≤ 6.13, where this call also woke the thread, wants
  * {@link kthread_run_worker}.
+ * @param flags - 0 or KTW_FREEZABLE
+ * @param namefmt - printf-style name, as {@link kthread_run_worker}'s
+ * @param args - the format's arguments
  *
  * Context: as {@link kthread_run_worker}. Return: the worker.
  */
@@ -449,6 +455,9 @@ export function kthread_create_worker(flags: number, namefmt: string, ...args: u
  * `kthread_run_worker_on_cpu(cpu, flags, namefmt)`: a worker whose thread is bound
  * to `cpu` (sched_setaffinity, before it runs anything) and started. The format
  * gets the CPU number as its single argument (`"name/%u"`).
+ * @param cpu - a CPU id below nr_cpu_ids, allowed to this process
+ * @param flags - 0 or KTW_FREEZABLE
+ * @param namefmt - printf-style name with one integer conversion (or none)
  *
  * Context: as {@link kthread_run_worker}. Return: the worker. Throws RangeError
  * ERR_OUT_OF_RANGE for a CPU id at or above nr_cpu_ids, EINVAL when the CPU is
@@ -462,6 +471,9 @@ export function kthread_run_worker_on_cpu(cpu: number, flags: number, namefmt: s
 /**
  * `kthread_create_worker_on_cpu(cpu, flags, namefmt)` (6.14+ signature, no
  * variadic arguments): bound to `cpu`, not woken.
+ * @param cpu - a CPU id below nr_cpu_ids, allowed to this process
+ * @param flags - 0 or KTW_FREEZABLE
+ * @param namefmt - printf-style name with one integer conversion (or none)
  *
  * Context: as {@link kthread_run_worker_on_cpu}. Return: the worker.
  */

@@ -99,6 +99,9 @@ function delayArg(v: unknown): bigint {
  * `kthread_queue_delayed_work(worker, dwork, delay)`: queue after `delay` jiffies
  * (its timer runs on the worker thread, on that thread's timer wheel). `delay`
  * 0 queues at once, without a timer.
+ * @param worker - the worker (in a work function: `work.worker`)
+ * @param dwork - an initialised delayed work
+ * @param delay - jiffies (bigint or safe integer); 0 queues at once
  *
  * Context: any. Return: true if queued; false if already pending or being
  * cancelled (the armed timer is not modified).
@@ -118,6 +121,9 @@ export function kthread_queue_delayed_work(worker: kthread_worker, dwork: kthrea
  * `kthread_mod_delayed_work(worker, dwork, delay)`: (re)queue to run after `delay`
  * jiffies, whatever its state. 0 appends it to the tail of the list now (a work
  * already waiting there loses its place).
+ * @param worker - the worker
+ * @param dwork - an initialised delayed work
+ * @param delay - jiffies; 0 appends it to the list now
  *
  * Context: any. Return: false if it was not pending (never queued, idle, or
  * only running: a new instance is queued); true if it was pending (its timer
@@ -150,6 +156,7 @@ function liveWorker(w: kthread_work): kthread_worker | null {
 /**
  * `kthread_flush_work(work)`: wait for the work's last queued instance, or its
  * running execution, to finish. Works queued behind it are not waited for.
+ * @param work - an initialised work
  *
  * Context: may sleep: a Promise; throws ERR_KTIMERS_SLEEP_IN_ATOMIC in timer
  * callbacks. Return: a Promise for nothing (the kernel's is void), settled at
@@ -173,6 +180,7 @@ export function kthread_flush_work(work: kthread_work): Promise<void> {
  * `kthread_flush_worker(worker)`: wait until the running work and every work
  * queued before this call have finished. Works queued later and delayed works
  * whose timers have not fired are not waited for.
+ * @param worker - the worker
  *
  * Context: may sleep: a Promise. Return: a Promise for nothing.
  */
@@ -216,6 +224,7 @@ async function cancel(w: kthread_work): Promise<boolean> {
  * running execution to finish. While it waits, queueing the work (including a
  * self-requeue from its own function) is refused: this stops a work that
  * re-queues itself. Not for delayed works (use the delayed variant).
+ * @param work - an initialised work
  *
  * Context: may sleep: a Promise. Return: a Promise for true if the work was
  * pending, false if it was idle or only running.
@@ -232,6 +241,7 @@ export function kthread_cancel_work_sync(work: kthread_work): Promise<boolean> {
 /**
  * `kthread_cancel_delayed_work_sync(dwork)`: as {@link kthread_cancel_work_sync},
  * also cancelling its timer.
+ * @param dwork - an initialised delayed work
  *
  * Context: may sleep: a Promise. Return: a Promise for true if it was pending
  * (timer armed or queued).
@@ -248,6 +258,7 @@ export function kthread_cancel_delayed_work_sync(dwork: kthread_delayed_work): P
  * (KTIMERS_WARN_KTHREAD_DESTROY_DELAYED) and are cancelled; works queued (by
  * the worker's own works) after the final flush get
  * KTIMERS_WARN_KTHREAD_DESTROY_PENDING and do not run.
+ * @param worker - the worker
  *
  * Context: may sleep: a Promise. Return: a Promise for nothing, settled once the
  * thread has exited.
@@ -296,6 +307,7 @@ export function sched_set_fifo(p: kthread_worker | number): void {
 /**
  * `sched_set_fifo_low(p)`: SCHED_FIFO at priority 1, just above every
  * SCHED_NORMAL thread.
+ * @param p - a kthread_worker (its thread) or a thread id
  *
  * Context: any thread. Return: nothing; throws EPERM as {@link sched_set_fifo}.
  */
@@ -305,6 +317,7 @@ export function sched_set_fifo_low(p: kthread_worker | number): void {
 
 /**
  * `sched_set_normal(p, nice)`: back to SCHED_NORMAL with the given nice value.
+ * @param p - a kthread_worker (its thread) or a thread id
  * @param nice - -20..19 (the kernel does not check it on this path; here a RangeError)
  *
  * Context: any thread. Return: nothing; lowering nice without CAP_SYS_NICE or
