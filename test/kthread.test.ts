@@ -134,6 +134,22 @@ describe('kthread_worker: queueing and order (cases 111-113)', () => {
     expect(latch2[1]).toBe(2); // exactly twice
   });
 
+  it('FIFO across threads: a work queued from here before a self-requeue on the worker runs first', async () => {
+    // The worker's thread is blocked synchronously while A is queued, so A's request
+    // has not been taken in when S re-queues itself: the self-requeue takes it in first.
+    const w = run();
+    const log = i32(), latch = i32();
+    const S = work('syncBlockSelfq', { log, latch, slot: 0, tag: 10 });
+    k.kthread_queue_work(w, S);
+    await reach(latch, 1, 1);
+    expect(k.kthread_queue_work(w, work('log', { log, tag: 5 }))).toBe(true);
+    release(latch, 0);
+    await reach(log, 0, 3);
+    await within(k.kthread_flush_worker(w), 'flush');
+    expect(latch[2]).toBe(1);
+    expect(entries(log)).toEqual([10, 5, 11]);
+  });
+
   it('a self-requeue (twice in one run): true then false', async () => {
     const w = run();
     const a = i32();
