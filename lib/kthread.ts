@@ -62,7 +62,7 @@ export const TASK_COMM_LEN = 16;
 /** MAX_RT_PRIO: sched_set_fifo() uses MAX_RT_PRIO / 2. */
 export const MAX_RT_PRIO = 100;
 
-const ENTRY = new URL('./internal/kthread-thread.js', import.meta.url);
+const ENTRY = new URL('./internal/kthread-entry.js', import.meta.url);
 const TOKEN = Symbol('kthread_worker');
 /** Backstop for a thread that never reports its start (a wedged machine), not a performance bound. */
 const START_TIMEOUT_MS = 60_000;
@@ -344,6 +344,7 @@ function create(flags: number, name: string, cpu: number, wake: boolean): kthrea
   const r = Atomics.wait(ctl, K.T_STATE, 0, START_TIMEOUT_MS);
   const state = Atomics.load(ctl, K.T_STATE);
   if (r === 'timed-out' || state !== 1) {
+    th.on('error', () => {}); // its cause is reported by the throw below; an unheard 'error' would end the process
     void th.terminate();
     if (state === K.T_FAILED || r === 'timed-out') {
       throw new KtimersError('ERR_KTIMERS_KTHREAD_START', `kthread_worker "${name}": its thread did not start`);
