@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
-import { dwork, entries, i32, reach, release, settled, within, work } from './kthread-helpers.js';
+import { BACKSTOP, dwork, entries, i32, reach, release, settled, within, work } from './kthread-helpers.js';
 
 const workers: k.kthread_worker[] = [];
 function run(name = 'w'): k.kthread_worker {
@@ -513,7 +513,7 @@ describe('kthread_worker: RT helpers (case 134) and timers on the worker thread'
     k.kthread_queue_work(w, work('hrtimerTicks', { out, n: 50, periodNs: 1_000_000 }));
     await reach(probeOut, 5, 1);
     // Busy main thread until the worker's timer has fired 50 times (backstop only).
-    const end = Date.now() + 20_000;
+    const end = Date.now() + BACKSTOP;
     while (Atomics.load(out, 3) === 0 && Date.now() < end);
     expect(out[3]).toBe(1);
     expect(out[0]).toBe(50);
