@@ -492,9 +492,14 @@ describe('kthread_worker: RT helpers (case 134) and timers on the worker thread'
   it.skipIf(process.getuid?.() !== 0)('134: sched_set_fifo, sched_set_fifo_low, sched_set_normal on the worker thread', () => {
     const w = run('rt');
     const tid = w.task!;
+    // /proc/<tid>/timerslack_ns: the thread's own slack (a thread id works there, though not listed).
+    const slack = () => Number(readFileSync(`/proc/${tid}/timerslack_ns`, 'utf8'));
+    const defaultSlack = slack();
+    expect(defaultSlack).toBeGreaterThan(0);
     k.sched_set_fifo(w);
     expect(k.sched_getscheduler(tid)).toEqual({ policy: k.SCHED_FIFO, priority: 50 });
     expect(procPrio(tid)).toBe(-51);
+    expect(slack()).toBe(0); // an RT policy removes the slack
     expect(k.sched_getscheduler(process.pid).policy).toBe(k.SCHED_OTHER); // only that thread
     k.sched_set_fifo_low(w);
     expect(k.sched_getscheduler(tid)).toEqual({ policy: k.SCHED_FIFO, priority: 1 });
@@ -503,6 +508,7 @@ describe('kthread_worker: RT helpers (case 134) and timers on the worker thread'
     expect(k.sched_getscheduler(tid)).toEqual({ policy: k.SCHED_OTHER, priority: 0 });
     expect(k.getpriority(tid)).toBe(5);
     expect(procPrio(tid)).toBe(25);
+    expect(slack()).toBe(defaultSlack); // back to the thread's default
   });
 
   it('an hrtimer armed by a work function fires on the worker thread, in hard-IRQ context, while the main thread is busy', async () => {
