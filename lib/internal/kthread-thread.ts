@@ -158,7 +158,7 @@ function handle(m: K.ToWorker): void {
   switch (m.t) {
     case 'q': {
       const h = handleFor(m.id, m.fn[0], m.fn[1], m.dw);
-      if ('data' in m) h.work.data = m.data;
+      h.work.data = m.data; // what the queueing thread set (undefined: none), never a recycled id's old data
       enqueue(h, m.gen, m.exp);
       return;
     }
