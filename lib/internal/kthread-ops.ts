@@ -195,6 +195,9 @@ async function cancel(w: kthread_work): Promise<boolean> {
   const t = table();
   const r = K.cancelBegin(t, w._id);
   if (r === null) return false;
+  if (r === 'full') {
+    throw new KtimersError('ERR_KTIMERS_KTHREAD_CANCEL_LIMIT', `more than ${K.K_CANCEL_MAX} cancels of one running work at once`);
+  }
   const [wasPending, running] = r;
   const k = liveWorker(w);
   if (k === null) {

@@ -84,14 +84,14 @@ export function modQueue(t: Int32Array, id: number): [boolean, number] {
  * The first half of a cancel: un-pends the work. Returns null when it was never
  * queued (false at once), else [wasPending, running]; when running, the
  * canceling count was raised and the caller must wait for the execution to end
- * and then call cancelEnd.
+ * and then call cancelEnd. 'full': K_CANCEL_MAX cancels of it already wait.
  */
-export function cancelBegin(t: Int32Array, id: number): [boolean, boolean] | null {
+export function cancelBegin(t: Int32Array, id: number): [boolean, boolean] | null | 'full' {
   for (;;) {
     const o = Atomics.load(t, id);
     if (!(o & K_BOUND)) return null;
     const running = (o & K_RUNNING) !== 0;
-    if (running && (o & K_CANCEL_MASK) === K_CANCEL_MASK) return [(o & K_PENDING) !== 0, false];
+    if (running && (o & K_CANCEL_MASK) === K_CANCEL_MASK) return 'full';
     const n = (o & ~K_PENDING) + (running ? K_CANCEL_ONE : 0);
     if (Atomics.compareExchange(t, id, o, n) === o) return [(o & K_PENDING) !== 0, running];
   }
