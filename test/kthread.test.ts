@@ -511,7 +511,7 @@ describe('kthread_worker: RT helpers (case 134) and timers on the worker thread'
     expect(slack()).toBe(defaultSlack); // back to the thread's default
   });
 
-  it('an hrtimer armed by a work function fires on the worker thread, in hard-IRQ context, while the main thread is busy', async () => {
+  it('an hrtimer armed by a work function fires on the worker thread, in hard-IRQ context, while the main thread is busy; a timer_list there runs in softirq context', async () => {
     const w = run('ticks');
     const probeOut = i32(8);
     k.kthread_queue_work(w, work('probe', { out: probeOut }));
@@ -526,5 +526,10 @@ describe('kthread_worker: RT helpers (case 134) and timers on the worker thread'
     expect(out[1]).toBe(probeOut[3]);
     expect(out[1]).not.toBe(0);
     expect(out[2]).toBe(1);
+    // A timer_list armed there too: softirq context, on the worker thread.
+    const tl = i32(8);
+    k.kthread_queue_work(w, work('timerListContext', { out: tl }));
+    await reach(tl, 3, 1);
+    expect([tl[0], tl[1], tl[2]]).toEqual([probeOut[3], 1, 0]);
   });
 });
