@@ -215,6 +215,8 @@ export class kthread_worker {
   _destroying = false;
   /** @internal */
   _woken = false;
+  /** @internal ids of the works queued on it from this thread (to un-pend them if its thread dies) */
+  _queued = new Set<number>();
   /** @internal this object is the worker thread's view of itself */
   _local: LocalSide | null = null;
   #seq = 0;
@@ -359,18 +361,41 @@ function create(flags: number, name: string, cpu: number, wake: boolean): kthrea
   worker._setTask(Atomics.load(ctl, K.T_TID));
   worker._woken = wake;
   th.on('message', (m: K.FromWorker) => onMessage(worker, m));
+  let failure: unknown;
   th.on('error', (e) => {
-    const err = new KtimersError('ERR_KTIMERS_WORKER_EXIT', `kthread_worker "${name}": its thread failed: ${(e as Error)?.message ?? String(e)}`);
-    (err as { cause?: unknown }).cause = e;
-    worker._gone(err);
-    reportError(err);
+    failure = e; // reported with the exit that follows
   });
-  th.on('exit', () => {
+  th.on('exit', (code) => {
     worker._thread = null;
     worker._setTask(null);
+    if (!worker._destroying) lost(worker, code, failure);
     worker._gone(destroyed(worker));
   });
   return worker;
+}
+
+/**
+ * The thread ended without kthread_destroy_worker (a work called process.exit(),
+ * or the thread crashed): its works will never run. Say so, and un-pend them so
+ * they can be queued elsewhere, rather than leave them pending forever.
+ */
+function lost(worker: kthread_worker, code: number, failure: unknown): void {
+  const t = table();
+  let dropped = 0;
+  for (const id of worker._queued) {
+    if (byId.get(id)?.deref()?._worker !== worker) continue;
+    const o = Atomics.and(t, id, ~(K.K_PENDING | K.K_RUNNING));
+    if (o & K.K_PENDING) dropped++;
+  }
+  worker._queued.clear();
+  const why = failure === undefined ? `exited (code ${code})` : `failed: ${(failure as Error)?.message ?? String(failure)}`;
+  const err = new KtimersError(
+    'ERR_KTIMERS_WORKER_EXIT',
+    `kthread_worker "${worker.name}": its thread ${why} before kthread_destroy_worker(); ${dropped} pending work(s) will not run`,
+  );
+  if (failure !== undefined) (err as { cause?: unknown }).cause = failure;
+  Object.defineProperty(err, 'worker', { value: worker, enumerable: false, configurable: true, writable: true });
+  reportError(err);
 }
 
 function onMessage(worker: kthread_worker, m: K.FromWorker): void {

@@ -43,6 +43,20 @@ describe('kthread_worker: failures on the worker thread', () => {
     expect(log).toEqual([7]);
   });
 
+  it('a work that ends its thread (process.exit): ERR_KTIMERS_WORKER_EXIT once; the works behind it are un-pended, not lost silently', () => {
+    const r = child(['worker-exit']);
+    expect(r.status, r.stderr).toBe(0);
+    const { errors, q1, q2, destroyCode, task, log } = r.json;
+    expect(errors).toHaveLength(1);
+    expect(errors[0].code).toBe('ERR_KTIMERS_WORKER_EXIT');
+    expect(errors[0].message).toMatch(/kthread_worker "quitter": its thread exited \(code 3\) before kthread_destroy_worker\(\); 1 pending work\(s\) will not run/);
+    expect(q1).toBe(true);
+    expect(destroyCode).toBe('ERR_KTIMERS_KTHREAD_DESTROYED');
+    expect(task).toBe(null);
+    expect(q2).toBe(true); // no longer pending: it can go to another worker
+    expect(log).toEqual([1]);
+  });
+
   it('no uncaughtException listener: the process exits with code 1, stderr naming the function and the worker', () => {
     const r = child(['uncaught']);
     expect(r.status).toBe(1);

@@ -57,6 +57,7 @@ function send(worker: kthread_worker, w: kthread_work, gen: number, exp: bigint 
     worker._local.queue(w._id, gen, exp);
     return;
   }
+  worker._queued.add(w._id);
   const f = w.func!;
   const m: K.ToWorker = { t: 'q', id: w._id, gen, fn: [String(f.module), f.name], dw: w._dwork !== null };
   if (exp !== undefined) m.exp = exp;
