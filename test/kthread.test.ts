@@ -253,6 +253,32 @@ describe('kthread_worker: delayed works (cases 114, 115, 117, 118, 125)', () => 
     expect(entries(log)).toEqual([1, 1001, 2, 3, 9]);
   });
 
+  it("116 (and 125 exactly): appended at the wheel's granularity, on the worker thread's virtual clock", async () => {
+    // The delayed works' timers live on the worker's own wheel, so the worker thread
+    // runs ktimers/testing's virtual clock itself (fixture wheelCase) and each work
+    // logs the jiffy it was appended at.
+    const w = run('wheel');
+    const log = i32(64);
+    const tags = [1, 2, 3, 4, 5, 6, 7, 8];
+    const dws = tags.map((tag) => dwork('wheelRun', { tag, log }));
+    for (const d of dws) k.kthread_queue_delayed_work(w, d, 0); // registers each on the worker
+    await within(k.kthread_flush_worker(w), 'register');
+    const at = async (start: number, arms: [number, number][], span: number) => {
+      Atomics.store(log, 0, 0);
+      const done = i32(1);
+      k.kthread_queue_work(w, work('wheelCase', { start, arms, span, done }));
+      await reach(done, 0, 1);
+      const e = entries(log);
+      return Array.from({ length: e.length / 2 }, (_, i) => [e[2 * i]!, e[2 * i + 1]!]);
+    };
+    // Armed at J = 0: delay 1 -> 2; 62 -> 63; 63 -> 64; 100 -> 104; 1000 -> 1024; 5000 -> 5120.
+    expect(await at(0, [[1, 1], [2, 62], [3, 63], [4, 100], [5, 1000], [6, 5000]], 5200)).toEqual([
+      [1, 2], [2, 63], [3, 64], [4, 104], [5, 1024], [6, 5120],
+    ]);
+    // Armed at J = 1000: delay 10 -> 1011; 100 -> 1104. Case 125: A then B, same jiffy and delay: B first.
+    expect(await at(1000, [[1, 10], [2, 100], [7, 10], [8, 10]], 200)).toEqual([[8, 1011], [7, 1011], [1, 1011], [2, 1104]]);
+  });
+
   it('125: two delayed works armed in the same jiffy with the same delay: the later-armed runs first', async () => {
     const w = run();
     for (let attempt = 0; attempt < 20; attempt++) {
