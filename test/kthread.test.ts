@@ -253,7 +253,7 @@ describe('kthread_worker: delayed works (cases 114, 115, 117, 118, 125)', () => 
     expect(entries(log)).toEqual([1, 1001, 2, 3, 9]);
   });
 
-  it("116 (and 125 exactly): appended at the wheel's granularity, on the worker thread's virtual clock", async () => {
+  it("116, 117 timings, 125 exactly: appended at the wheel's granularity, on the worker thread's virtual clock", async () => {
     // The delayed works' timers live on the worker's own wheel, so the worker thread
     // runs ktimers/testing's virtual clock itself (fixture wheelCase) and each work
     // logs the jiffy it was appended at.
@@ -263,10 +263,10 @@ describe('kthread_worker: delayed works (cases 114, 115, 117, 118, 125)', () => 
     const dws = tags.map((tag) => dwork('wheelRun', { tag, log }));
     for (const d of dws) k.kthread_queue_delayed_work(w, d, 0); // registers each on the worker
     await within(k.kthread_flush_worker(w), 'register');
-    const at = async (start: number, arms: [number, number][], span: number) => {
+    const at = async (start: number, arms: [number, number][], span: number, ops: unknown[] = [], rets = i32(8)) => {
       Atomics.store(log, 0, 0);
       const done = i32(1);
-      k.kthread_queue_work(w, work('wheelCase', { start, arms, span, done }));
+      k.kthread_queue_work(w, work('wheelCase', { start, arms, span, done, ops, rets }));
       await reach(done, 0, 1);
       const e = entries(log);
       return Array.from({ length: e.length / 2 }, (_, i) => [e[2 * i]!, e[2 * i + 1]!]);
@@ -277,6 +277,15 @@ describe('kthread_worker: delayed works (cases 114, 115, 117, 118, 125)', () => 
     ]);
     // Armed at J = 1000: delay 10 -> 1011; 100 -> 1104. Case 125: A then B, same jiffy and delay: B first.
     expect(await at(1000, [[1, 10], [2, 100], [7, 10], [8, 10]], 200)).toEqual([[8, 1011], [7, 1011], [1, 1011], [2, 1104]]);
+    // 117 (a)(b): mod at 0 with 50 -> false; at 5 with 20 -> true, expires 25, appended at 26, runs once.
+    const rets = i32(8);
+    expect(await at(0, [], 100, [[0, 'mod', 1, 50], [5, 'mod', 1, 20]], rets)).toEqual([[1, 26]]);
+    expect([rets[0], rets[1]]).toEqual([2, 1]);
+    // 117 (d): waiting on work_list (queued with delay 0 at 300, not run yet) and modded to 10 in the
+    // same jiffy -> true; it leaves the list and is appended at 311, running once.
+    const rets2 = i32(8);
+    expect(await at(300, [], 50, [[300, 'queue', 2, 0], [300, 'mod', 2, 10]], rets2)).toEqual([[2, 311]]);
+    expect([rets2[0], rets2[1]]).toEqual([1, 1]);
   });
 
   it('125: two delayed works armed in the same jiffy with the same delay: the later-armed runs first', async () => {
