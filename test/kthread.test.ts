@@ -80,8 +80,10 @@ describe('kthread_worker: queueing and order (cases 111-113)', () => {
   it('111: queue twice while a blocker runs: true then false; runs once, after the blocker', async () => {
     const w = run();
     const log = i32(), latch = i32();
-    k.kthread_queue_work(w, blocker(log, latch, 0, 1));
+    const B = blocker(log, latch, 0, 1);
+    k.kthread_queue_work(w, B);
     await reach(latch, 1, 1);
+    expect(w.current_work).toBe(B); // seen from this thread too
     const a = work('log', { log, tag: 2 });
     expect(k.kthread_queue_work(w, a)).toBe(true);
     expect(k.kthread_queue_work(w, a)).toBe(false);
