@@ -80,6 +80,21 @@ const CHECKS: Record<string, () => Promise<void>> = {
     expect(behind).toBeLessThan(64);
   },
 
+  'kthread-fifo.js': async () => {
+    const r = await run('kthread-fifo.js', ['1']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/worker "tick\/fifo" is thread \d+, (SCHED_FIFO 50|SCHED_OTHER)/);
+    const [busyMs, fired] = num(/main thread busy for ([\d.]+) ms: its own 1 ms hrtimer fired (\d+) times meanwhile/, r.stdout);
+    // Deterministic: a main-thread callback cannot run inside a synchronous loop.
+    expect(fired).toBe(0);
+    const [expiries, overruns, , notHard] = num(/worker hrtimer: (\d+) expiries, (\d+) overruns, max lateness (\d+) us, (\d+) outside hard-IRQ context/, r.stdout);
+    expect(notHard).toBe(0);
+    // The worker's timer kept running meanwhile: ~1 period per ms, each run or counted as an overrun
+    // (half as a floor: a loaded machine may keep even the worker off the CPU for a while).
+    expect(expiries! + overruns!).toBeGreaterThanOrEqual(Math.floor(busyMs! / 2));
+    expect(expiries).toBeGreaterThan(0);
+  },
+
   'node-style.js': async () => {
     const r = await run('node-style.js');
     expect(r.status, r.stderr).toBe(0);

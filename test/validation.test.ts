@@ -27,6 +27,7 @@ import { setMonotonicSource } from '../dist/internal/clock.js';
 import { cancelVirtual } from '../dist/internal/engine.js';
 import { mulberry32 } from './helpers.js';
 import * as SCHED from '../dist/sched.js';
+import * as KTHREAD from '../dist/kthread.js';
 
 const MAX = (1n << 63n) - 1n;
 const MIN = -(1n << 63n);
@@ -185,6 +186,12 @@ const NOT_FUZZED = new Map<string, string>([
   ...Object.keys(SCHED)
     .filter((n) => typeof (SCHED as Record<string, unknown>)[n] === 'function')
     .map((n): [string, string] => [n, 'changes this process\'s scheduling: fuzzed in a child process by test/sched.test.ts']),
+  // kthread_worker (lib/kthread.ts): a valid call creates a thread or talks to one, so
+  // test/kthread-validation.test.ts checks every parameter of these and fuzzes them
+  // against a live worker (sched_set_* there too, with worker objects only).
+  ...Object.keys(KTHREAD)
+    .filter((n) => typeof (KTHREAD as Record<string, unknown>)[n] === 'function' && n in k)
+    .map((n): [string, string] => [n, 'kthread_worker API: validated and fuzzed against a live worker by test/kthread-validation.test.ts']),
 ]);
 /** Fuzzed by 'fuzz: the idiomatic layer' (constructors with their methods and getters). */
 const IDIOMATIC = new Set(['sleep', 'sleepUntil', 'interval', 'HighResTimer', 'WorkQueue', 'installVirtualClock']);

@@ -1,0 +1,519 @@
+/**
+ * kthread_worker: one dedicated thread that runs queued works one at a time,
+ * in queueing order, and that its owner may run at a real-time priority
+ * (`include/linux/kthread.h`, `kernel/kthread.c`, Linux 6.19 / 7.1; the RT
+ * helpers of `kernel/sched/syscalls.c`).
+ *
+ * Why: every other ktimers callback runs on the JS main thread, so a timer is
+ * only as punctual as that thread is idle. A kthread_worker is a worker_thread
+ * with its own event loop and its own ktimers state: the hrtimers and
+ * timer_lists its works arm fire there, in the same contexts as on the main
+ * thread, however busy the main thread is. `sched_set_fifo(worker)` makes that
+ * thread SCHED_FIFO, as drivers pair `kthread_run_worker()` with
+ * `sched_set_fifo()`.
+ *
+ * Model (details in lib/internal/kthread-shared.ts). Each work has one state
+ * word in a process-wide SharedArrayBuffer, changed only by compare-and-swap:
+ * queueing answers the kernel's bool at once and exactly, on the main thread
+ * and inside work functions (self-requeue). The worker thread owns work_list,
+ * the delayed-work timers and current_work (lib/internal/kthread-thread.ts):
+ * queueing from another thread is the CAS plus a message, which the worker
+ * appends in arrival order; a queueing on the worker itself first takes in the
+ * messages already posted, so FIFO order follows the order of the calls. The
+ * worker never blocks its event loop waiting for work: it is woken by
+ * messages, and yields to its event loop between two works so that its timers
+ * fire. Calls that sleep in the kernel (flush, cancel, destroy) are a message
+ * to the worker and a Promise for its answer.
+ *
+ * Differences from the kernel (also in docs/kthread.md):
+ * - Work functions are named, not passed: `{ module, name }`, imported by the
+ *   worker thread (as the workqueue's). They may be async: the worker awaits
+ *   them before it takes the next work.
+ * - The create calls wait (synchronously, like the kernel's) for the thread to
+ *   exist and report its thread id, so `worker.task` is known on return.
+ *   A created, not woken worker has its thread but runs nothing until its first
+ *   work arrives (or a flush or destroy wakes it), as in the kernel.
+ * - `kthread_flush_work()` on a delayed work whose timer is armed never returns
+ *   in the kernel; here its Promise rejects with ERR_KTIMERS_KTHREAD_FLUSH_TIMER.
+ * - The sleeping calls return Promises and may only be made from a thread other
+ *   than the worker's (in the kernel, from the worker itself they deadlock).
+ * - `kthread_destroy_worker()` cancels the delayed works still armed (after the
+ *   kernel's WARN) instead of leaving a timer on freed memory; queueing on a
+ *   destroyed (or destroying) worker throws ERR_KTIMERS_KTHREAD_DESTROYED.
+ * - `sched_set_fifo()` & co. throw the OS's refusal (EPERM naming
+ *   CAP_SYS_NICE / RLIMIT_RTPRIO): the kernel's `_nocheck` variants cannot fail.
+ * - No `kthread_init_worker()` / `kthread_worker_fn()`: a worker is always made
+ *   with its thread. KTW_FREEZABLE is accepted and has no effect.
+ */
+import { Worker } from 'node:worker_threads';
+import { constants } from 'node:os';
+import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
+import { might_sleep } from './context.js';
+import { reportError } from './internal/virtual.js';
+import { fnArg, type WorkFnRef } from './workqueue.js';
+import { nr_cpu_ids } from './sched.js';
+import * as K from './internal/kthread-shared.js';
+import { formatName, table, allocId, freeId, kside, type LocalSide } from './internal/kthread-state.js';
+
+/** kthread_worker flag: freezable during suspend in the kernel. Accepted; nothing freezes in a process. */
+export const KTW_FREEZABLE = 1 << 0;
+/** TASK_COMM_LEN: a thread's comm holds 15 characters and the NUL. */
+export const TASK_COMM_LEN = 16;
+/** MAX_RT_PRIO: sched_set_fifo() uses MAX_RT_PRIO / 2. */
+export const MAX_RT_PRIO = 100;
+
+const ENTRY = new URL('./internal/kthread-entry.js', import.meta.url);
+const TOKEN = Symbol('kthread_worker');
+/** Backstop for a thread that never reports its start (a wedged machine), not a performance bound. */
+const START_TIMEOUT_MS = 60_000;
+
+// --- works -------------------------------------------------------------------------
+
+/**
+ * `struct kthread_work`: a work for a kthread_worker. Set it up with
+ * {@link kthread_init_work}. Its function receives it when it runs (on the
+ * worker thread, as a handle of its own with the same identity for queueing).
+ */
+export class kthread_work {
+  /** @internal slot in the work table, -1 before kthread_init_work */
+  _id = -1;
+  /** @internal set for the work of a kthread_delayed_work */
+  _dwork: kthread_delayed_work | null = null;
+  /** @internal the worker it was last queued on (this thread's view) */
+  _worker: kthread_worker | null = null;
+  /** The work function, `{ module, name }`; null before kthread_init_work. */
+  func: WorkFnRef | null = null;
+  /**
+   * Anything structured-cloneable (SharedArrayBuffers stay shared) that the work
+   * function should see as `work.data`: sent to the worker thread with each
+   * queueing made on this thread (a ktimers addition, as the workqueue's; the
+   * kernel embeds the work in the caller's struct instead).
+   */
+  data: unknown = undefined;
+  /** The worker it was last queued on since kthread_init_work (the kernel's `work->worker`), or null. */
+  get worker(): kthread_worker | null {
+    return this._worker;
+  }
+}
+
+/** `struct kthread_delayed_work`: a work plus the timer that queues it later. */
+export class kthread_delayed_work {
+  /** The embedded work (what its function receives). */
+  readonly work: kthread_work = new kthread_work();
+  /** A delayed work, not set up yet: see {@link kthread_init_delayed_work}. */
+  constructor() {
+    this.work._dwork = this;
+  }
+}
+
+/**
+ * `to_kthread_delayed_work()` (container_of): the delayed work a work belongs to.
+ * @param work - a work (what a work function receives)
+ *
+ * Context: any. Return: the kthread_delayed_work, or null for a plain work.
+ */
+export function to_kthread_delayed_work(work: kthread_work): kthread_delayed_work | null {
+  return workArg(work)._dwork;
+}
+
+const byId = new Map<number, WeakRef<kthread_work>>();
+const freer = new FinalizationRegistry<number>((id) => {
+  byId.delete(id);
+  freeId(id);
+});
+
+function workArg(v: unknown, name = 'work'): kthread_work {
+  if (!(v instanceof kthread_work)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a kthread_work, got ${describe(v)}`);
+  return v;
+}
+function kfnArg(v: unknown): WorkFnRef {
+  if (typeof v === 'function') {
+    throw typeError('ERR_INVALID_ARG_TYPE', 'fn must be { module, name }: kthread work functions run on the worker thread and are imported there');
+  }
+  return fnArg(v) as WorkFnRef;
+}
+
+function initWork(w: kthread_work, fn: unknown): void {
+  if (kside.local !== null) {
+    throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', 'kthread_init_work() is not available on a kthread_worker thread: initialise works on the thread that creates them');
+  }
+  const f = kfnArg(fn);
+  if (w._id >= 0) {
+    const t = table();
+    for (;;) {
+      const o = Atomics.load(t, w._id);
+      if (o & (K.K_PENDING | K.K_CANCEL_MASK)) {
+        throw new KtimersError('ERR_KTIMERS_WORK_BUSY', 'kthread_init_work() on a pending work (or one being cancelled) would corrupt its worker\'s list');
+      }
+      // Keep RUNNING (an execution may still be under way) and the gen (stale entries stay stale).
+      if (Atomics.compareExchange(t, w._id, o, o & ~K.K_BOUND) === o) break;
+    }
+  } else {
+    w._id = allocId();
+    freer.register(w, w._id);
+    byId.set(w._id, new WeakRef(w));
+  }
+  w.func = f;
+  w._worker = null;
+}
+
+/**
+ * `kthread_init_work(work, fn)`: set up (or reset) a work. Re-initialising an idle
+ * work is how it moves to another worker.
+ * @param work - the work
+ * @param fn - `{ module, name }`: an exported function of an ES module (absolute path or URL)
+ *
+ * Context: any thread but a kthread_worker's. Return: nothing. Throws
+ * ERR_KTIMERS_WORK_BUSY on a pending work (the kernel corrupts its lists),
+ * ERR_KTIMERS_WORK_MODULE_NOT_FOUND when the module file does not exist.
+ */
+export function kthread_init_work(work: kthread_work, fn: WorkFnRef): void {
+  const w = workArg(work);
+  if (w._dwork !== null) throw typeError('ERR_INVALID_ARG_TYPE', 'work belongs to a kthread_delayed_work: use kthread_init_delayed_work()');
+  initWork(w, fn);
+}
+
+/**
+ * `kthread_init_delayed_work(dwork, fn)`: set up (or reset) a delayed work.
+ * @param dwork - the delayed work
+ * @param fn - `{ module, name }`
+ *
+ * Context: as {@link kthread_init_work}. Return: nothing.
+ */
+export function kthread_init_delayed_work(dwork: kthread_delayed_work, fn: WorkFnRef): void {
+  if (!(dwork instanceof kthread_delayed_work)) throw typeError('ERR_INVALID_ARG_TYPE', `dwork must be a kthread_delayed_work, got ${describe(dwork)}`);
+  initWork(dwork.work, fn);
+}
+
+// --- workers -----------------------------------------------------------------------
+
+type Waiter = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+/**
+ * `struct kthread_worker`: a dedicated thread running queued works. Made by
+ * {@link kthread_run_worker} and friends, never with `new`.
+ *
+ * Like a Node Worker, an undestroyed worker keeps the process alive; `unref()`
+ * lets the process exit while it exists (its thread is then ended with the
+ * process), `ref()` undoes that. A pending flush, cancel or destroy holds the
+ * process alive until it is answered either way.
+ */
+export class kthread_worker {
+  /** The flags given at creation (KTW_FREEZABLE or 0). */
+  readonly flags: number;
+  /** The full formatted name (the kernel keeps it for get_kthread_comm()). */
+  readonly name: string;
+  /** The thread's comm: the first TASK_COMM_LEN - 1 characters of the name. */
+  readonly comm: string;
+  /** The CPU it is bound to (`_on_cpu`), or -1. */
+  readonly cpu: number;
+  /** @internal */
+  _thread: Worker | null = null;
+  /** @internal control block shared with the thread */
+  _ctl: Int32Array;
+  /** @internal */
+  _destroying = false;
+  /** @internal */
+  _woken = false;
+  /** @internal ids of the works queued on it from this thread (to un-pend them if its thread dies) */
+  _queued = new Set<number>();
+  /** @internal this object is the worker thread's view of itself */
+  _local: LocalSide | null = null;
+  #seq = 0;
+  #waits = new Map<number, Waiter>();
+  #refd = true;
+  #task: number | null = null;
+
+  /** @internal */
+  constructor(token: symbol, flags: number, name: string, cpu: number, ctl: Int32Array) {
+    if (token !== TOKEN) throw new TypeError('kthread_worker is made by kthread_run_worker() or kthread_create_worker()');
+    this.flags = flags;
+    this.name = name;
+    this.comm = name.slice(0, TASK_COMM_LEN - 1);
+    this.cpu = cpu;
+    this._ctl = ctl;
+  }
+
+  /** The worker thread's kernel thread id (the kernel's `worker->task`), or null once destroyed. */
+  get task(): number | null {
+    return this.#task;
+  }
+  /** @internal */
+  _setTask(tid: number | null): void {
+    this.#task = tid;
+  }
+
+  /**
+   * The work whose function is running on the worker thread now, or null. On the
+   * worker thread it is the very handle the function received; elsewhere, a
+   * snapshot (the work object of this thread with that identity, when it has one).
+   */
+  get current_work(): kthread_work | null {
+    if (this._local !== null) return this._local.current();
+    const id = Atomics.load(this._ctl, K.T_CURRENT) - 1;
+    return id < 0 ? null : (byId.get(id)?.deref() ?? null);
+  }
+
+  /** Keep the process alive while this worker exists (the default). Return: this. */
+  ref(): this {
+    this.#refd = true;
+    this._thread?.ref();
+    return this;
+  }
+  /** Let the process exit while this worker exists and is idle. Return: this. */
+  unref(): this {
+    this.#refd = false;
+    if (this.#waits.size === 0) this._thread?.unref();
+    return this;
+  }
+
+  /** @internal posts a request; the Promise settles with the worker's answer. */
+  _ask(msg: K.ToWorker & { seq: number }): Promise<unknown> {
+    const th = this._thread;
+    if (th === null) return Promise.reject(destroyed(this));
+    return new Promise((resolve, reject) => {
+      this.#waits.set(msg.seq, { resolve, reject });
+      th.ref();
+      this._post(msg);
+    });
+  }
+  /** @internal */
+  _nextSeq(): number {
+    return ++this.#seq;
+  }
+  /** @internal */
+  _post(msg: K.ToWorker): void {
+    if (msg.t === 'q' || msg.t === 'stop' || msg.t === 'flushw' || msg.t === 'flush') this._woken = true;
+    this._thread!.postMessage(msg);
+  }
+  /** @internal an answer from the thread */
+  _answer(seq: number, value: unknown, error?: unknown): void {
+    const w = this.#waits.get(seq);
+    if (w === undefined) return;
+    this.#waits.delete(seq);
+    if (this.#waits.size === 0 && !this.#refd) this._thread?.unref();
+    if (error !== undefined) w.reject(error);
+    else w.resolve(value);
+  }
+  /** @internal the thread is gone: every pending request fails */
+  _gone(err: unknown): void {
+    for (const seq of [...this.#waits.keys()]) this._answer(seq, undefined, err);
+  }
+}
+
+
+function destroyed(w: kthread_worker): KtimersError {
+  return new KtimersError('ERR_KTIMERS_KTHREAD_DESTROYED', `kthread_worker "${w.name}" has been destroyed`);
+}
+
+function flagsArg(v: unknown): number {
+  if (typeof v !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `flags must be a number, got ${describe(v)}`);
+  if (!Number.isInteger(v) || (v & ~KTW_FREEZABLE) !== 0 || v < 0) {
+    throw rangeError('ERR_OUT_OF_RANGE', `flags must be 0 or KTW_FREEZABLE, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function cpuArg(v: unknown): number {
+  if (typeof v !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `cpu must be a number, got ${describe(v)}`);
+  const n = nr_cpu_ids();
+  if (!Number.isInteger(v) || v < 0 || v >= n) {
+    throw rangeError('ERR_OUT_OF_RANGE', `cpu must be a CPU id in [0, ${n - 1}] (nr_cpu_ids is ${n}), got ${describe(v)}`);
+  }
+  return v;
+}
+
+function errnoName(n: number): string {
+  for (const [name, v] of Object.entries(constants.errno)) if (v === n) return name;
+  return 'EIO';
+}
+
+function create(flags: number, name: string, cpu: number, wake: boolean): kthread_worker {
+  might_sleep(cpu >= 0 ? 'kthread_create_worker_on_cpu()' : 'kthread_create_worker()');
+  if (kside.local !== null) {
+    throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', 'a kthread_worker cannot be created from a kthread_worker thread');
+  }
+  const ctlBuf = new SharedArrayBuffer(K.T_WORDS * 4);
+  const ctl = new Int32Array(ctlBuf);
+  const worker = new kthread_worker(TOKEN, flags, name, cpu, ctl);
+  const th = new Worker(ENTRY, {
+    workerData: { table: table().buffer, ctl: ctlBuf, name, comm: worker.comm, cpu, run: wake, flags },
+    stdout: false,
+    stderr: false,
+  });
+  // The kernel's create sleeps until kthreadd made the thread: so does this one,
+  // until the thread reports its tid (and, for _on_cpu, that it is bound).
+  const r = Atomics.wait(ctl, K.T_STATE, 0, START_TIMEOUT_MS);
+  const state = Atomics.load(ctl, K.T_STATE);
+  if (r === 'timed-out' || state !== 1) {
+    th.on('error', () => {}); // its cause is reported by the throw below; an unheard 'error' would end the process
+    void th.terminate();
+    if (state === K.T_FAILED || r === 'timed-out') {
+      throw new KtimersError('ERR_KTIMERS_KTHREAD_START', `kthread_worker "${name}": its thread did not start`);
+    }
+    const code = errnoName(-state);
+    throw new KtimersError(code, `kthread_worker "${name}": cannot bind its thread to CPU ${cpu} (${code}: not online or not allowed to this process)`, {
+      syscall: 'sched_setaffinity',
+      errno: -state,
+    });
+  }
+  worker._thread = th;
+  worker._setTask(Atomics.load(ctl, K.T_TID));
+  worker._woken = wake;
+  th.on('message', (m: K.FromWorker) => onMessage(worker, m));
+  let failure: unknown;
+  th.on('error', (e) => {
+    failure = e; // reported with the exit that follows
+  });
+  th.on('exit', (code) => {
+    worker._thread = null;
+    worker._setTask(null);
+    if (!worker._destroying) lost(worker, code, failure);
+    worker._gone(destroyed(worker));
+  });
+  return worker;
+}
+
+/**
+ * The thread ended without kthread_destroy_worker (a work called process.exit(),
+ * or the thread crashed): its works will never run. Say so, and un-pend them so
+ * they can be queued elsewhere, rather than leave them pending forever.
+ */
+function lost(worker: kthread_worker, code: number, failure: unknown): void {
+  const t = table();
+  let dropped = 0;
+  for (const id of worker._queued) {
+    if (byId.get(id)?.deref()?._worker !== worker) continue;
+    const o = Atomics.and(t, id, ~(K.K_PENDING | K.K_RUNNING));
+    if (o & K.K_PENDING) dropped++;
+  }
+  worker._queued.clear();
+  const why = failure === undefined ? `exited (code ${code})` : `failed: ${(failure as Error)?.message ?? String(failure)}`;
+  const err = new KtimersError(
+    'ERR_KTIMERS_WORKER_EXIT',
+    `kthread_worker "${worker.name}": its thread ${why} before kthread_destroy_worker(); ${dropped} pending work(s) will not run`,
+  );
+  if (failure !== undefined) (err as { cause?: unknown }).cause = failure;
+  Object.defineProperty(err, 'worker', { value: worker, enumerable: false, configurable: true, writable: true });
+  reportError(err);
+}
+
+function onMessage(worker: kthread_worker, m: K.FromWorker): void {
+  switch (m.t) {
+    case 'done':
+      if (m.error !== undefined) worker._answer(m.seq, undefined, new KtimersError(m.error.code, m.error.message));
+      else worker._answer(m.seq, undefined);
+      return;
+    case 'stopped':
+      if (m.delayed > 0) {
+        kwarn('KTIMERS_WARN_KTHREAD_DESTROY_DELAYED', `kthread_destroy_worker("${worker.name}"): ${m.delayed} delayed work(s) still armed; cancelled, they will not run`);
+      }
+      if (m.pending > 0) {
+        kwarn('KTIMERS_WARN_KTHREAD_DESTROY_PENDING', `kthread_destroy_worker("${worker.name}"): ${m.pending} work(s) queued after the final flush were not run`);
+      }
+      worker._answer(m.seq, undefined);
+      return;
+    case 'warn':
+      kwarn(m.code, m.message);
+      return;
+    case 'err': {
+      const cause = m.error;
+      if (m.props !== undefined && typeof cause === 'object' && cause !== null) {
+        for (const [k, v] of Object.entries(m.props)) {
+          if (!Object.hasOwn(cause, k)) Object.defineProperty(cause, k, { value: v, enumerable: true, configurable: true, writable: true });
+        }
+      }
+      const text = cause instanceof Error ? cause.message : String(cause);
+      const where = `on kthread_worker "${worker.name}"`;
+      const err =
+        m.kind === 'load'
+          ? new KtimersError('ERR_KTIMERS_WORK_LOAD', `work function ${m.fn} ${where} could not be loaded: ${text}`)
+          : m.kind === 'threw'
+            ? new KtimersError('ERR_KTIMERS_WORK_FAILED', `work function ${m.fn} ${where} threw: ${text}`)
+            : m.kind === 'rejection'
+              ? new KtimersError('ERR_KTIMERS_WORK_UNHANDLED_REJECTION', `code ${where} left a promise rejection unhandled: ${text}`)
+              : new KtimersError('ERR_KTIMERS_KTHREAD_UNCAUGHT', `a timer callback or other code ${where} threw: ${text}`);
+      (err as { cause?: unknown }).cause = cause;
+      Object.defineProperty(err, 'worker', { value: worker, enumerable: false, configurable: true, writable: true });
+      reportError(err);
+      return;
+    }
+  }
+}
+
+function nameArgs(namefmt: unknown, args: unknown[]): string {
+  if (typeof namefmt !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `namefmt must be a string, got ${describe(namefmt)}`);
+  const name = formatName(namefmt, args);
+  if (name.length === 0) throw rangeError('ERR_OUT_OF_RANGE', 'the worker name must not be empty');
+  return name;
+}
+
+/**
+ * `kthread_run_worker(flags, namefmt, ...)` (6.14+): create a worker and start
+ * its thread. The thread starts at SCHED_NORMAL, priority 0; raise it with
+ * {@link sched_set_fifo}.
+ * @param flags - 0 or KTW_FREEZABLE
+ * @param namefmt - printf-style name (`%s %d %i %u %x %%`); its comm is the first 15 characters
+ * @param args - the format's arguments
+ *
+ * Context: task context; waits for the thread to exist. Return: the worker.
+ */
+export function kthread_run_worker(flags: number, namefmt: string, ...args: unknown[]): kthread_worker {
+  return create(flagsArg(flags), nameArgs(namefmt, args), -1, true);
+}
+
+/**
+ * `kthread_create_worker(flags, namefmt, ...)` with its 6.14+ meaning: created,
+ * **not woken**: its first queued work (or a flush or destroy) starts it. Code
+ * written for ≤ 6.13, where this call also woke the thread, wants
+ * {@link kthread_run_worker}.
+ * @param flags - 0 or KTW_FREEZABLE
+ * @param namefmt - printf-style name, as {@link kthread_run_worker}'s
+ * @param args - the format's arguments
+ *
+ * Context: as {@link kthread_run_worker}. Return: the worker.
+ */
+export function kthread_create_worker(flags: number, namefmt: string, ...args: unknown[]): kthread_worker {
+  return create(flagsArg(flags), nameArgs(namefmt, args), -1, false);
+}
+
+/**
+ * `kthread_run_worker_on_cpu(cpu, flags, namefmt)`: a worker whose thread is bound
+ * to `cpu` (sched_setaffinity, before it runs anything) and started. The format
+ * gets the CPU number as its single argument (`"name/%u"`).
+ * @param cpu - a CPU id below nr_cpu_ids, allowed to this process
+ * @param flags - 0 or KTW_FREEZABLE
+ * @param namefmt - printf-style name with one integer conversion (or none)
+ *
+ * Context: as {@link kthread_run_worker}. Return: the worker. Throws RangeError
+ * ERR_OUT_OF_RANGE for a CPU id at or above nr_cpu_ids, EINVAL when the CPU is
+ * offline or not allowed to this process.
+ */
+export function kthread_run_worker_on_cpu(cpu: number, flags: number, namefmt: string): kthread_worker {
+  const c = cpuArg(cpu);
+  return create(flagsArg(flags), nameArgs(namefmt, [c]), c, true);
+}
+
+/**
+ * `kthread_create_worker_on_cpu(cpu, flags, namefmt)` (6.14+ signature, no
+ * variadic arguments): bound to `cpu`, not woken.
+ * @param cpu - a CPU id below nr_cpu_ids, allowed to this process
+ * @param flags - 0 or KTW_FREEZABLE
+ * @param namefmt - printf-style name with one integer conversion (or none)
+ *
+ * Context: as {@link kthread_run_worker_on_cpu}. Return: the worker.
+ */
+export function kthread_create_worker_on_cpu(cpu: number, flags: number, namefmt: string): kthread_worker {
+  const c = cpuArg(cpu);
+  return create(flagsArg(flags), nameArgs(namefmt, [c]), c, false);
+}
+
+/** @internal the worker thread's own view of its worker (lib/internal/kthread-thread.ts) */
+export function _localWorker(flags: number, name: string, cpu: number, ctl: Int32Array, side: LocalSide): kthread_worker {
+  const w = new kthread_worker(TOKEN, flags, name, cpu, ctl);
+  w._local = side;
+  w._setTask(Atomics.load(ctl, K.T_TID) || null);
+  return w;
+}
+
+export * from './internal/kthread-ops.js';
