@@ -283,7 +283,7 @@ export class RealtimeThread extends EventEmitter {
         const w = new KtimersError(
           'ERR_KTIMERS_RT_THREAD_SCHED',
           `RealtimeThread "${name}": ${POLICY_NAMES[policy]} ${priority} refused: ${err?.message ?? String(e)}`,
-          { syscall: err?.syscall ?? 'sched_setscheduler', errno: err?.errno },
+          { syscall: err?.syscall ?? 'sched_setscheduler', errno: typeof err?.errno === 'number' ? Math.abs(err.errno) : undefined },
         );
         (w as { cause?: unknown }).cause = e;
         throw w;
