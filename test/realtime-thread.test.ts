@@ -247,6 +247,26 @@ describe('RealtimeThread: bad arguments are coded errors, and start no thread', 
     });
   }
 
+  it('a method or getter called on another object: TypeError ERR_INVALID_THIS (stop rejects with it)', async () => {
+    const { t } = await started();
+    try {
+      const P = RealtimeThread.prototype;
+      for (const other of [{}, null, undefined, Object.create(P)]) {
+        for (const m of ['read', 'ref', 'unref', 'hasRef'] as const) {
+          expect(() => (P[m] as Function).call(other, 'out'), m).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_THIS' }));
+        }
+        for (const g of ['done', 'running']) {
+          expect(() => Object.getOwnPropertyDescriptor(P, g)!.get!.call(other), g).toThrow(expect.objectContaining({ code: 'ERR_INVALID_THIS' }));
+        }
+        await expect(P.stop.call(other)).rejects.toMatchObject({ code: 'ERR_INVALID_THIS' });
+        await expect(P[Symbol.asyncDispose].call(other)).rejects.toMatchObject({ code: 'ERR_INVALID_THIS' });
+      }
+      expect(t.running).toBe(true); // the real one is untouched
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('read() of a fifo it was not given: RangeError naming the ones it has', async () => {
     const { t } = await started({ fifos: { out: fifo } });
     try {

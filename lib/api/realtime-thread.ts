@@ -56,7 +56,15 @@ const START_TIMEOUT_MS = 60_000;
  * never reads the stop message; after this long it is terminated (which
  * interrupts running JavaScript). Not a performance bound.
  */
-const STOP_GRACE_MS = 5_000;
+const STOP_GRACE_MS = 10_000;
+/** Instances made by the constructor: a method called on anything else (a detached method) is refused. */
+const instances = new WeakSet<object>();
+/** Node's answer to a method called with a foreign `this`: TypeError ERR_INVALID_THIS. */
+function thisArg(o: unknown): void {
+  if (typeof o !== 'object' || o === null || !instances.has(o)) {
+    throw typeError('ERR_INVALID_THIS', `Value of "this" must be of type RealtimeThread, got ${describe(o)}`);
+  }
+}
 /** sched_set_fifo()'s priority: MAX_RT_PRIO / 2. */
 const DEFAULT_PRIORITY = 50;
 
@@ -336,6 +344,7 @@ export class RealtimeThread extends EventEmitter {
         res();
       });
     });
+    instances.add(this);
     Atomics.store(ctl, R_GO, 1);
     Atomics.notify(ctl, R_GO);
   }
@@ -346,12 +355,14 @@ export class RealtimeThread extends EventEmitter {
    * (the thread's name in the message, the original error as `cause`) when it failed.
    */
   get done(): Promise<void> {
+    thisArg(this);
     this.#doneSeen = true;
     return this.#done;
   }
 
   /** True while the thread runs. */
   get running(): boolean {
+    thisArg(this);
     return this.#worker !== null;
   }
 
@@ -362,6 +373,7 @@ export class RealtimeThread extends EventEmitter {
    * @param name - a key of `options.fifos`
    */
   read(name: string): AsyncIterableIterator<number | bigint | Uint8Array> {
+    thisArg(this);
     if (typeof name !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `name must be a string, got ${describe(name)}`);
     const f = Object.hasOwn(this.fifos, name) ? this.fifos[name] : undefined;
     if (f === undefined) {
@@ -378,6 +390,11 @@ export class RealtimeThread extends EventEmitter {
    * that is `done`'s to report).
    */
   stop(): Promise<void> {
+    try {
+      thisArg(this);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.#stopping !== null) return this.#stopping;
     const w = this.#worker;
     if (w === null) return (this.#stopping = this.#exited);
@@ -390,23 +407,27 @@ export class RealtimeThread extends EventEmitter {
 
   /** `await using t = new RealtimeThread(...)`: stop() on scope exit. */
   async [Symbol.asyncDispose](): Promise<void> {
+    thisArg(this);
     await this.stop();
   }
 
   /** Keep the process alive while the thread runs (the default). Return: this. */
   ref(): this {
+    thisArg(this);
     this.#refd = true;
     this.#worker?.ref();
     return this;
   }
   /** Let the process exit while the thread runs (the thread ends with it). Return: this. */
   unref(): this {
+    thisArg(this);
     this.#refd = false;
     if (this.#stopping === null) this.#worker?.unref();
     return this;
   }
   /** Whether it keeps the process alive. */
   hasRef(): boolean {
+    thisArg(this);
     return this.#refd && this.#worker !== null;
   }
 
