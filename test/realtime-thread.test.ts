@@ -121,6 +121,14 @@ describe('RealtimeThread: stop and dispose', () => {
     expect(s[5]).toBe(1);
   });
 
+  it('stop() of a thread stuck in synchronous code: terminated after the backstop, no hang', { timeout: 3 * T }, async () => {
+    // SCHED_OTHER: a real-time thread spinning for the whole backstop would starve this shared machine.
+    const { t } = await started({ export: 'spins', policy: 'other' });
+    await t.stop();
+    expect(t.running).toBe(false);
+    await expect(t.done).resolves.toBeUndefined();
+  });
+
   it('in a child: after stop() nothing holds the process, which exits by itself', () => {
     const r = child(['stop']);
     expect(r.status, r.stderr).toBe(0);

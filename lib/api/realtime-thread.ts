@@ -196,8 +196,8 @@ function fifosArg(v: unknown): Record<string, Kfifo<number> | Kfifo<bigint>> {
  *
  * The module's default export (or `options.export`) is called on the thread
  * with a {@link RealtimeThreadContext}; it may be async. Events: 'online'
- * (the function is being called), 'error' (ERR_KTIMERS_RT_THREAD_FAILED),
- * 'exit' (exit code).
+ * (the thread runs; emitted after the constructor has returned), 'error'
+ * (ERR_KTIMERS_RT_THREAD_FAILED), 'exit' (exit code).
  */
 export class RealtimeThread extends EventEmitter {
   /** The name given (or 'rt-thread'). */
