@@ -27,7 +27,6 @@ import { gettid } from '../sched.js';
 import { KtimersError } from '../errors.js';
 import { R_GO, R_STATE, R_TID } from './realtime-thread-shared.js';
 
-
 interface Wd {
   ctl: SharedArrayBuffer;
   url: string;
