@@ -243,3 +243,4 @@ export {
   sched_set_fifo_low,
   sched_set_normal,
 } from './kthread.js';
+export { RealtimeThread, type RealtimeThreadOptions, type RealtimeThreadContext, type RealtimeThreadPolicy } from './api/realtime-thread.js';

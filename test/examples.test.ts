@@ -95,6 +95,18 @@ const CHECKS: Record<string, () => Promise<void>> = {
     expect(expiries).toBeGreaterThan(0);
   },
 
+  'realtime-thread.js': async () => {
+    const r = await run('realtime-thread.js', ['1']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^thread "sampler" is thread \d+, (SCHED_FIFO 50|SCHED_OTHER)$/m);
+    const [count, overrun, chunks] = num(/^(\d+) samples in order, (\d+) periods overrun, while the main thread ran (\d+) busy chunks$/m, r.stdout);
+    // The main thread was busy and the thread's timer kept going meanwhile; every period is a
+    // sample or an overrun (no latency bound: the machine may be loaded).
+    expect(chunks).toBeGreaterThan(0);
+    expect(count).toBeGreaterThan(0);
+    expect(overrun).toBeGreaterThanOrEqual(0);
+  },
+
   'node-style.js': async () => {
     const r = await run('node-style.js');
     expect(r.status, r.stderr).toBe(0);

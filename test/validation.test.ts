@@ -173,6 +173,7 @@ const NOT_FUZZED = new Map<string, string>([
   ['workqueue_struct', '@internal constructor (alloc_workqueue makes them, fuzzed); instances are in the pool'],
   ['KtimersError', 'an error class: any (code, message) makes an error; instances are in the pool'],
   ['AbortError', 'an error class (Node\'s AbortError shape); instances are what aborts reject with'],
+  ['RealtimeThread', 'a valid construction starts a real-time thread: test/realtime-thread.test.ts checks each option by code (no thread is left for a bad one) and its methods with a foreign this'],
   // Per-thread scheduling (lib/sched.ts): valid calls would change this test process's
   // policy, affinity, nice or locked memory, so test/sched.test.ts validates them and
   // fuzzes them in a child process instead.
