@@ -267,7 +267,8 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
             if (o.breakUs > 0 && breakOut === '' && lateNs > o.breakUs * 1000) {
               breakOut = breakLines([state.tid], state.tid, Math.trunc(lateNs / 1000));
               stop.requested = true;
-              stop.abort?.();
+              // Not from inside the timer's own callback: a timer cannot cancel itself there.
+              setImmediate(() => stop.abort?.());
             }
           };
         }

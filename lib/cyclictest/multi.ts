@@ -90,6 +90,9 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
     stoppedBySignal = true;
     stopAll();
   }, block);
+  // On stderr, where no cyclictest consumer reads: the moment the threads are
+  // up and the signal handlers in place (a driver may wait for it, then SIGINT).
+  io.stderr.write(`ktimers cyclictest: ${n} measuring thread${n > 1 ? 's' : ''} running (tids ${tids.join(' ')}; SIGINT or SIGTERM stops, SIGUSR1 reports)\n`);
 
   const views: { api: string; threads: ThreadView[] }[] = [];
   const start = new Date();
