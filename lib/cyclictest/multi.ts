@@ -141,7 +141,7 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
         if (o.refreshOnMax && printed && threads.every((t, i) => t.rec.max <= lastMax[i]!)) return;
         lastMax = threads.map((t) => t.rec.max);
         const head = `policy: ${threads.map((t) => (t.priority > 0 ? (o.policy ?? 'fifo') : 'other')).slice(0, 2).join('/')}: ` +
-          `loadavg: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}          \n\n`;
+          `loadavg: ${loadavgLine()}          \n\n`;
         io.stdout.write((printed ? `\x1b[${threads.length + 2}A` : '') + head + block());
         printed = true;
       };
@@ -168,6 +168,15 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
   if ((o.quiet && o.histogramUs === 0 && !o.verbose) || (broke && o.quiet)) io.stdout.write(block());
   if (broke) io.stdout.write(breakOut);
   return { threads: last, views, stoppedBySignal, broke, start, end: new Date() };
+}
+
+/** /proc/loadavg as cyclictest shows it (run queue and last pid included). */
+function loadavgLine(): string {
+  try {
+    return fs.readFileSync('/proc/loadavg', 'utf8').trim();
+  } catch {
+    return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  }
 }
 
 function traceMark(text: string): void {
