@@ -333,6 +333,31 @@ describe('command lines of cyclictest users, through bin/ktimers.js', () => {
     for (let t = 0; t < NCPU; t++) expect(out).toMatch(new RegExp(`^# Thread ${t}:`, 'm'));
   });
 
+  it('-t2 -q without -l/-D: SIGTERM ends the run, everything printed, exit 0 (as cyclictest)', async () => {
+    const f = path.join(dir, 'term.json');
+    const child = spawn(process.execPath, [BIN, 'cyclictest', '-t2', '-q', `--json=${f}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const backstop = setTimeout(() => child.kill('SIGKILL'), LIMIT);
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d) => {
+        err += d;
+        if (/measuring threads running/.test(err)) resolve();
+      });
+    });
+    child.kill('SIGTERM');
+    const code = await exited;
+    clearTimeout(backstop);
+    expect(code, err).toBe(0);
+    expect(out.match(/^T: [01] \(/gm)).toHaveLength(2);
+    const doc = JSON.parse(readFileSync(f, 'utf8'));
+    expect(doc.num_threads).toBe(2);
+    expect(Object.keys(doc.thread)).toEqual(['0', '1']);
+    expect(doc.runs.every((r: { stopped_by: string }) => r.stopped_by === 'signal')).toBe(true);
+  });
+
   it('-t2 -q: one T: line per thread at the end, interval + distance, exit 0', () => {
     const r = ours(['-t2', '-q', '-l', '20']);
     expect(r.status, r.stderr).toBe(0);
