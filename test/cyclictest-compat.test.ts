@@ -215,6 +215,7 @@ describe("output formats (cyclictest.c's printf formats)", () => {
       '# Thread 0: 00003 00004 00005 # 00002 others',
       '# Thread 1:',
       '',
+      '',
     ].join('\n'));
     // -H: an all-threads column and totals.
     expect(histogramBlock([a, b], 3, true).split('\n')[1]).toBe('000000 000001\t000000\t000001');
@@ -331,6 +332,27 @@ describe('command lines of cyclictest users, through bin/ktimers.js', () => {
     expect(out).toMatch(new RegExp(`^# Max Latencies:( \\d{5}){${NCPU}}$`, 'm'));
     expect(out).toMatch(/^# Histogram Overflow at cycle number:$/m);
     for (let t = 0; t < NCPU; t++) expect(out).toMatch(new RegExp(`^# Thread ${t}:`, 'm'));
+  });
+
+  it('-b that does not trip: the thread ids only; -v: the header, every sample, then the T: lines', () => {
+    const b = ours(['-q', '-b', '100000000', '-l', '3']);
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/^# Thread Ids: \d{5,}$/m);
+    expect(b.stdout).not.toMatch(/^# Break/m);
+    const v = ours(['-v', '-q', '-t2', '-l3']);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout.match(/^ {0,7}\d+: {0,7}\d+: *-?\d+$/gm)).toHaveLength(6);
+    expect(v.stdout).toMatch(/^Thread 1 Interval: 1500$/m);
+    if (refUsable) {
+      const c = theirs(['-v', '-q', '-t2', '-l3']);
+      // cyclictest's samples of the two threads interleave as they come; compare them sorted.
+      const norm = (t: string) => shape(t).filter((l) => !l.startsWith('#')).sort();
+      expect(norm(v.stdout)).toEqual(norm(c.stdout));
+      const cb = theirs(['-q', '-b', '100000000', '-l', '3']);
+      // (without -t the ktimers summary follows on stdout: only cyclictest's lines are compared)
+      const cyc = (t: string) => shape(t).filter((l) => l.startsWith('T:') || l.startsWith('#Thread') || l.startsWith('#Break'));
+      expect(cyc(b.stdout)).toEqual(cyc(cb.stdout));
+    }
   });
 
   it('-t2 -q without -l/-D: SIGTERM ends the run, everything printed, exit 0 (as cyclictest)', async () => {

@@ -38,7 +38,7 @@ import { readRtThrottle } from './throttle.js';
 import { summaryText, toJson, type Report, type RunRecord } from './report.js';
 import { LatencyRecorder } from './stats.js';
 import { renderSvg } from './svg.js';
-import { breakLines, histogramBlock, rtTestsJson, tLine, verboseLine, type ThreadView } from './compat.js';
+import { breakLines, histogramBlock, rtTestsJson, tLine, verboseHeader, verboseLine, type ThreadView } from './compat.js';
 import { runThreads, tracingMounted } from './multi.js';
 import { native } from '../binding.js';
 import os from 'node:os';
@@ -243,8 +243,9 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
     stop.requested = true;
     stop.abort?.();
   }, tLines, io);
-  let breakOut = '';
+  let breakHit: { tid: number; valueUs: number } | null = null;
   const start = new Date();
+  if (o.verbose) out.write(verboseHeader(nr_cpu_ids(), o.apis.flatMap(() => o.threads.map(() => o.intervalUs))));
 
   const runs: RunRecord[] = [];
   const showThread = o.threads.length > 1 || o.threads[0] !== 'main';
@@ -263,9 +264,9 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
         const index = views.push(view) - 1;
         if (o.verbose || o.breakUs > 0) {
           rec.onSample = (lateNs, cycle) => {
-            if (o.verbose) io.stdout.write(verboseLine(index, cycle, Math.trunc(o.nsecs ? lateNs : lateNs / 1000)));
-            if (o.breakUs > 0 && breakOut === '' && lateNs > o.breakUs * 1000) {
-              breakOut = breakLines([state.tid], state.tid, Math.trunc(lateNs / 1000));
+            if (o.verbose) out.write(verboseLine(index, cycle, Math.trunc(o.nsecs ? lateNs : lateNs / 1000)));
+            if (o.breakUs > 0 && breakHit === null && lateNs > o.breakUs * 1000) {
+              breakHit = { tid: state.tid, valueUs: Math.trunc(lateNs / 1000) };
               stop.requested = true;
               // Not from inside the timer's own callback: a timer cannot cancel itself there.
               setImmediate(() => stop.abort?.());
@@ -325,8 +326,8 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
   };
   // cyclictest's output first, on stdout; with -h (parsed as gnuplot data by
   // cyclictest's users) the ktimers summary moves to stderr.
-  if ((o.quiet && o.histogramUs === 0 && !o.verbose) || breakOut !== '') out.write(tLines());
-  if (breakOut !== '') out.write(breakOut);
+  if ((o.quiet && o.histogramUs === 0) || breakHit !== null) out.write(tLines());
+  if (o.breakUs > 0) out.write(breakLines([...new Set(views.map((v) => v.tid))], breakHit));
   try {
     if (o.histogramUs > 0) {
       if (o.histfile !== null) fs.writeFileSync(o.histfile, histogramBlock(views, o.histogramUs, o.histofall));

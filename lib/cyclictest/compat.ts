@@ -94,12 +94,22 @@ export function histogramBlock(threads: readonly ThreadView[], rangeUs: number, 
     if (r.outlierCount > r.outliers.length) l += ` # ${zpad(r.outlierCount - r.outliers.length, 5)} others`;
     lines.push(l);
   });
-  return lines.join('\n') + '\n';
+  // cyclictest ends the block with an empty line.
+  return lines.join('\n') + '\n\n';
 }
 
-/** `-b`: the lines cyclictest prints when the break threshold trips. */
-export function breakLines(tids: readonly number[], tid: number, valueUs: number): string {
-  return `# Thread Ids:${tids.map((t) => ' ' + zpad(t, 5)).join('')}\n# Break thread: ${tid}\n# Break value: ${valueUs}\n`;
+/**
+ * `-b`: cyclictest prints the thread ids whenever -b is given, and the break
+ * thread and value when it tripped (`hit` null: it did not).
+ */
+export function breakLines(tids: readonly number[], hit: { tid: number; valueUs: number } | null): string {
+  return `# Thread Ids:${tids.map((t) => ' ' + zpad(t, 5)).join('')}\n` +
+    (hit === null ? '' : `# Break thread: ${hit.tid}\n# Break value: ${hit.valueUs}\n`);
+}
+
+/** `-v`: the header cyclictest prints before the samples. */
+export function verboseHeader(cpus: number, intervalsUs: readonly number[]): string {
+  return `Max CPUs = ${cpus}\nOnline CPUs = ${cpus}\n` + intervalsUs.map((iv, i) => `Thread ${i} Interval: ${Math.round(iv)}\n`).join('');
 }
 
 /** `-v`: cyclictest's `%8d:%8lu:%8ld` per sample (thread, cycle, latency). */

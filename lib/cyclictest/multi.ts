@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { nr_cpu_ids } from '../sched.js';
-import { breakLines, histogramBlock, rtTestsJson, tLine, verboseLine, type ThreadView } from './compat.js';
+import { breakLines, histogramBlock, rtTestsJson, tLine, verboseHeader, verboseLine, type ThreadView } from './compat.js';
 import type { MeasureSpec, StopFlag } from './measure.js';
 import type { CyclictestOptions } from './options.js';
 import { RtThread } from './rt-thread.js';
@@ -96,7 +96,8 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
 
   const views: { api: string; threads: ThreadView[] }[] = [];
   const start = new Date();
-  let breakOut = '';
+  let breakHit: { tid: number; valueUs: number } | null = null;
+  if (o.verbose) io.stdout.write(verboseHeader(ncpus, setups.map((x) => x.o.intervalUs)));
   try {
     for (const api of o.apis) {
       if (stops.some((s) => s.requested)) break;
@@ -127,7 +128,7 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
           }
           if (o.breakUs > 0 && !broke && lateNs > o.breakUs * 1000) {
             broke = true;
-            breakOut = breakLines(tids, t.tid, Math.trunc(lateNs / 1000));
+            breakHit = { tid: t.tid, valueUs: Math.trunc(lateNs / 1000) };
             if (o.tracemark) traceMark(`hit latency threshold (${Math.trunc(lateNs / 1000)} > ${o.breakUs})`);
             stopAll();
           }
@@ -164,9 +165,9 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
     await Promise.all(workers.map((w) => w.close()));
   }
   const last = views[views.length - 1]?.threads ?? [];
-  // cyclictest prints the final T: lines with -q (without -h) and always after -b.
-  if ((o.quiet && o.histogramUs === 0 && !o.verbose) || (broke && o.quiet)) io.stdout.write(block());
-  if (broke) io.stdout.write(breakOut);
+  // cyclictest prints the final T: lines with -q (without -h), and after -b trips.
+  if ((o.quiet && o.histogramUs === 0) || (broke && o.quiet)) io.stdout.write(block());
+  if (o.breakUs > 0) io.stdout.write(breakLines(tids, breakHit));
   return { threads: last, views, stoppedBySignal, broke, start, end: new Date() };
 }
 
