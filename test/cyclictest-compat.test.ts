@@ -86,6 +86,7 @@ describe('the grammar: getopt_long as cyclictest 2.x uses it', () => {
     expect(parseCyclictestArgs(['-t2', '-h', '10']).distanceUs).toBe(0);
     expect(usage(['-i', ' x'])).toMatch(/-i needs a number/);
     expect(usage(['-h', ' 35x'])).toMatch(/-h needs an integer/);
+    expect(usage(['-t2', '--thread', 'rt'])).toMatch(/--thread chooses the one measuring thread .* use one or the other/);
   });
 
   // Every option of `cyclictest --help` (rt-tests 2.x), with a value where it takes one.

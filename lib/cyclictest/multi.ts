@@ -24,6 +24,7 @@ import type { MeasureSpec, StopFlag } from './measure.js';
 import type { CyclictestOptions } from './options.js';
 import { RtThread } from './rt-thread.js';
 import { LatencyRecorder } from './stats.js';
+import { MainThreadLoad } from './load.js';
 
 export interface MultiIo {
   stdout: { write(s: string): unknown };
@@ -147,6 +148,9 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
         printed = true;
       };
       const timer = live ? setInterval(refresh, 100) : null;
+      // --load keeps this (draining, printing) thread busy, as in a single-thread run.
+      const load = new MainThreadLoad(o.loadUs);
+      load.start();
       try {
         await Promise.all(workers.map((w, i) => {
           const spec: MeasureSpec = {
@@ -156,6 +160,7 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
           return w.run(spec, threads[i]!.rec, stops[i]!);
         }));
       } finally {
+        load.stop();
         if (timer) clearInterval(timer);
       }
       if (live) refresh();

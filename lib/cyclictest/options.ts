@@ -452,6 +452,9 @@ export function parseCyclictestArgs(argv: readonly string[]): CyclictestOptions 
 }
 
 function checkCombination(o: CyclictestOptions): void {
+  if (o.numThreads > 0 && (o.threads.length > 1 || o.threads[0] !== 'main')) {
+    throw new CliUsageError('--thread chooses the one measuring thread of a run without -t/-S; with -t/-S every measuring thread is a real-time worker: use one or the other');
+  }
   if (o.spinUs > 0) {
     if (o.apis.some((a) => a !== 'hrtimer')) {
       throw new CliUsageError('--spin applies to --api hrtimer only (timer_list and setTimeout have no spin mode)');
