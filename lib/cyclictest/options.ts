@@ -320,7 +320,7 @@ export const SPECS: readonly Spec[] = [
   ignore('smi', undefined, 'flag', 'SMI counting needs MSR access a Node process does not have'),
   ignore('resolution', 'R', 'flag', 'the clock resolution is reported in the summary and JSON instead'),
   ignore('dbg_cyclictest', undefined, 'flag', 'cyclictest\'s own debugging output has no equivalent'),
-  { long: 'quiet', short: 'q', kind: 'flag', help: 'no live progress line: print the summary at the end only',
+  { long: 'quiet', short: 'q', kind: 'flag', help: 'no live progress line or T: block: print the T: lines (unless -h) and the summary at the end only',
     apply: (o) => { o.quiet = true; } },
   { long: 'json', kind: 'optional', arg: 'FILE', help: 'write the result as JSON (rt-tests\' schema plus ktimers\' keys) to FILE (--json=FILE or --json FILE), or to stdout (--json alone)',
     peek: (n) => !n.startsWith('-'),
@@ -519,6 +519,7 @@ export function helpText(): string {
     '                                                         the npm start run (2.5 s per API and thread)',
     '  ktimers cyclictest -m -p 99 -i 100 -l 100000 -q       like cyclictest -m -p 99 -i 100 -l 100000 -q',
     '  ktimers cyclictest -i 100 --spin 50 -D 10 --plot lat.svg --json=lat.json',
+    "  ktimers cyclictest -i100 -qmu '-h 3500' -p95 -t2 -a0-1                rteval's command line, as it runs cyclictest",
   );
   return lines.join('\n') + '\n';
 }
