@@ -15,8 +15,15 @@
  *     there), with --load's chunks on this thread during each (load.ts);
  *  6. release, then print the summary (stdout; stderr when --json writes to
  *     stdout), the -h histogram, the JSON and the SVG.
- * Exit status: 0 done (also after Ctrl-C), 1 a runtime failure (cannot write an
- * output file), 2 a usage error.
+ * With -t/-S the run is cyclictest's own shape instead (multi.ts): N real-time
+ * measuring threads at once, cyclictest's output on stdout, the ktimers summary
+ * on stderr. Either way --json writes rt-tests' document (compat.ts) with the
+ * ktimers fields alongside under keys of their own, and an option cyclictest
+ * takes that means nothing here is said once on stderr, never refused.
+ * Signals: SIGINT/SIGTERM end the run and print everything; a second SIGINT
+ * leaves at once; SIGUSR1 writes the current T: lines to stderr.
+ * Exit status: 0 done (also after Ctrl-C or -b), 1 a runtime failure (cannot
+ * write an output file), 2 a usage error.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,9 +35,11 @@ import { CliUsageError, helpText, parseCyclictestArgs, type CyclictestOptions } 
 import { Progress } from './progress.js';
 import { RtThread } from './rt-thread.js';
 import { readRtThrottle } from './throttle.js';
-import { histogramText, summaryText, toJson, type Report, type RunRecord } from './report.js';
+import { summaryText, toJson, type Report, type RunRecord } from './report.js';
 import { LatencyRecorder } from './stats.js';
 import { renderSvg } from './svg.js';
+import { breakLines, histogramBlock, rtTestsJson, tLine, verboseHeader, verboseLine, type ThreadView } from './compat.js';
+import { runThreads, tracingMounted } from './multi.js';
 import { native } from '../binding.js';
 import os from 'node:os';
 
@@ -85,7 +94,9 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     io.stdout.write(helpText());
     return 0;
   }
-  for (const [file, what] of [[o.json, '--json'], [o.plot, '--plot']] as const) {
+  for (const why of o.ignored) io.stderr.write(`ktimers cyclictest: ignored ${why}\n`);
+  if (o.tracemark && !tracingMounted()) io.stderr.write('ktimers cyclictest: ignored --tracemark: no tracefs trace_marker here (tracing is not mounted)\n');
+  for (const [file, what] of [[o.json, '--json'], [o.plot, '--plot'], [o.histfile, '--histfile']] as const) {
     if (file === null || file === '-') continue;
     try {
       fs.closeSync(fs.openSync(file, 'w'));
@@ -94,7 +105,99 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       return 1;
     }
   }
-  return run(o, rest, io);
+  return o.numThreads > 0 ? runMulti(o, rest, io) : run(o, rest, io);
+}
+
+/** SIGINT/SIGTERM stop, a second SIGINT leaves, SIGUSR1 reports: installed for the run, removed after. */
+function installSignals(stop: () => void, status: () => string, io: Io): () => void {
+  let stopping = false;
+  const onInt = (): void => {
+    if (stopping) process.exit(130); // second Ctrl-C: leave at once
+    stopping = true;
+    stop();
+  };
+  const onTerm = (): void => {
+    stopping = true;
+    stop();
+  };
+  const onUsr1 = (): void => {
+    io.stderr.write(status());
+  };
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGUSR1', onUsr1);
+  return () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGUSR1', onUsr1);
+  };
+}
+
+/** Writes the -h block to --histfile or stdout. */
+function writeHistogram(o: CyclictestOptions, threads: readonly ThreadView[], io: Io): void {
+  const text = histogramBlock(threads, o.histogramUs, o.histofall);
+  if (o.histfile !== null) fs.writeFileSync(o.histfile, text);
+  else io.stdout.write(text);
+}
+
+/** -t/-S: cyclictest's multi-thread run (multi.ts). */
+async function runMulti(o: CyclictestOptions, argv: string[], io: Io): Promise<number> {
+  const sys = systemInfo(o.clock);
+  // The main thread only drains rings and prints: -m and --mainaffinity apply to it, no priority.
+  const rt = applyRealtime({ ...o, priority: 0, policy: null, nice: null, affinity: o.mainAffinity });
+  for (const [s, what] of [[rt.affinity, 'main thread affinity'], [rt.mlockall, 'mlockall']] as const) {
+    if (s.error !== null) io.stderr.write(`ktimers cyclictest: ${what} ${s.requested} refused, running without it: ${s.error}\n`);
+  }
+  const dma = holdDmaLatency(o.dmaLatency, o.latencyUs);
+  if (dma.error !== null) io.stderr.write(`ktimers cyclictest: cpu_dma_latency not held, running without it: ${dma.error}\n`);
+  else if (dma.held) io.stdout.write(`# /dev/cpu_dma_latency set to ${o.latencyUs}us\n`);
+  let uninstall = (): void => {};
+  let res;
+  const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  try {
+    res = await runThreads(o, io, {
+      histogramRecordUs: Math.max(DEFAULT_HISTOGRAM_US, o.histogramUs),
+      onStopReady: (stop, status) => { uninstall = installSignals(stop, status, io); },
+    });
+  } catch (e) {
+    io.stderr.write(`ktimers cyclictest: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    uninstall();
+    releaseDmaLatency(dma);
+  }
+  if (typeof res === 'string') {
+    io.stderr.write(`ktimers cyclictest: ${res}\n`);
+    return 1;
+  }
+  const wallNs = Number(process.hrtime.bigint() - t0);
+  const cpu = process.cpuUsage(cpu0);
+  const runs: RunRecord[] = res.views.flatMap((v) => v.threads.map((t) => ({
+    api: v.api, thread: 'rt' as const, showThread: true, policy: t.priority > 0 ? `SCHED_${(o.policy ?? 'fifo').toUpperCase()}` : 'SCHED_OTHER',
+    priority: t.priority, rec: t.rec, intervalNs: BigInt(Math.round(t.intervalUs * 1000)), spinNs: 0n,
+    stoppedBy: res.stoppedBySignal || res.broke ? 'signal' as const : o.loops > 0 ? 'loops' as const : 'duration' as const,
+    wallNs, cpuNs: (cpu.user + cpu.system) * 1000, spunNs: 0, load: null, dropped: 0,
+  })));
+  try {
+    if (o.histogramUs > 0) writeHistogram(o, res.threads, io);
+    const rep: Report = {
+      options: o, argv, version: version(), rt, rtThread: null, rtDefaulted: false,
+      dma, sys, loadEnd: os.loadavg().map((x) => +x.toFixed(2)), rtThrottle: readRtThrottle(), runs,
+    };
+    io.stderr.write(summaryText(rep));
+    if (o.json !== null) {
+      const doc = { ...rtTestsJson({ argv, version: version(), start: res.start, end: res.end, returnCode: 0, threads: res.threads, histogramUs: o.histogramUs }), ...toJson(rep) };
+      const text = JSON.stringify(doc, null, 2) + '\n';
+      if (o.json === '-') io.stdout.write(text);
+      else fs.writeFileSync(o.json, text);
+    }
+    if (o.plot !== null) fs.writeFileSync(o.plot, renderSvg(runs, { title: 'ktimers cyclictest: timer callback latency', subtitle: [`${o.numThreads} threads, interval ${o.intervalUs} us`] }));
+  } catch (e) {
+    io.stderr.write(`ktimers cyclictest: ${(e as Error).message}\n`);
+    return 1;
+  }
+  return 0;
 }
 
 async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number> {
@@ -126,20 +229,23 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
   // With --thread rt alone the main thread does not measure: it keeps its policy
   // (and carries --load as SCHED_OTHER, as the report advises).
   const mainMeasures = o.threads.includes('main');
-  const rt = applyRealtime(mainMeasures ? o : { ...o, priority: 0, policy: null, affinity: null, nice: null });
+  const rt = applyRealtime(mainMeasures ? o : { ...o, priority: 0, policy: null, affinity: o.mainAffinity, nice: null });
   for (const [s, what] of [[rt.sched, 'scheduling'], [rt.affinity, 'affinity'], [rt.nice, 'nice'], [rt.mlockall, 'mlockall']] as const) {
     if (s.error !== null) io.stderr.write(`ktimers cyclictest: ${what} ${s.requested} refused, running without it: ${s.error}\n`);
   }
-  const dma = holdDmaLatency(o.dmaLatency);
+  const dma = holdDmaLatency(o.dmaLatency, o.latencyUs);
   if (dma.error !== null) io.stderr.write(`ktimers cyclictest: cpu_dma_latency not held, running without it: ${dma.error}\n`);
 
   const stop: StopFlag = { requested: false, abort: null };
-  const onSigint = (): void => {
-    if (stop.requested) process.exit(130); // second Ctrl-C: leave at once
+  const views: ThreadView[] = [];
+  const tLines = (): string => views.map((t, i) => tLine(i, t, o.nsecs) + '\n').join('');
+  const uninstall = installSignals(() => {
     stop.requested = true;
     stop.abort?.();
-  };
-  process.on('SIGINT', onSigint);
+  }, tLines, io);
+  let breakHit: { tid: number; valueUs: number } | null = null;
+  const start = new Date();
+  if (o.verbose) out.write(verboseHeader(nr_cpu_ids(), o.apis.flatMap(() => o.threads.map(() => o.intervalUs))));
 
   const runs: RunRecord[] = [];
   const showThread = o.threads.length > 1 || o.threads[0] !== 'main';
@@ -150,6 +256,23 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
         if (stop.requested) break;
         const rec = new LatencyRecorder(Math.max(DEFAULT_HISTOGRAM_US, o.histogramUs), o.warmup, o.plot !== null, progress?.live ?? null);
         const state = thread === 'rt' ? rtThread!.state : rt;
+        if (o.histogramUs > 0) {
+          rec.outlierUs = o.histogramUs;
+          rec.outlierCap = o.histogramUs;
+        }
+        const view: ThreadView = { tid: state.tid, priority: state.sched.priority, intervalUs: o.intervalUs, cpu: state.affinity.cpus.length === 1 ? state.affinity.cpus[0]! : -1, rec };
+        const index = views.push(view) - 1;
+        if (o.verbose || o.breakUs > 0) {
+          rec.onSample = (lateNs, cycle) => {
+            if (o.verbose) out.write(verboseLine(index, cycle, Math.trunc(o.nsecs ? lateNs : lateNs / 1000)));
+            if (o.breakUs > 0 && breakHit === null && lateNs > o.breakUs * 1000) {
+              breakHit = { tid: state.tid, valueUs: Math.trunc(lateNs / 1000) };
+              stop.requested = true;
+              // Not from inside the timer's own callback: a timer cannot cancel itself there.
+              setImmediate(() => stop.abort?.());
+            }
+          };
+        }
         progress?.begin({ api: showThread ? `${api} ${thread}` : api, tid: state.tid, prio: state.sched.priority, intervalUs: o.intervalUs });
         const spin = api === 'hrtimer' ? spinNs : 0n;
         const spec: MeasureSpec = { api, intervalNs: iv, clock: o.clock, spinNs: spin, loops: o.loops, durationS: o.durationS };
@@ -191,7 +314,7 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
     io.stderr.write(`ktimers cyclictest: ${(e as Error).message}\n`);
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
+    uninstall();
     releaseDmaLatency(dma);
     await rtThread?.close();
     await progress?.stop();
@@ -201,11 +324,24 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
     options: o, argv, version: version(), rt, rtThread: rtThread?.state ?? null, rtDefaulted: rtThread?.defaulted ?? false,
     dma, sys, loadEnd: os.loadavg().map((x) => +x.toFixed(2)), rtThrottle: readRtThrottle(), runs,
   };
-  out.write(summaryText(rep));
-  if (o.histogramUs > 0) out.write('\n' + histogramText(rep, o.histogramUs));
+  // cyclictest's output first, on stdout; with -h (parsed as gnuplot data by
+  // cyclictest's users) the ktimers summary moves to stderr.
+  if ((o.quiet && o.histogramUs === 0) || breakHit !== null) out.write(tLines());
+  if (o.breakUs > 0) out.write(breakLines([...new Set(views.map((v) => v.tid))], breakHit));
+  try {
+    if (o.histogramUs > 0) {
+      if (o.histfile !== null) fs.writeFileSync(o.histfile, histogramBlock(views, o.histogramUs, o.histofall));
+      else out.write(histogramBlock(views, o.histogramUs, o.histofall));
+    }
+  } catch (e) {
+    io.stderr.write(`ktimers cyclictest: ${(e as Error).message}\n`);
+    return 1;
+  }
+  (o.histogramUs > 0 ? io.stderr : out).write(summaryText(rep));
   try {
     if (o.json !== null) {
-      const text = JSON.stringify(toJson(rep), null, 2) + '\n';
+      const doc = { ...rtTestsJson({ argv, version: version(), start, end: new Date(), returnCode: 0, threads: views, histogramUs: o.histogramUs }), ...toJson(rep) };
+      const text = JSON.stringify(doc, null, 2) + '\n';
       if (o.json === '-') io.stdout.write(text);
       else fs.writeFileSync(o.json, text);
     }

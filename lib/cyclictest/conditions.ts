@@ -127,16 +127,16 @@ export interface DmaLatency {
 }
 
 /**
- * Holds /dev/cpu_dma_latency at 0, as cyclictest does: the PM QoS request keeps
+ * Holds /dev/cpu_dma_latency at 0 (or --latency's value), as cyclictest does: the PM QoS request keeps
  * the CPUs out of idle states whose exit latency would land on every wake-up.
  * The request lasts while the fd is open (release() closes it).
  */
-export function holdDmaLatency(requested: boolean): DmaLatency {
+export function holdDmaLatency(requested: boolean, valueUs = 0): DmaLatency {
   if (!requested) return { requested, held: false, value_us: null, error: null, fd: null };
   let fd: number | null = null;
   try {
     fd = fs.openSync(DMA_LATENCY_DEV, 'r+');
-    fs.writeSync(fd, Buffer.from(new Int32Array([0]).buffer));
+    fs.writeSync(fd, Buffer.from(new Int32Array([valueUs]).buffer));
     // The write moved this fd's offset; read the value in force through a second fd.
     const rfd = fs.openSync(DMA_LATENCY_DEV, 'r');
     const b = Buffer.alloc(4);

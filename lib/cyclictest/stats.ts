@@ -28,12 +28,21 @@ export class LatencyRecorder {
   /** samples seen, warm-up included */
   seen = 0;
   early = 0;
+  /** the latest sample, ns (cyclictest's Act:) */
+  last = 0;
   overruns = 0;
   min = Infinity;
   max = -Infinity;
   sum = 0;
   /** samples >= histUs us (in `hist` but past the 1 us buckets) */
   overflows = 0;
+  /** cyclictest's -h overflow list: cycle numbers (0-based) of samples >= outlierUs, the first outlierCap of them */
+  outlierUs = Infinity;
+  outlierCap = 0;
+  outlierCount = 0;
+  readonly outliers: number[] = [];
+  /** called after each recorded sample (-b, -v): lateness in ns, 0-based cycle number */
+  onSample: ((lateNs: number, cycle: number) => void) | null = null;
   readonly hist: RecordableHistogram = createHistogram({ lowest: 1, highest: 3_600_000_000_000, figures: 3 });
   readonly buckets: Uint32Array;
   /** expiry time since the start (s) and lateness (us) of each sample, for --plot */
@@ -59,6 +68,7 @@ export class LatencyRecorder {
     this.count++;
     this.overruns += missed;
     this.sum += lateNs;
+    this.last = lateNs;
     if (lateNs < this.min) this.min = lateNs;
     if (lateNs > this.max) this.max = lateNs;
     if (lateNs < 1) {
@@ -72,6 +82,11 @@ export class LatencyRecorder {
       else this.overflows++;
     }
     if (this.traceT !== null) this.traceAdd(tNs, lateNs);
+    if (lateNs >= this.outlierUs * 1000) {
+      if (this.outliers.length < this.outlierCap) this.outliers.push(this.count - 1);
+      this.outlierCount++;
+    }
+    if (this.onSample !== null) this.onSample(lateNs, this.count - 1);
     const live = this.live;
     if (live !== null) {
       live[LIVE.count] = this.count;
