@@ -251,7 +251,7 @@ describe('command lines of cyclictest users, through bin/ktimers.js', () => {
     // Every sample of every thread: in a bucket, or counted as an overflow.
     const ovf = /^# Histogram Overflows:((?: \d{5})+)$/m.exec(r.stdout)![1]!.trim().split(' ').map(Number);
     for (let t = 0; t < NCPU; t++) expect(rows.reduce((s, row) => s + row[1 + t]!, 0) + ovf[t]!).toBe(1000);
-    expect(r.stdout).toMatch(new RegExp(`^# Max Latencies:( \\d{5}){${NCPU}}$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^# Max Latencies:( \\d{5,}){${NCPU}}$`, 'm'));
     expect(r.stdout).not.toMatch(/^T:/m); // -q with -h: the block only
     expect(r.stderr).toMatch(/^ktimers cyclictest: how late/m); // the ktimers summary, out of the way
     if (refUsable) {
@@ -330,7 +330,7 @@ describe('command lines of cyclictest users, through bin/ktimers.js', () => {
     const rows = gnuplotRows(out);
     expect(rows).toHaveLength(3500);
     expect(rows.every((r) => r.length === 1 + NCPU)).toBe(true);
-    expect(out).toMatch(new RegExp(`^# Max Latencies:( \\d{5}){${NCPU}}$`, 'm'));
+    expect(out).toMatch(new RegExp(`^# Max Latencies:( \\d{5,}){${NCPU}}$`, 'm'));
     expect(out).toMatch(/^# Histogram Overflow at cycle number:$/m);
     for (let t = 0; t < NCPU; t++) expect(out).toMatch(new RegExp(`^# Thread ${t}:`, 'm'));
   });
