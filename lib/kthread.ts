@@ -53,6 +53,7 @@ import { reportError } from './internal/virtual.js';
 import { fnArg, type WorkFnRef } from './workqueue.js';
 import { nr_cpu_ids } from './sched.js';
 import * as K from './internal/kthread-shared.js';
+import { restoreProps } from './internal/thread-error.js';
 import { formatName, table, allocId, freeId, kside, type LocalSide } from './internal/kthread-state.js';
 
 /** kthread_worker flag: freezable during suspend in the kernel. Accepted; nothing freezes in a process. */
@@ -417,12 +418,7 @@ function onMessage(worker: kthread_worker, m: K.FromWorker): void {
       kwarn(m.code, m.message);
       return;
     case 'err': {
-      const cause = m.error;
-      if (m.props !== undefined && typeof cause === 'object' && cause !== null) {
-        for (const [k, v] of Object.entries(m.props)) {
-          if (!Object.hasOwn(cause, k)) Object.defineProperty(cause, k, { value: v, enumerable: true, configurable: true, writable: true });
-        }
-      }
+      const cause = restoreProps(m.error, m.props);
       const text = cause instanceof Error ? cause.message : String(cause);
       const where = `on kthread_worker "${worker.name}"`;
       const err =

@@ -61,6 +61,7 @@ import {
   TIMER_IRQSAFE,
 } from './timer.js';
 import * as S from './internal/wq-shared.js';
+import { restoreProps } from './internal/thread-error.js';
 import {
   allocItem,
   fnId,
@@ -782,16 +783,6 @@ setRecordSink((type, id, a, b, c, msg) => {
   wq._deactivate(inst.cpu);
   drainBacklog(pool(inst.cpu, (wq.flags & WQ_HIGHPRI) !== 0));
 });
-
-/** Puts back on an error from a worker its own properties (its `code`...), which the clone dropped. */
-function restoreProps(cause: unknown, props: Record<string, unknown> | undefined): unknown {
-  if (props !== undefined && typeof cause === 'object' && cause !== null) {
-    for (const [key, value] of Object.entries(props)) {
-      if (!Object.hasOwn(cause, key)) Object.defineProperty(cause, key, { value, enumerable: true, configurable: true, writable: true });
-    }
-  }
-  return cause;
-}
 
 /** A work function queued an item (PENDING and XQUEUED already set by the worker). */
 function workerQueue(id: number, wqId: number, cpu: number, from: number, delay: bigint | null): void {

@@ -19,12 +19,11 @@
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { isAbsolute } from 'node:path';
 import { SCHED_OTHER, gettid, sched_setaffinity, sched_setscheduler } from '../sched.js';
 import { TIMER_IRQSAFE, add_timer, timer_delete, timer_list, timer_pending, timer_setup } from '../timer.js';
 import { kthread_delayed_work, kthread_work, kthread_worker, _localWorker } from '../kthread.js';
 import * as K from './kthread-shared.js';
+import { moduleSpecifier, postError } from './thread-error.js';
 import { installTable, kside } from './kthread-state.js';
 
 interface Wd {
@@ -73,34 +72,8 @@ function post(m: K.FromWorker): void {
   port.postMessage(m);
 }
 
-function ownPrimitives(error: unknown): Record<string, unknown> | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  try {
-    const props: Record<string, unknown> = {};
-    let any = false;
-    for (const key of Object.keys(error)) {
-      const v = (error as Record<string, unknown>)[key];
-      if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) {
-        props[key] = v;
-        any = true;
-      }
-    }
-    return any ? props : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function report(kind: 'threw' | 'load' | 'uncaught' | 'rejection', error: unknown, fn?: string): void {
-  const props = ownPrimitives(error);
-  try {
-    post({ t: 'err', kind, fn, error, props });
-  } catch {
-    const o = error as { message?: unknown; stack?: unknown } | null;
-    const e = new Error(typeof o?.message === 'string' ? o.message : String(error));
-    if (typeof o?.stack === 'string') e.stack = o.stack;
-    post({ t: 'err', kind, fn, error: e, props });
-  }
+  postError((m) => post(m as K.FromWorker), error, { t: 'err', kind, fn });
 }
 
 function handleFor(id: number, module: string, name: string, dw: boolean): Handle {
@@ -225,15 +198,11 @@ function pump(): void {
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) handle(m.message as K.ToWorker);
 }
 
-function specifier(module: string): string {
-  return isAbsolute(module) ? pathToFileURL(module).href : module;
-}
-
 function load(h: Handle, f: Fn): Promise<void> {
   const { module, name } = h.work.func!;
   f.loading ??= (async () => {
     try {
-      const ns = (await import(specifier(String(module)))) as Record<string, unknown>;
+      const ns = (await import(moduleSpecifier(String(module)))) as Record<string, unknown>;
       const fn = ns[name];
       if (typeof fn !== 'function') {
         const e = new TypeError(`module ${String(module)} has no exported function ${JSON.stringify(name)} (got ${typeof fn})`);

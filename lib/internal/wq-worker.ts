@@ -20,9 +20,8 @@
  * @internal
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
-import { isAbsolute } from 'node:path';
 import * as S from './wq-shared.js';
+import { moduleSpecifier, postError } from './thread-error.js';
 import { wside } from './wq-ctx.js';
 import { remoteWork } from '../workqueue.js';
 import { gettid, sched_setaffinity, setpriority } from '../sched.js';
@@ -91,56 +90,19 @@ function warn(code: string, message: string): void {
   record(S.R_WARN, 0);
 }
 
-/**
- * An error's own properties with primitive values (`code`, `errno`, `syscall`,
- * `path`, ...). Structured clone keeps an Error's name, message, stack and cause
- * but drops its own properties, so they travel beside it and the main thread
- * puts them back on the cause.
- */
-function ownPrimitives(error: unknown): Record<string, unknown> | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  try {
-    const props: Record<string, unknown> = {};
-    let any = false;
-    for (const key of Object.keys(error)) {
-      const v = (error as Record<string, unknown>)[key];
-      if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) {
-        Object.defineProperty(props, key, { value: v, enumerable: true, configurable: true, writable: true });
-        any = true;
-      }
-    }
-    return any ? props : undefined;
-  } catch {
-    return undefined; // a throwing getter or proxy trap: send the error as it clones
-  }
-}
-
-/** Posts an error (or, not cloneable, an Error with its text) with its own primitive properties. */
-function postError(error: unknown, extra: object): void {
-  const props = ownPrimitives(error);
-  try {
-    port.postMessage({ ...extra, error, props });
-  } catch {
-    // Not cloneable (a thrown function, a class instance with functions): send its text.
-    const o = error as { message?: unknown; stack?: unknown } | null;
-    const e = new Error(typeof o?.message === 'string' ? o.message : String(error));
-    if (typeof o?.stack === 'string') e.stack = o.stack;
-    port.postMessage({ ...extra, error: e, props });
-  }
+/** Posts an error with its own primitive properties (see thread-error.ts). */
+function postErr(error: unknown, extra: object): void {
+  postError((m) => port.postMessage(m), error, extra);
 }
 
 function fail(id: number, fnId: number, error: unknown, kind: 'threw' | 'load'): void {
-  postError(error, { kind, fnId });
+  postErr(error, { kind, fnId });
   record(S.R_FAIL, id, fnId);
-}
-
-function specifier(module: string): string {
-  return isAbsolute(module) ? pathToFileURL(module).href : module;
 }
 
 async function load(f: Fn): Promise<void> {
   try {
-    const ns = (await import(specifier(f.module))) as Record<string, unknown>;
+    const ns = (await import(moduleSpecifier(f.module))) as Record<string, unknown>;
     const fn = ns[f.name];
     if (typeof fn !== 'function') {
       const e = new TypeError(`module ${f.module} has no exported function ${JSON.stringify(f.name)} (got ${typeof fn})`);
@@ -260,7 +222,7 @@ async function main(): Promise<void> {
   // main thread's usual error path, and the worker carries on. (Which item left it
   // cannot be known: it surfaces only when this thread's event loop turns.)
   process.on('unhandledRejection', (reason) => {
-    postError(reason, {});
+    postErr(reason, {});
     record(S.R_REJECTION, 0);
   });
   wside.worker = {
