@@ -1,4 +1,5 @@
 // Shared test helpers.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 
 /** mulberry32: a small seeded PRNG (uniform in [0, 1)), so random tests replay from their seed. */
 export function mulberry32(seed: number): () => number {
@@ -87,4 +88,27 @@ export function modelSeed(dflt: number): number {
   const env = process.env.KTIMERS_SEED;
   if (env === 'random') return (Math.random() * 2 ** 32) >>> 0;
   return env !== undefined && env !== '' ? Number(env) >>> 0 : dflt;
+}
+
+/**
+ * Runs a fixture in a child process, synchronously: `[...prefix, node, ...nodeArgs,
+ * fixture, ...args]` (a prefix such as setpriv/prlimit drops privileges first).
+ * The fixtures print one JSON object as their last stdout line; `json` is that
+ * object, or null when the line is missing or not JSON (the callers assert it).
+ */
+export function runFixture(
+  fixture: string,
+  args: string[],
+  opts: { prefix?: string[]; nodeArgs?: string[]; timeoutMs: number },
+): SpawnSyncReturns<string> & { json: any } {
+  const argv = [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), fixture, ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: opts.timeoutMs });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  let json: any = null;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    // left null: the caller's assertion on it shows stdout and stderr
+  }
+  return { ...r, json };
 }

@@ -2,11 +2,10 @@
 // failures on a worker thread reported on the main thread by name; the privilege
 // refusal of sched_set_fifo & co; keep-alive (ref/unref) and process.exit at every
 // stage of a worker's life; no thread, fd or memory leak over create/destroy cycles.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SLOWDOWN } from './helpers.js';
+import { SLOWDOWN, runFixture } from './helpers.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/kthread/child.mjs', import.meta.url));
 const MB = 1024 * 1024;
@@ -14,16 +13,7 @@ const MB = 1024 * 1024;
 const underAsan = (process.env.LD_PRELOAD ?? '').includes('libasan');
 
 function child(args: string[], prefix: string[] = []) {
-  const argv = [...prefix, process.execPath, '--expose-gc', fixture, ...args];
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 120_000 * SLOWDOWN });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let json: any = null;
-  try {
-    json = JSON.parse(line);
-  } catch {
-    // asserted by the callers
-  }
-  return { ...r, json };
+  return runFixture(fixture, args, { prefix, nodeArgs: ['--expose-gc'], timeoutMs: 120_000 * SLOWDOWN });
 }
 
 describe('kthread_worker: failures on the worker thread', () => {

@@ -4,13 +4,12 @@
 // latches (SharedArrayBuffer + Atomics) and events; time limits are backstops only.
 // Process-level behaviour (exit, keep-alive, leaks, no privilege) runs in children
 // (test/fixtures/realtime-thread/child.mjs).
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { threadId as mainThreadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { RealtimeThread, kfifo_alloc, kfifo_is_closed, sched_getaffinity, sched_getscheduler, SCHED_FIFO, SCHED_RR, nr_cpu_ids } from '../dist/index.js';
-import { SLOWDOWN } from './helpers.js';
+import { SLOWDOWN, runFixture } from './helpers.js';
 
 const mod = new URL('./fixtures/realtime-thread/sampler.mjs', import.meta.url);
 const childFixture = fileURLToPath(new URL('./fixtures/realtime-thread/child.mjs', import.meta.url));
@@ -18,16 +17,7 @@ const root = process.getuid?.() === 0;
 const T = 60_000 * SLOWDOWN;
 
 function child(args: string[], prefix: string[] = []) {
-  const argv = [...prefix, process.execPath, childFixture, ...args];
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 2 * T });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let json: any = null;
-  try {
-    json = JSON.parse(line);
-  } catch {
-    // asserted by the callers
-  }
-  return { ...r, json };
+  return runFixture(childFixture, args, { prefix, timeoutMs: 2 * T });
 }
 
 /** A `forever` thread (periodic hrtimer until stopped) and its stats, once its first expiry ran. */
