@@ -1,5 +1,5 @@
-// hrtimer semantics, checked against the kernel's rules (shared/kernel-api.md §c,
-// shared/kernel-cases.md §D). Pure arithmetic (forward, accessors) is exact;
+// hrtimer semantics, checked against the kernel's rules (kernel/time/hrtimer.c:
+// hrtimer_start_range_ns, hrtimer_forward, hrtimer_try_to_cancel, hrtimer_cancel). Pure arithmetic (forward, accessors) is exact;
 // real-clock tests assert order, counts and "never early", with loose upper bounds.
 import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';

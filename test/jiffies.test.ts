@@ -1,5 +1,5 @@
-// jiffies: exact kernel arithmetic for every HZ (shared/kernel-api.md §b.7–b.10,
-// shared/kernel-cases.md §C).
+// jiffies: exact kernel arithmetic for every HZ (include/linux/jiffies.h,
+// kernel/time/time.c).
 //
 // HZ is fixed per process (env KTIMERS_HZ), so each of 100, 250, 300 and 1000
 // runs in child processes (test/fixtures/jiffies-hz.mjs) that print their
@@ -182,9 +182,9 @@ function expectError(f: () => unknown, cls: typeof TypeError | typeof RangeError
   expect(e.code).toBe(code);
 }
 
-// --- kernel-cases.md §C ---------------------------------------------------------
+// --- worked examples --------------------------------------------------------------
 
-describe('kernel-cases §C', () => {
+describe('worked examples', () => {
   it('33: wrap-safe compare (32-bit helpers, and the same on 64 bits)', () => {
     expect(k.time_after32(0x00000002, 0xfffffffe)).toBe(true);
     expect(k.time_after32(0xfffffffe, 0x00000002)).toBe(false);

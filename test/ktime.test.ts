@@ -1,4 +1,4 @@
-// ktime: exact kernel arithmetic (shared/kernel-api.md §d, shared/kernel-cases.md §E).
+// ktime: exact kernel arithmetic (include/linux/ktime.h, include/vdso/ktime.h).
 //
 // ktime_t is an s64 and the kernel is built with -fno-strict-overflow, so every
 // sum/product wraps modulo 2^64; u64 parameters (ns/us/ms counts) are reduced
@@ -298,7 +298,7 @@ describe('ktime_to_ns / to_us / to_ms and deltas', () => {
   });
 });
 
-describe('ktime_compare / after / before (kernel-cases 72)', () => {
+describe('ktime_compare / after / before (worked example)', () => {
   it('case 72', () => {
     expect(k.ktime_compare(1n, 2n)).toBe(-1);
     expect(k.ktime_compare(2n, 2n)).toBe(0);

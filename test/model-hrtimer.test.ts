@@ -1,6 +1,6 @@
 // Seeded, randomized model-based test of the hrtimer engine on the virtual clock.
 //
-// A small reference model of the kernel's hrtimer rules (kernel-api.md §c), written
+// A small reference model of the kernel's hrtimer rules (kernel/time/hrtimer.c), written
 // from those rules and not from lib/, is driven with the same long random operation
 // sequences as the real implementation; every callback (timer, virtual now) and every
 // API return value is logged on both sides and the logs must match exactly after each
@@ -93,7 +93,7 @@ class Rng {
 }
 
 // ---------------------------------------------------------------------------
-// Kernel arithmetic (kernel-api.md §d)
+// Kernel arithmetic (include/linux/ktime.h)
 // ---------------------------------------------------------------------------
 
 /** ktime_add_safe: wrapping sum; negative or smaller than an operand → KTIME_MAX. */

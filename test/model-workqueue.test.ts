@@ -1,8 +1,8 @@
 // Seeded, randomized, model-based test of the workqueue state machine.
 //
-// A reference model in plain TypeScript, written from shared/kernel-api.md §e
-// (e.1 PENDING, e.4 queueing, e.5 flushing, e.6 cancelling/disabling, e.8
-// ordering), runs in lockstep with the real implementation on the virtual clock
+// A reference model in plain TypeScript, written from the rules of
+// kernel/workqueue.c (WORK_STRUCT_PENDING, queueing, flushing, cancelling and
+// disabling, ordering), runs in lockstep with the real implementation on the virtual clock
 // of ktimers/testing. Both get the same long random operation sequences:
 // queue_work, queue_delayed_work, mod_delayed_work, cancel_work(_sync),
 // cancel_delayed_work(_sync), flush_work, flush_delayed_work, flush_workqueue,
@@ -39,7 +39,7 @@
 //    the BH part covers queueing from work functions, test/workqueue.test.ts the
 //    worker side of it).
 // Delays are 0, 1..62 jiffies (level 0 of the wheel: a delay d fires at jiffy
-// now + d + 1, kernel-api.md §e.4) or ≥ 2^20 (never reached within a sequence):
+// now + d + 1, __queue_delayed_work) or ≥ 2^20 (never reached within a sequence):
 // the wheel's levels are test/model-wheel.test.ts's job.
 //
 // Where the model follows ktimers rather than the kernel, the kernel allows it:
@@ -235,7 +235,7 @@ function onRun(s: Side, i: number): void {
   }
 }
 
-// --- the model (kernel-api.md §e) ----------------------------------------------------
+// --- the model (kernel/workqueue.c) ---------------------------------------------------
 
 class ModelError extends Error {}
 
@@ -790,8 +790,8 @@ async function explore(env: Env, target: number, seqLen: number, seed: number, s
   return { ops, seqs, kinds, ms: Date.now() - t0 };
 }
 
-describe('workqueue against a reference model of kernel-api.md §e', () => {
-  it('model self-check: return values and order by hand (kernel-api.md §e.4-§e.6)', () => {
+describe('workqueue against a reference model of kernel/workqueue.c', () => {
+  it('model self-check: return values and order by hand (queue, flush, cancel)', () => {
     const cfg: Config = { mode: 'bh', start: 0, cbSeed: 0, kinds: ['w', 'd', 'd', 'dd'] };
     const m = new Model(cfg);
     m.runs = [0, 0, 0, 0];

@@ -1,7 +1,7 @@
 // Overload on the real clock: a stalled JS thread and a burst of simultaneous
 // expiries. Nothing may fire twice, nothing may be lost, and the overrun count
 // must be exactly what hrtimer_forward computes from the clock reading
-// (kernel-api.md §c.5: the new expiry is the first expires + k·interval strictly
+// (kernel/time/hrtimer.c hrtimer_forward: the new expiry is the first expires + k·interval strictly
 // after now, and k is returned).
 import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';

@@ -1,5 +1,5 @@
-// timer_list and the wheel, against the kernel's rules (shared/kernel-api.md §a,
-// §b; shared/kernel-cases.md §A, §B), on the virtual clock of ktimers/testing:
+// timer_list and the wheel, against the kernel's rules (kernel/time/timer.c,
+// include/linux/timer.h), on the virtual clock of ktimers/testing:
 // `advanceTo(J)` runs every jiffy's expiry pass up to J exactly as a ticking
 // kernel does, skipping idle stretches, so a billion-jiffy timeout costs only
 // the passes that have something to do.

@@ -1,6 +1,6 @@
 // The workqueue API calls the other workqueue tests leave out, each with the
-// kernel's exact return values and its effect on execution (shared/kernel-api.md
-// §e): workqueue_set_max_active (the kernel's wq_clamp_max_active, and its
+// kernel's exact return values and its effect on execution (kernel/workqueue.c,
+// include/linux/workqueue.h): workqueue_set_max_active (the kernel's wq_clamp_max_active, and its
 // WARN_ON for BH and ordered queues), the per-CPU meaning of max_active, the
 // legacy create_*workqueue, the *_on and schedule_* delayed variants on the
 // virtual clock, flush_scheduled_work, DECLARE_*_WORK, the WQ_* values of
@@ -64,7 +64,7 @@ const { keep } = trackedQueues(() => {
 
 const cpus = k.sched_getaffinity(0);
 
-describe('WQ_* values (include/linux/workqueue.h, kernel-api.md §e.2)', () => {
+describe('WQ_* values (include/linux/workqueue.h, enum wq_flags)', () => {
   it('flags and limits are the kernel\'s numbers', () => {
     expect({
       WQ_BH: k.WQ_BH, WQ_UNBOUND: k.WQ_UNBOUND, WQ_FREEZABLE: k.WQ_FREEZABLE, WQ_MEM_RECLAIM: k.WQ_MEM_RECLAIM,

@@ -1,5 +1,5 @@
-// The workqueue: kernel return values and guarantees (shared/kernel-api.md §e, the
-// workqueue cases of shared/kernel-cases.md §F, §G), on real worker threads. Items
+// The workqueue: kernel return values and guarantees (kernel/workqueue.c,
+// include/linux/workqueue.h), on real worker threads. Items
 // are held mid-run with latches (SharedArrayBuffer + Atomics) so every "while
 // running" / "while pending" state is reached for sure, not by timing.
 import { spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
  * The kernel's non-cascading hierarchical timer wheel (kernel/time/timer.c,
- * Linux 4.8+; shared/kernel-api.md §b), in JS over typed arrays.
+ * Linux 4.8+: the comment above calc_wheel_index() there), in JS over typed arrays.
  *
  * Design
  * ------
