@@ -156,6 +156,9 @@ export function setup_timer<D>(timer: legacy_timer_list<D>, fn: LegacyTimerFunct
  *
  * Kernel: up to 4.14 (replaced by timer_setup_on_stack() in 4.15).
  * Context: any; the timer must not be pending.
+ * @param timer - a `new legacy_timer_list()`.
+ * @param fn - called with `timer.data` when the timer fires.
+ * @param data - any value (the kernel's `unsigned long`).
  */
 export function setup_timer_on_stack<D>(timer: legacy_timer_list<D>, fn: LegacyTimerFunction<D>, data: D): void {
   setup_timer(timer, fn, data);
@@ -169,6 +172,7 @@ export function setup_timer_on_stack<D>(timer: legacy_timer_list<D>, fn: LegacyT
  *
  * Kernel: 2.6.x onward (still present in current kernels).
  * Context: not the timer's own callback when it is pending (ERR_KTIMERS_DEADLOCK).
+ * @param timer - the legacy_timer_list set up with {@link setup_timer_on_stack}.
  */
 export function destroy_timer_on_stack(timer: legacy_timer_list): void {
   const t = legacyArg(timer, 'destroy_timer_on_stack');
