@@ -44,6 +44,7 @@ import {
   add_timer as modernAddTimer,
   fieldsWritable,
   initTimerKey,
+  timer_delete,
   timer_delete_sync,
   timer_list,
   timer_pending,
@@ -61,7 +62,7 @@ export {
   time_after_eq,
   time_before_eq,
 } from './jiffies.js';
-export { mod_timer, timer_pending, del_timer, del_timer_sync, TIMER_DEFERRABLE } from './timer.js';
+export { mod_timer, timer_pending, TIMER_DEFERRABLE } from './timer.js';
 
 /** A pre-4.15 timer callback: `void (*function)(unsigned long data)`; `data` is any JS value here. */
 export type LegacyTimerFunction<D = any> = (data: D) => void;
@@ -247,3 +248,26 @@ export function add_timer(timer: legacy_timer_list): void {
   }
   modernAddTimer(t);
 }
+
+/**
+ * `del_timer(timer)` — deactivate a timer; the same function as the modern
+ * `timer_delete` of `ktimers`, so it works on legacy and modern timers alike.
+ *
+ * Kernel: the name up to 6.1; 6.2 renamed it `timer_delete` and kept
+ * `del_timer` as a wrapper, removed in 6.15.
+ * Context: any.
+ * Return: 0 when it was not pending, 1 when it was pending and is removed.
+ */
+export const del_timer: (timer: timer_list) => 0 | 1 = timer_delete;
+
+/**
+ * `del_timer_sync(timer)` — deactivate a timer and wait for its callback; the
+ * same function as the modern `timer_delete_sync` (synchronous here: callbacks
+ * run on this thread).
+ *
+ * Kernel: the name up to 6.1; 6.2 renamed it `timer_delete_sync` and kept
+ * `del_timer_sync` as a wrapper, removed in 6.15.
+ * Context: not the timer's own callback (throws ERR_KTIMERS_DEADLOCK).
+ * Return: 0 when it was not pending, 1 when it was pending.
+ */
+export const del_timer_sync: (timer: timer_list) => 0 | 1 = timer_delete_sync;

@@ -268,6 +268,13 @@ describe('ktimers/legacy: interop with the modern API', () => {
     L.mod_timer(m, clock.jiffies() + 3n);
     advanceTo(clock.jiffies() + 10n);
     expect(mgot).toEqual([m]); // a modern callback still receives its timer
+    // One implementation for both eras, not a copy.
+    expect([L.del_timer, L.del_timer_sync, L.mod_timer, L.timer_pending]).toEqual([
+      T.timer_delete,
+      T.timer_delete_sync,
+      T.mod_timer,
+      T.timer_pending,
+    ]);
   });
 
   it('del_timer_sync from the timer\'s own callback is the deadlock refusal; timer_shutdown silences it', () => {
