@@ -231,6 +231,16 @@ export class timer_list {
   hasRef(): boolean {
     return !(this.#st & ST_UNREF);
   }
+
+  /**
+   * How the wheel calls the callback: with the timer. ktimers/legacy overrides
+   * it to pass the pre-4.15 `data` instead, so a legacy timer is an ordinary
+   * timer_list to everything else here.
+   * @internal
+   */
+  _call(fn: TimerCallback<any>): void {
+    fn(this);
+  }
 }
 
 // --- the driver ------------------------------------------------------------------
@@ -368,7 +378,7 @@ function runPass(w: Wheel<timer_list>, base: number, isVirtual: boolean): boolea
         continue;
       }
       setSt(t, (st & (ST_BITS & ~ST_VIRTUAL)) | ST_RUNNING);
-      fn(t);
+      t._call(fn);
       setSt(t, stOf(t) & ~ST_RUNNING);
     }
     return true;
@@ -509,6 +519,21 @@ export function timer_setup<T extends timer_list>(timer: T, callback: TimerCallb
     t.function = old; // writable: it was just written
     throw err;
   }
+  setSt(t, stOf(t) | ST_SETUP);
+}
+
+/**
+ * init_timer_key() without a callback, as the pre-4.15 init_timer() was: marks
+ * the timer set up with `flags`, leaves `function` as it is. The caller has
+ * checked that the fields are writable, so nothing here can fail half-way.
+ * @internal (ktimers/legacy)
+ */
+export function initTimerKey(timer: timer_list, flags: number): void {
+  const t = timerArg(timer);
+  if (isPending(t) || stOf(t) & ST_RUNNING) {
+    throw new KtimersError('ERR_KTIMERS_TIMER_ACTIVE', 'init_timer() on a pending or running timer would corrupt the wheel');
+  }
+  writeField(t, 'flags', flags & TIMER_INIT_FLAGS);
   setSt(t, stOf(t) | ST_SETUP);
 }
 

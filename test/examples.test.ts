@@ -151,6 +151,26 @@ const CHECKS: Record<string, () => Promise<void>> = {
     for (const m of polls) expect(Number(m[4])).not.toBe(mainTid); // polled on worker threads
   },
 
+  'legacy-timer.js': async () => {
+    const r = await run('legacy-timer.js', ['4', '30']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    // The timer part runs on the virtual clock: every jiffy is exact. Level 0
+    // fires the jiffy after expires, and each re-arm is jiffies + 30 from the
+    // callback, so tick n is at start + 31 n and saw the dev as its data.
+    const [start, delay] = num(/timer added at jiffies (\d+) for jiffies \+ (\d+)/, r.stdout).map(BigInt);
+    const ticks = [...r.stdout.matchAll(/^xxx0: tick (\d+) at jiffies (\d+) \(expires was (\d+)\)$/gm)];
+    expect(ticks.map((m) => [Number(m[1]), BigInt(m[2]!), BigInt(m[3]!)])).toEqual(
+      [1, 2, 3, 4].map((n) => [n, start! + BigInt(n) * (delay! + 1n), start! + BigInt(n) * (delay! + 1n) - 1n]),
+    );
+    expect(r.stdout).toMatch(/^timer: 4 ticks; pending 0; del_timer_sync\(\) = 0$/m);
+    // The delayed-work part runs on the real clock: never early.
+    const runs = [...r.stdout.matchAll(/^work: run (\d) at jiffies \d+ \+(\d+) jiffies$/gm)];
+    expect(runs.map((m) => Number(m[1]))).toEqual([1, 2, 3]);
+    for (const m of runs) expect(Number(m[2])).toBeGreaterThanOrEqual(20);
+    expect(r.stdout).toMatch(/work: 3 runs, 0 less than 20 jiffies after the last; cancel_delayed_work_sync\(\) = false/);
+  },
+
   'workqueue.js': async () => {
     const r = await run('workqueue.js');
     expect(r.status, r.stderr).toBe(0);
