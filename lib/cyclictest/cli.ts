@@ -187,7 +187,7 @@ async function runMulti(o: CyclictestOptions, argv: string[], io: Io): Promise<n
     };
     io.stderr.write(summaryText(rep));
     if (o.json !== null) {
-      const doc = { ...rtTestsJson({ argv, version: version(), start: res.start, end: res.end, returnCode: 0, threads: res.threads, histogramUs: o.histogramUs }), ...toJson(rep) };
+      const doc = { ...rtTestsJson({ argv, version: version(), start: res.start, end: res.end, returnCode: 0, threads: res.threads, histogramUs: o.histogramUs, nsecs: o.nsecs }), ...toJson(rep) };
       const text = JSON.stringify(doc, null, 2) + '\n';
       if (o.json === '-') io.stdout.write(text);
       else fs.writeFileSync(o.json, text);
@@ -340,7 +340,7 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
   (o.histogramUs > 0 ? io.stderr : out).write(summaryText(rep));
   try {
     if (o.json !== null) {
-      const doc = { ...rtTestsJson({ argv, version: version(), start, end: new Date(), returnCode: 0, threads: views, histogramUs: o.histogramUs }), ...toJson(rep) };
+      const doc = { ...rtTestsJson({ argv, version: version(), start, end: new Date(), returnCode: 0, threads: views, histogramUs: o.histogramUs, nsecs: o.nsecs }), ...toJson(rep) };
       const text = JSON.stringify(doc, null, 2) + '\n';
       if (o.json === '-') io.stdout.write(text);
       else fs.writeFileSync(o.json, text);
