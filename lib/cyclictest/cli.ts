@@ -39,7 +39,7 @@ import { summaryText, toJson, type Report, type RunRecord } from './report.js';
 import { LatencyRecorder } from './stats.js';
 import { renderSvg } from './svg.js';
 import { breakLines, histogramBlock, rtTestsJson, tLine, verboseHeader, verboseLine, type ThreadView } from './compat.js';
-import { runThreads, tracingMounted } from './multi.js';
+import { LiveStatus, runThreads, tracingMounted } from './multi.js';
 import { native } from '../binding.js';
 import os from 'node:os';
 
@@ -247,6 +247,10 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
   const start = new Date();
   if (o.verbose) out.write(verboseHeader(nr_cpu_ids(), o.apis.flatMap(() => o.threads.map(() => o.intervalUs))));
 
+  // cyclictest's live T: lines on stdout (multi.ts LiveStatus), as a script
+  // reading a pipe expects them. Not on a terminal: the progress line on
+  // stderr (progress.ts) shows the same there, without this thread printing.
+  const live = !o.quiet && !o.verbose && out === io.stdout && io.stdout.isTTY !== true ? new LiveStatus(o, views, out) : null;
   const runs: RunRecord[] = [];
   const showThread = o.threads.length > 1 || o.threads[0] !== 'main';
   const load = new MainThreadLoad(o.loadUs);
@@ -314,6 +318,7 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
     io.stderr.write(`ktimers cyclictest: ${(e as Error).message}\n`);
     return 1;
   } finally {
+    live?.stop();
     uninstall();
     releaseDmaLatency(dma);
     await rtThread?.close();
