@@ -108,8 +108,14 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   return o.numThreads > 0 ? runMulti(o, rest, io) : run(o, rest, io);
 }
 
-/** SIGINT/SIGTERM stop, a second SIGINT leaves, SIGUSR1 reports: installed for the run, removed after. */
-function installSignals(stop: () => void, status: () => string, io: Io): () => void {
+/**
+ * SIGINT/SIGTERM stop, a second SIGINT leaves, SIGUSR1 reports: installed for
+ * the run, removed after (returns the remover). Exported for its test.
+ * The second SIGINT is the issue's (an interactive way out when stopping takes
+ * long); rt-tests' cyclictest differs here: its sighand only sets shutdown
+ * again, so there a second SIGINT changes nothing and everything is printed.
+ */
+export function installSignals(stop: () => void, status: () => string, io: Io): () => void {
   let stopping = false;
   const onInt = (): void => {
     if (stopping) process.exit(130); // second Ctrl-C: leave at once
@@ -144,10 +150,17 @@ function writeHistogram(o: CyclictestOptions, threads: readonly ThreadView[], io
 async function runMulti(o: CyclictestOptions, argv: string[], io: Io): Promise<number> {
   const sys = systemInfo(o.clock);
   // The main thread only drains rings and prints: -m and --mainaffinity apply to it, no priority.
-  const rt = applyRealtime({ ...o, priority: 0, policy: null, nice: null, affinity: o.mainAffinity });
-  for (const [s, what] of [[rt.affinity, 'main thread affinity'], [rt.mlockall, 'mlockall']] as const) {
-    if (s.error !== null) io.stderr.write(`ktimers cyclictest: ${what} ${s.requested} refused, running without it: ${s.error}\n`);
-  }
+  // --mainaffinity only once the measuring threads exist (onStopReady below), as cyclictest
+  // restricts its main thread after creating its threads: a thread inherits its creator's
+  // CPU mask, and without -a the measuring threads must keep every CPU.
+  const rt = applyRealtime({ ...o, priority: 0, policy: null, nice: null, affinity: null });
+  if (rt.mlockall.error !== null) io.stderr.write(`ktimers cyclictest: mlockall ${rt.mlockall.requested} refused, running without it: ${rt.mlockall.error}\n`);
+  const mainAffinity = (): void => {
+    if (o.mainAffinity === null) return;
+    rt.affinity = applyRealtime({ ...o, priority: 0, policy: null, nice: null, mlockall: false, affinity: o.mainAffinity }).affinity;
+    const a = rt.affinity;
+    if (a.error !== null) io.stderr.write(`ktimers cyclictest: main thread affinity ${a.requested} refused, running without it: ${a.error}\n`);
+  };
   const dma = holdDmaLatency(o.dmaLatency, o.latencyUs);
   if (dma.error !== null) io.stderr.write(`ktimers cyclictest: cpu_dma_latency not held, running without it: ${dma.error}\n`);
   else if (dma.held) io.stdout.write(`# /dev/cpu_dma_latency set to ${o.latencyUs}us\n`);
@@ -158,7 +171,10 @@ async function runMulti(o: CyclictestOptions, argv: string[], io: Io): Promise<n
   try {
     res = await runThreads(o, io, {
       histogramRecordUs: Math.max(DEFAULT_HISTOGRAM_US, o.histogramUs),
-      onStopReady: (stop, status) => { uninstall = installSignals(stop, status, io); },
+      onStopReady: (stop, status) => {
+        mainAffinity();
+        uninstall = installSignals(stop, status, io);
+      },
     });
   } catch (e) {
     io.stderr.write(`ktimers cyclictest: ${(e as Error).message}\n`);
