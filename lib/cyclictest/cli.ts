@@ -251,6 +251,10 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
   }
   const dma = holdDmaLatency(o.dmaLatency, o.latencyUs);
   if (dma.error !== null) io.stderr.write(`ktimers cyclictest: cpu_dma_latency not held, running without it: ${dma.error}\n`);
+  // cyclictest's own line, first on its stdout whenever it holds the device, for the
+  // scripts that read it. Not on a terminal, where the progress line owns the screen
+  // until the summary (which says whether the device was held).
+  else if (dma.held && io.stdout.isTTY !== true) out.write(`# /dev/cpu_dma_latency set to ${o.latencyUs}us\n`);
 
   const stop: StopFlag = { requested: false, abort: null };
   const views: ThreadView[] = [];
