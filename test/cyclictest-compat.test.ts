@@ -284,6 +284,28 @@ describe('command lines of cyclictest users, through bin/ktimers.js', () => {
     }
   });
 
+  it('--json: resolution_in_ns is cyclictest\'s -N flag (0, 1 with -N), and -N puts min/max/avg in ns', () => {
+    // rt-tests' write_stats prints use_nsecs under that key; readers take 1 as "the values are in ns".
+    const read = (args: string[], f: string) => {
+      const r = ours([...args, '-q', '-l', '20', '--json', f]);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(f, 'utf8'));
+    };
+    const us = read([], path.join(dir, 'res-us.json'));
+    const ns = read(['-N'], path.join(dir, 'res-ns.json'));
+    expect(us.resolution_in_ns).toBe(0);
+    expect(ns.resolution_in_ns).toBe(1);
+    // The same run in the other unit: ktimers' own max_ns alongside says what the max was.
+    const ownMax = (d: { runs: { latency_ns: { max: number } }[] }) => d.runs[0]!.latency_ns.max;
+    expect(ns.thread['0'].max).toBe(Math.trunc(ownMax(ns)));
+    expect(us.thread['0'].max).toBe(Math.trunc(ownMax(us) / 1000));
+    if (refUsable) {
+      const g = path.join(dir, 'res-ref.json');
+      expect(theirs(['-N', '-q', '-l', '20', '--json', g]).status).toBe(0);
+      expect(JSON.parse(readFileSync(g, 'utf8')).resolution_in_ns).toBe(1);
+    }
+  });
+
   it.each([[[] as string[]], [['-t2']]])('-b with a threshold that trips %j: the break lines, exit status 0', (extra) => {
     // Nothing wakes a JS callback within 1 us of its expiry, so -b 1 trips on the first sample.
     const r = ours(['-q', '-b', '1', '-i', '1000', '-l', '1000000', ...extra]);

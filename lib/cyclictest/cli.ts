@@ -39,7 +39,7 @@ import { summaryText, toJson, type Report, type RunRecord } from './report.js';
 import { LatencyRecorder } from './stats.js';
 import { renderSvg } from './svg.js';
 import { breakLines, histogramBlock, rtTestsJson, tLine, verboseHeader, verboseLine, type ThreadView } from './compat.js';
-import { runThreads, tracingMounted } from './multi.js';
+import { LiveStatus, runThreads, tracingMounted } from './multi.js';
 import { native } from '../binding.js';
 import os from 'node:os';
 
@@ -108,8 +108,14 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   return o.numThreads > 0 ? runMulti(o, rest, io) : run(o, rest, io);
 }
 
-/** SIGINT/SIGTERM stop, a second SIGINT leaves, SIGUSR1 reports: installed for the run, removed after. */
-function installSignals(stop: () => void, status: () => string, io: Io): () => void {
+/**
+ * SIGINT/SIGTERM stop, a second SIGINT leaves, SIGUSR1 reports: installed for
+ * the run, removed after (returns the remover). Exported for its test.
+ * The second SIGINT is the issue's (an interactive way out when stopping takes
+ * long); rt-tests' cyclictest differs here: its sighand only sets shutdown
+ * again, so there a second SIGINT changes nothing and everything is printed.
+ */
+export function installSignals(stop: () => void, status: () => string, io: Io): () => void {
   let stopping = false;
   const onInt = (): void => {
     if (stopping) process.exit(130); // second Ctrl-C: leave at once
@@ -144,10 +150,17 @@ function writeHistogram(o: CyclictestOptions, threads: readonly ThreadView[], io
 async function runMulti(o: CyclictestOptions, argv: string[], io: Io): Promise<number> {
   const sys = systemInfo(o.clock);
   // The main thread only drains rings and prints: -m and --mainaffinity apply to it, no priority.
-  const rt = applyRealtime({ ...o, priority: 0, policy: null, nice: null, affinity: o.mainAffinity });
-  for (const [s, what] of [[rt.affinity, 'main thread affinity'], [rt.mlockall, 'mlockall']] as const) {
-    if (s.error !== null) io.stderr.write(`ktimers cyclictest: ${what} ${s.requested} refused, running without it: ${s.error}\n`);
-  }
+  // --mainaffinity only once the measuring threads exist (onStopReady below), as cyclictest
+  // restricts its main thread after creating its threads: a thread inherits its creator's
+  // CPU mask, and without -a the measuring threads must keep every CPU.
+  const rt = applyRealtime({ ...o, priority: 0, policy: null, nice: null, affinity: null });
+  if (rt.mlockall.error !== null) io.stderr.write(`ktimers cyclictest: mlockall ${rt.mlockall.requested} refused, running without it: ${rt.mlockall.error}\n`);
+  const mainAffinity = (): void => {
+    if (o.mainAffinity === null) return;
+    rt.affinity = applyRealtime({ ...o, priority: 0, policy: null, nice: null, mlockall: false, affinity: o.mainAffinity }).affinity;
+    const a = rt.affinity;
+    if (a.error !== null) io.stderr.write(`ktimers cyclictest: main thread affinity ${a.requested} refused, running without it: ${a.error}\n`);
+  };
   const dma = holdDmaLatency(o.dmaLatency, o.latencyUs);
   if (dma.error !== null) io.stderr.write(`ktimers cyclictest: cpu_dma_latency not held, running without it: ${dma.error}\n`);
   else if (dma.held) io.stdout.write(`# /dev/cpu_dma_latency set to ${o.latencyUs}us\n`);
@@ -158,7 +171,10 @@ async function runMulti(o: CyclictestOptions, argv: string[], io: Io): Promise<n
   try {
     res = await runThreads(o, io, {
       histogramRecordUs: Math.max(DEFAULT_HISTOGRAM_US, o.histogramUs),
-      onStopReady: (stop, status) => { uninstall = installSignals(stop, status, io); },
+      onStopReady: (stop, status) => {
+        mainAffinity();
+        uninstall = installSignals(stop, status, io);
+      },
     });
   } catch (e) {
     io.stderr.write(`ktimers cyclictest: ${(e as Error).message}\n`);
@@ -187,7 +203,7 @@ async function runMulti(o: CyclictestOptions, argv: string[], io: Io): Promise<n
     };
     io.stderr.write(summaryText(rep));
     if (o.json !== null) {
-      const doc = { ...rtTestsJson({ argv, version: version(), start: res.start, end: res.end, returnCode: 0, threads: res.threads, histogramUs: o.histogramUs }), ...toJson(rep) };
+      const doc = { ...rtTestsJson({ argv, version: version(), start: res.start, end: res.end, returnCode: 0, threads: res.threads, histogramUs: o.histogramUs, nsecs: o.nsecs }), ...toJson(rep) };
       const text = JSON.stringify(doc, null, 2) + '\n';
       if (o.json === '-') io.stdout.write(text);
       else fs.writeFileSync(o.json, text);
@@ -235,6 +251,10 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
   }
   const dma = holdDmaLatency(o.dmaLatency, o.latencyUs);
   if (dma.error !== null) io.stderr.write(`ktimers cyclictest: cpu_dma_latency not held, running without it: ${dma.error}\n`);
+  // cyclictest's own line, first on its stdout whenever it holds the device, for the
+  // scripts that read it. Not on a terminal, where the progress line owns the screen
+  // until the summary (which says whether the device was held).
+  else if (dma.held && io.stdout.isTTY !== true) out.write(`# /dev/cpu_dma_latency set to ${o.latencyUs}us\n`);
 
   const stop: StopFlag = { requested: false, abort: null };
   const views: ThreadView[] = [];
@@ -247,6 +267,10 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
   const start = new Date();
   if (o.verbose) out.write(verboseHeader(nr_cpu_ids(), o.apis.flatMap(() => o.threads.map(() => o.intervalUs))));
 
+  // cyclictest's live T: lines on stdout (multi.ts LiveStatus), as a script
+  // reading a pipe expects them. Not on a terminal: the progress line on
+  // stderr (progress.ts) shows the same there, without this thread printing.
+  const live = !o.quiet && !o.verbose && out === io.stdout && io.stdout.isTTY !== true ? new LiveStatus(o, views, out) : null;
   const runs: RunRecord[] = [];
   const showThread = o.threads.length > 1 || o.threads[0] !== 'main';
   const load = new MainThreadLoad(o.loadUs);
@@ -314,6 +338,7 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
     io.stderr.write(`ktimers cyclictest: ${(e as Error).message}\n`);
     return 1;
   } finally {
+    live?.stop();
     uninstall();
     releaseDmaLatency(dma);
     await rtThread?.close();
@@ -340,7 +365,7 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
   (o.histogramUs > 0 ? io.stderr : out).write(summaryText(rep));
   try {
     if (o.json !== null) {
-      const doc = { ...rtTestsJson({ argv, version: version(), start, end: new Date(), returnCode: 0, threads: views, histogramUs: o.histogramUs }), ...toJson(rep) };
+      const doc = { ...rtTestsJson({ argv, version: version(), start, end: new Date(), returnCode: 0, threads: views, histogramUs: o.histogramUs, nsecs: o.nsecs }), ...toJson(rep) };
       const text = JSON.stringify(doc, null, 2) + '\n';
       if (o.json === '-') io.stdout.write(text);
       else fs.writeFileSync(o.json, text);

@@ -130,8 +130,15 @@ export function rtTestsTime(d: Date): string {
 /**
  * rt-tests 2.x's JSON (rt-utils.c rt_write_json + cyclictest's write_stats):
  * the keys spelled as rt-tests spells them, `cmdline:` and `rt_test_version:`
- * with their colons included. Per-thread latencies are in us, as cyclictest's
- * (its histogram keys are bucket numbers, only non-empty buckets).
+ * with their colons included. Per-thread min/max/avg are in us, or in ns with
+ * -N, as cyclictest's; the histogram keys are 1 us bucket numbers, only the
+ * non-empty ones (cyclictest -N buckets by ns: ours cannot, its recorder has
+ * 1 us buckets).
+ *
+ * `resolution_in_ns` is not a clock resolution, whatever its name suggests:
+ * cyclictest's write_stats prints its use_nsecs flag there (0, or 1 with -N),
+ * and readers take it as "the latencies are in ns". Writing clock_getres
+ * (1 with high-resolution timers) would tell them so for a run in us.
  */
 export function rtTestsJson(p: {
   argv: readonly string[];
@@ -141,6 +148,8 @@ export function rtTestsJson(p: {
   returnCode: number;
   threads: readonly ThreadView[];
   histogramUs: number;
+  /** -N: latencies in ns. */
+  nsecs: boolean;
 }): Record<string, unknown> {
   let realtime = 0;
   try {
@@ -148,6 +157,7 @@ export function rtTestsJson(p: {
   } catch {
     // not a PREEMPT_RT kernel
   }
+  const unit = p.nsecs ? 1 : 1000;
   const thread: Record<string, unknown> = {};
   p.threads.forEach((t, i) => {
     const r = t.rec;
@@ -156,9 +166,9 @@ export function rtTestsJson(p: {
     thread[String(i)] = {
       histogram,
       cycles: r.count,
-      min: r.count ? Math.trunc(r.min / 1000) : 0,
-      max: r.count ? Math.trunc(r.max / 1000) : 0,
-      avg: r.count ? +(r.sum / r.count / 1000).toFixed(2) : 0,
+      min: r.count ? Math.trunc(r.min / unit) : 0,
+      max: r.count ? Math.trunc(r.max / unit) : 0,
+      avg: r.count ? +(r.sum / r.count / unit).toFixed(2) : 0,
       cpu: t.cpu,
       node: 0,
     };
@@ -172,7 +182,7 @@ export function rtTestsJson(p: {
     return_code: p.returnCode,
     sysinfo: { sysname: os.type(), nodename: os.hostname(), release: os.release(), version: os.version(), machine: os.machine(), realtime },
     num_threads: p.threads.length,
-    resolution_in_ns: 0,
+    resolution_in_ns: p.nsecs ? 1 : 0,
     thread,
   };
 }

@@ -136,18 +136,7 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
         };
       });
       // Live T: block, refreshed in place as cyclictest does it (not with -q, -v or -b's quiet end).
-      const live = !o.quiet && !o.verbose;
-      let printed = false;
-      let lastMax = threads.map(() => -Infinity);
-      const refresh = (): void => {
-        if (o.refreshOnMax && printed && threads.every((t, i) => t.rec.max <= lastMax[i]!)) return;
-        lastMax = threads.map((t) => t.rec.max);
-        const head = `policy: ${threads.map((t) => (t.priority > 0 ? (o.policy ?? 'fifo') : 'other')).slice(0, 2).join('/')}: ` +
-          `loadavg: ${loadavgLine()}          \n\n`;
-        io.stdout.write((printed ? `\x1b[${threads.length + 2}A` : '') + head + block());
-        printed = true;
-      };
-      const timer = live ? setInterval(refresh, 100) : null;
+      const live = !o.quiet && !o.verbose ? new LiveStatus(o, threads, io.stdout) : null;
       // --load keeps this (draining, printing) thread busy, as in a single-thread run.
       const load = new MainThreadLoad(o.loadUs);
       load.start();
@@ -161,9 +150,8 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
         }));
       } finally {
         load.stop();
-        if (timer) clearInterval(timer);
+        live?.stop();
       }
-      if (live) refresh();
       views.push({ api, threads });
     }
   } finally {
@@ -174,6 +162,52 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
   if ((o.quiet && o.histogramUs === 0) || (broke && o.quiet)) io.stdout.write(block());
   if (o.breakUs > 0) io.stdout.write(breakLines(tids, breakHit));
   return { threads: last, views, stoppedBySignal, broke, start, end: new Date() };
+}
+
+/**
+ * cyclictest's live status without -q: a `policy: ... loadavg: ...` line, an
+ * empty line and the T: lines, redrawn every so often after a cursor-up of
+ * that many lines, on stdout whatever it is. A script reading a pipe sees
+ * each redraw as it is written (Node writes to pipes synchronously on Linux),
+ * not only at exit. With -M a redraw waits for a new maximum on some thread,
+ * as cyclictest's main loop waits on refresh_on_max_cond (the first draw and
+ * the last one are made regardless). Every 100 ms: often enough for a reader,
+ * rare enough that the printing thread stays out of the way of the measuring.
+ */
+export class LiveStatus {
+  private printed = 0; // lines of the last draw, to move the cursor back over
+  private lastMax: number[];
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor(
+    private readonly o: CyclictestOptions,
+    private readonly threads: readonly ThreadView[],
+    private readonly out: { write(s: string): unknown },
+  ) {
+    this.lastMax = [];
+    this.refresh(false);
+    this.timer = setInterval(() => this.refresh(false), 100);
+  }
+
+  refresh(force: boolean): void {
+    const { threads } = this;
+    if (threads.length === 0) return; // a single-thread run before its first view
+    // (threads may grow: a single-thread run adds one view per API measured)
+    if (this.o.refreshOnMax && this.printed && !force && threads.length === this.lastMax.length &&
+      threads.every((t, i) => t.rec.max <= this.lastMax[i]!)) return;
+    this.lastMax = threads.map((t) => t.rec.max);
+    const policy = [...new Set(threads.map((t) => (t.priority > 0 ? (this.o.policy ?? 'fifo') : 'other')))].join('/');
+    const head = `policy: ${policy}: loadavg: ${loadavgLine()}          \n\n`;
+    const block = threads.map((t, i) => tLine(i, t, this.o.nsecs) + '\n').join('');
+    this.out.write((this.printed ? `\x1b[${this.printed}A` : '') + head + block);
+    this.printed = threads.length + 2;
+  }
+
+  /** The last redraw, with the final counts, and no more. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.refresh(true);
+  }
 }
 
 /** /proc/loadavg as cyclictest shows it (run queue and last pid included). */

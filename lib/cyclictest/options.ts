@@ -301,7 +301,7 @@ export const SPECS: readonly Spec[] = [
     apply: (o) => { o.nsecs = true; } },
   { long: 'unbuffered', short: 'u', kind: 'flag', help: 'accepted: output is written line by line anyway',
     apply: (o) => { o.unbuffered = true; } },
-  { long: 'refresh_on_max', short: 'M', kind: 'flag', help: 'print the live T: lines only when a max rises',
+  { long: 'refresh_on_max', short: 'M', kind: 'flag', help: 'redraw the live T: lines only when some thread\'s max rises',
     apply: (o) => { o.refreshOnMax = true; } },
   { long: 'latency', kind: 'value', arg: 'PM_QOS', help: 'the value held in /dev/cpu_dma_latency, us (default 0)',
     apply: (o, v, n) => { o.latencyUs = intArg(v!, n, 0, 2_000_000_000); } },
