@@ -6,6 +6,7 @@
         "native/binding.cc",
         "native/addon.cc",
         "native/hrtimer_base.cc",
+        "native/loop_watch.cc",
         "native/errors.cc",
         "native/sched.cc"
       ],

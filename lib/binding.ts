@@ -29,6 +29,10 @@ export interface NativeBinding {
   now(clock: number): bigint;
   clockRes(clock: number): bigint;
   state(): NativeState;
+  /** Starts the loop watch (native/loop_watch.cc) or changes its threshold; -1 stops it. */
+  loopWatch(thresholdNs: number): void;
+  /** [watching, iterations, busy ns, lost, now, then (busy ns, end ns) pairs] since the last read. */
+  loopWatchRead(): Float64Array;
   // Per-thread scheduling (native/sched.cc); tid 0 = the calling thread.
   gettid(): number;
   schedSetScheduler(tid: number, policy: number, priority: number): void;

@@ -244,3 +244,4 @@ export {
   sched_set_normal,
 } from './kthread.js';
 export { RealtimeThread, type RealtimeThreadOptions, type RealtimeThreadContext, type RealtimeThreadPolicy } from './api/realtime-thread.js';
+export { monitorEventLoopDelay, EventLoopDelayMonitor, type MonitorEventLoopDelayOptions, type LoopBlock } from './perf_hooks.js';

@@ -181,22 +181,41 @@ void Addon::OnCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   if (a->async_ctx_) napi_async_destroy(env, a->async_ctx_);
   a->async_ctx_ = nullptr;
   napi_set_instance_data(env, nullptr, nullptr, nullptr);
+  a->watching_ = false;
+  // Each handle is freed in its own close callback; the Addon goes with the last.
+  a->closing_ = 1;  // held until both closes are issued
   if (a->poll_) {
+    a->closing_++;
     uv_poll_stop(a->poll_);
     uv_close(reinterpret_cast<uv_handle_t*>(a->poll_), OnClosed);
-  } else {
-    napi_remove_async_cleanup_hook(handle);
-    delete a;
   }
+  if (a->prepare_) {
+    a->closing_++;
+    uv_prepare_stop(a->prepare_);
+    uv_close(reinterpret_cast<uv_handle_t*>(a->prepare_), OnPrepareClosed);
+  }
+  a->ClosedOne();
+}
+
+void Addon::ClosedOne() {
+  if (--closing_ > 0) return;
+  napi_async_cleanup_hook_handle hook = cleanup_;
+  delete this;
+  napi_remove_async_cleanup_hook(hook);
 }
 
 void Addon::OnClosed(uv_handle_t* h) {
   Addon* a = static_cast<Addon*>(h->data);
-  napi_async_cleanup_hook_handle hook = a->cleanup_;
   delete reinterpret_cast<uv_poll_t*>(h);
   a->poll_ = nullptr;
-  delete a;
-  napi_remove_async_cleanup_hook(hook);
+  a->ClosedOne();
+}
+
+void Addon::OnPrepareClosed(uv_handle_t* h) {
+  Addon* a = static_cast<Addon*>(h->data);
+  delete reinterpret_cast<uv_prepare_t*>(h);
+  a->prepare_ = nullptr;
+  a->ClosedOne();
 }
 
 int64_t Addon::Now(int clock) const { return ReadClock(LinuxClockId(clock)); }

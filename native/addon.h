@@ -17,6 +17,7 @@
 #include <memory>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "hrtimer_queue.h"
 
@@ -91,11 +92,21 @@ class Addon {
   int64_t SpinTotalNs() const { return spin_total_ns_; }
   size_t Spinners() const;
 
+  // The loop watch (loop_watch.cc): per-iteration busy time of this
+  // environment's libuv loop. threshold_ns < 0 stops it. Returns 0 or a libuv
+  // error code.
+  int LoopWatch(double threshold_ns);
+  // Moves the blocks recorded since the last read into out (see loop_watch.cc).
+  void LoopWatchRead(std::vector<double>* out);
+
  private:
   explicit Addon(Napi::Env env);
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnCleanup(napi_async_cleanup_hook_handle handle, void* arg);
   static void OnClosed(uv_handle_t* handle);
+  static void OnPrepare(uv_prepare_t* handle);
+  static void OnPrepareClosed(uv_handle_t* handle);
+  void ClosedOne();
   void Wake();
   void Remove(int32_t slot);
   void UpdateRef(int64_t delta);
@@ -123,6 +134,18 @@ class Addon {
                                      // [8..11] virtual pass time per clock (written by JS)
   napi_ref collect_ref_ = nullptr;
   napi_ref now_ref_ = nullptr;
+  int closing_ = 0;                  // handles whose uv_close callback is still to come
+
+  // Loop watch: a prepare handle runs once per loop iteration, just before the
+  // loop blocks for I/O; the time since the previous one minus the loop's idle
+  // time in between is how long that iteration kept the loop from its events.
+  uv_prepare_t* prepare_ = nullptr;
+  bool watching_ = false;
+  double watch_threshold_ = 0;       // record iterations busy at least this long (ns)
+  uint64_t watch_prev_now_ = 0;      // uv_hrtime() at the previous prepare, or at the start (0: stopped)
+  uint64_t watch_prev_idle_ = 0;     // uv_metrics_idle_time() then
+  double watch_iters_ = 0, watch_busy_ = 0, watch_lost_ = 0;
+  std::vector<double> watch_blocks_;  // busy ns, end time (uv_hrtime) pairs since the last read
 };
 
 }  // namespace ktimers

@@ -20,6 +20,8 @@ Napi::Object RegisterModule(Napi::Env env, Napi::Object exports) {
   exports.Set("now", Napi::Function::New(env, ktimers::Now, "now"));
   exports.Set("clockRes", Napi::Function::New(env, ktimers::ClockRes, "clockRes"));
   exports.Set("state", Napi::Function::New(env, ktimers::State, "state"));
+  exports.Set("loopWatch", Napi::Function::New(env, ktimers::LoopWatch, "loopWatch"));
+  exports.Set("loopWatchRead", Napi::Function::New(env, ktimers::LoopWatchRead, "loopWatchRead"));
   exports.Set("gettid", Napi::Function::New(env, ktimers::GetTid, "gettid"));
   exports.Set("schedSetScheduler", Napi::Function::New(env, ktimers::SchedSetScheduler, "schedSetScheduler"));
   exports.Set("schedGetScheduler", Napi::Function::New(env, ktimers::SchedGetScheduler, "schedGetScheduler"));

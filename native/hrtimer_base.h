@@ -14,5 +14,7 @@ Napi::Value Peek(const Napi::CallbackInfo& info);
 Napi::Value Now(const Napi::CallbackInfo& info);
 Napi::Value ClockRes(const Napi::CallbackInfo& info);
 Napi::Value State(const Napi::CallbackInfo& info);
+Napi::Value LoopWatch(const Napi::CallbackInfo& info);
+Napi::Value LoopWatchRead(const Napi::CallbackInfo& info);
 
 }  // namespace ktimers

@@ -231,6 +231,17 @@ export function setRef(t: TimerState, refd: boolean): void {
   if (slot >= 0 && t._nbase < 8) native.setRef(slot, refd);
 }
 
+/** The loop watch of this environment (native/loop_watch.cc); needs the engine initialised. */
+export function loopWatch(thresholdNs: number): void {
+  engine();
+  native.loopWatch(thresholdNs);
+}
+/** What the loop watch recorded since the last read (layout: lib/binding.ts). */
+export function loopWatchRead(): Float64Array {
+  engine();
+  return native.loopWatchRead();
+}
+
 export function clockNow(base: number): bigint {
   return clockNs(base & 3);
 }

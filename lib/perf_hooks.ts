@@ -1,0 +1,373 @@
+/**
+ * monitorEventLoopDelay: Node's `perf_hooks.monitorEventLoopDelay()`, measured
+ * with a periodic hrtimer, and the longest blocks of the loop.
+ *
+ * Why a second one: Node's monitor samples with a libuv timer of millisecond
+ * resolution and records the whole time between two samples, so an idle loop
+ * reads as about its resolution and a block reads as the block plus up to the
+ * resolution. Here one sample is how late a deadline of the sampling period
+ * was served: a periodic hrtimer on absolute deadlines (never early, overruns
+ * counted by hrtimer_forward) records, for every deadline that passed, the time
+ * from that deadline to the callback that served it. An idle loop reads as the
+ * wake-up latency; a deadline that fell inside a block reads as the rest of the
+ * block, so no sample exceeds the block that caused it, and the largest falls
+ * short of it by less than one period. A deadline missed entirely (several in
+ * one block) is recorded too, so percentiles weigh a block by its length.
+ *
+ * Samples cannot say when a block began, and one sample can span several
+ * blocks. The loop itself can: native/loop_watch.cc measures every loop
+ * iteration's busy time (its wall time minus the time it waited for I/O), and
+ * the monitor keeps the longest ones, exact whatever the sampling period.
+ *
+ * The sampler is unref'd (it never keeps a process alive) and works on any
+ * thread with its own event loop, worker_threads included.
+ */
+import { describe, typeError, rangeError } from './errors.js';
+import {
+  hrtimer,
+  hrtimer_cancel,
+  hrtimer_cb_get_time,
+  hrtimer_forward,
+  hrtimer_get_softexpires,
+  hrtimer_setup,
+  hrtimer_start,
+  HRTIMER_MODE_ABS,
+  HRTIMER_RESTART,
+} from './hrtimer.js';
+import { loopWatch, loopWatchRead } from './internal/engine.js';
+import { EMPTY_MIN, LogHistogram } from './internal/histogram.js';
+import { CLOCK_MONOTONIC, ktime_get } from './ktime.js';
+import { durationArg, type Duration } from './api/duration.js';
+
+/** A sample above this is counted in `exceeds` and not recorded (Node's limit for its event-loop histogram). */
+const EXCEEDS_NS = 3_600_000_000_000;
+/** How often at most the loop watch is read (its native store holds far more than this much). */
+const READ_EVERY_NS = 10_000_000n;
+
+export interface MonitorEventLoopDelayOptions {
+  /**
+   * Node's option: the sampling period in milliseconds, an integer >= 1
+   * (default 10). Validated as Node validates it.
+   */
+  resolution?: number;
+  /**
+   * A sampling period finer than a millisecond, as a ktimers duration
+   * (`us(500)`); takes precedence over `resolution`. At least 10 us.
+   */
+  period?: Duration;
+  /** How many of the longest loop blocks to keep (default 10, at most 1000; 0 turns the loop watch off). */
+  blocks?: number;
+}
+
+/** One stretch during which the event loop ran callbacks without returning to its events. */
+export interface LoopBlock {
+  /** Its length in nanoseconds: the iteration's wall time minus the time it waited for I/O. */
+  durationNs: number;
+  /** When it ended, on CLOCK_MONOTONIC (ns, as `ktime_get()` / `process.hrtime.bigint()`). */
+  endNs: bigint;
+}
+
+/**
+ * The loop watch is one per thread (one libuv loop), and any number of
+ * monitors may be enabled on it: each read goes to every enabled monitor, and
+ * the native side keeps what the least demanding of them could still use.
+ */
+const watchers = new Set<EventLoopDelayMonitor>();
+let watchFloor = -1;
+
+function hubAdd(m: EventLoopDelayMonitor): void {
+  if (watchers.size === 0) loopWatch(0);
+  else hubRead(); // blocks from before m was enabled go to the others only
+  watchers.add(m);
+  hubFloor();
+}
+function hubRemove(m: EventLoopDelayMonitor): void {
+  hubRead();
+  watchers.delete(m);
+  if (watchers.size === 0) {
+    loopWatch(-1);
+    watchFloor = -1;
+  } else hubFloor();
+}
+function hubRead(): void {
+  if (watchers.size === 0) return;
+  const r = loopWatchRead();
+  for (const m of watchers) m._take(r);
+  hubFloor();
+}
+function hubFloor(): void {
+  let f = Infinity;
+  for (const m of watchers) f = Math.min(f, m._floor());
+  if (f !== watchFloor) {
+    watchFloor = f;
+    loopWatch(f);
+  }
+}
+
+/** Instances made by monitorEventLoopDelay: a method on anything else is refused, as Node does. */
+const instances = new WeakSet<object>();
+function thisArg(o: unknown): void {
+  if (typeof o !== 'object' || o === null || !instances.has(o)) {
+    throw typeError('ERR_INVALID_THIS', `Value of "this" must be of type EventLoopDelayMonitor, got ${describe(o)}`);
+  }
+}
+
+function percentileArg(p: unknown): number {
+  if (typeof p !== 'number') {
+    throw typeError('ERR_INVALID_ARG_TYPE', `The "percentile" argument must be of type number. Received ${describe(p)}`);
+  }
+  if (!(p > 0 && p <= 100)) {
+    throw rangeError('ERR_OUT_OF_RANGE', `The value of "percentile" is out of range. It must be > 0 && <= 100. Received ${p}`);
+  }
+  return p;
+}
+
+/**
+ * Node's `IntervalHistogram`, fed by a periodic hrtimer (see the module
+ * comment for what one sample is). Values are nanoseconds, as Node's.
+ */
+export class EventLoopDelayMonitor {
+  readonly #h = new LogHistogram();
+  readonly #t = new hrtimer();
+  readonly #period: bigint;
+  readonly #keep: number;
+  #exceeds = 0;
+  #enabled = false;
+  #lastRead = 0n;
+  #blocks: LoopBlock[] = [];
+  #iterations = 0;
+  #busyNs = 0;
+
+  /** @internal use monitorEventLoopDelay() */
+  constructor(period: bigint, keep: number) {
+    this.#period = period;
+    this.#keep = keep;
+    hrtimer_setup(this.#t, (t) => this.#sample(t), CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+    this.#t.unref();
+    instances.add(this);
+  }
+
+  #sample(t: hrtimer): typeof HRTIMER_RESTART {
+    const now = hrtimer_cb_get_time(t);
+    const first = hrtimer_get_softexpires(t);
+    // Every deadline first, first + P, ... that is <= now was served now.
+    const n = Number(hrtimer_forward(t, now, this.#period));
+    const late0 = Number(now - first);
+    const p = Number(this.#period);
+    for (let j = 0; j < n; j++) this.#record(late0 - j * p);
+    if (this.#keep > 0 && now - this.#lastRead >= READ_EVERY_NS) this.#readBlocks(now);
+    return HRTIMER_RESTART;
+  }
+
+  #record(v: number): void {
+    if (v > EXCEEDS_NS) this.#exceeds++;
+    else this.#h.record(v < 0 ? 0 : v);
+  }
+
+  #readBlocks(now: bigint): void {
+    this.#lastRead = now;
+    hubRead();
+  }
+
+  /** @internal a read of the loop watch (layout: lib/binding.ts), shared by every enabled monitor */
+  _take(r: Float64Array): void {
+    this.#iterations += r[1]!;
+    this.#busyNs += r[2]!;
+    if (r.length <= 5) return;
+    const b = this.#blocks;
+    const floor = this._floor();
+    for (let i = 5; i + 1 < r.length; i += 2) if (r[i]! >= floor) b.push({ durationNs: r[i]!, endNs: BigInt(r[i + 1]!) });
+    b.sort((x, y) => y.durationNs - x.durationNs);
+    if (b.length > this.#keep) b.length = this.#keep;
+  }
+
+  /** @internal the shortest block that could still enter this monitor's list */
+  _floor(): number {
+    return this.#blocks.length < this.#keep ? 0 : this.#blocks[this.#keep - 1]!.durationNs;
+  }
+
+  /** Starts sampling. Returns true, or false if it was already enabled (as Node's). */
+  enable(): boolean {
+    thisArg(this);
+    if (this.#enabled) return false;
+    this.#enabled = true;
+    const now = ktime_get();
+    this.#lastRead = now;
+    if (this.#keep > 0) hubAdd(this);
+    hrtimer_start(this.#t, now + this.#period, HRTIMER_MODE_ABS);
+    return true;
+  }
+
+  /** Stops sampling (what was recorded stays). Returns true, or false if it was not enabled. */
+  disable(): boolean {
+    thisArg(this);
+    if (!this.#enabled) return false;
+    this.#enabled = false;
+    hrtimer_cancel(this.#t);
+    if (this.#keep > 0) hubRemove(this);
+    return true;
+  }
+
+  /** Drops every sample and block recorded (sampling goes on if enabled). */
+  reset(): void {
+    thisArg(this);
+    this.#h.reset();
+    this.#exceeds = 0;
+    this.#blocks = [];
+    this.#iterations = 0;
+    this.#busyNs = 0;
+    if (this.#enabled && this.#keep > 0) {
+      hubRead(); // what came before the reset is dropped with the rest
+      this.#blocks = [];
+      this.#iterations = 0;
+      this.#busyNs = 0;
+      hubFloor();
+    }
+  }
+
+  /** Samples recorded. */
+  get count(): number {
+    thisArg(this);
+    return this.#h.count;
+  }
+  get countBigInt(): bigint {
+    return BigInt(this.count);
+  }
+  /** Smallest sample (ns); 9223372036854776000 when there is none, as Node's. */
+  get min(): number {
+    thisArg(this);
+    return this.#h.min;
+  }
+  get minBigInt(): bigint {
+    thisArg(this);
+    return this.#h.count === 0 ? EMPTY_MIN : BigInt(this.#h.min);
+  }
+  /** Largest sample (ns); 0 when there is none. */
+  get max(): number {
+    thisArg(this);
+    return this.#h.max;
+  }
+  get maxBigInt(): bigint {
+    return BigInt(this.max);
+  }
+  /** Mean of the samples (ns); NaN when there is none. */
+  get mean(): number {
+    thisArg(this);
+    return this.#h.mean;
+  }
+  /** Standard deviation of the samples (ns); NaN when there is none. */
+  get stddev(): number {
+    thisArg(this);
+    return this.#h.stddev;
+  }
+  /** Samples above one hour, not recorded (Node's event-loop histogram stops there too). */
+  get exceeds(): number {
+    thisArg(this);
+    return this.#exceeds;
+  }
+  get exceedsBigInt(): bigint {
+    return BigInt(this.exceeds);
+  }
+  /**
+   * The value at the given percentile (0 < p <= 100), in ns, exact to 1/1024
+   * of itself; 0 when there is no sample (Node's returns a bucket artefact there).
+   */
+  percentile(percentile: number): number {
+    thisArg(this);
+    return this.#h.percentile(percentileArg(percentile));
+  }
+  percentileBigInt(percentile: number): bigint {
+    return BigInt(this.percentile(percentile));
+  }
+  /** Node's map: 0 (min), 50, 75, 87.5, ... 100 (max). */
+  get percentiles(): Map<number, number> {
+    thisArg(this);
+    return this.#h.percentiles();
+  }
+  get percentilesBigInt(): Map<number, bigint> {
+    const m = new Map<number, bigint>();
+    for (const [k, v] of this.percentiles) m.set(k, BigInt(v));
+    return m;
+  }
+  toJSON(): { count: number; min: number; max: number; mean: number; exceeds: number; stddev: number; percentiles: Record<string, number> } {
+    thisArg(this);
+    return {
+      count: this.count,
+      min: this.min,
+      max: this.max,
+      mean: this.mean,
+      exceeds: this.exceeds,
+      stddev: this.stddev,
+      percentiles: Object.fromEntries(this.percentiles),
+    };
+  }
+
+  // --- ktimers additions ---------------------------------------------------
+
+  /** The sampling period (ns). */
+  get period(): bigint {
+    thisArg(this);
+    return this.#period;
+  }
+  /**
+   * The longest loop blocks seen while enabled, longest first (at most the
+   * `blocks` option). Exact whatever the period: each is one loop iteration's
+   * busy time, measured by the loop itself.
+   */
+  blocks(): LoopBlock[] {
+    thisArg(this);
+    if (this.#enabled && this.#keep > 0) this.#readBlocks(ktime_get());
+    return this.#blocks.map((b) => ({ ...b }));
+  }
+  /** Loop iterations measured while enabled, and their total busy time (ns): the loop's utilisation. */
+  get iterations(): { count: number; busyNs: number } {
+    thisArg(this);
+    if (this.#enabled && this.#keep > 0) this.#readBlocks(ktime_get());
+    return { count: this.#iterations, busyNs: this.#busyNs };
+  }
+
+  [Symbol.dispose](): void {
+    this.disable();
+  }
+}
+
+/**
+ * Creates an event-loop delay monitor with Node's `IntervalHistogram`
+ * interface: `perf_hooks.monitorEventLoopDelay()` with a ktimers import.
+ *
+ * One sample is the lateness of one deadline of a periodic hrtimer: how long
+ * after it was due a callback ran. With the loop idle that is the wake-up
+ * latency (tens of microseconds), not the period; a block of length B yields
+ * samples up to B (never more than B plus the wake-up latency), the largest
+ * at least B minus one period. Node's monitor instead records the time between
+ * two samples, so its figures include its resolution.
+ *
+ * Differs from Node's: `percentile()` on an empty monitor is 0; `period`,
+ * `blocks()` and `iterations` are additions.
+ * @throws TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE for bad options, as Node's.
+ */
+export function monitorEventLoopDelay(options?: MonitorEventLoopDelayOptions): EventLoopDelayMonitor {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw typeError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received ${describe(options)}`);
+  }
+  const { resolution = 10, period, blocks = 10 } = options;
+  if (typeof resolution !== 'number') {
+    throw typeError('ERR_INVALID_ARG_TYPE', `The "options.resolution" property must be of type number. Received ${describe(resolution)}`);
+  }
+  if (!Number.isInteger(resolution)) {
+    throw rangeError('ERR_OUT_OF_RANGE', `The value of "options.resolution" is out of range. It must be an integer. Received ${resolution}`);
+  }
+  if (resolution < 1 || resolution > Number.MAX_SAFE_INTEGER) {
+    throw rangeError('ERR_OUT_OF_RANGE', `The value of "options.resolution" is out of range. It must be >= 1 && <= ${Number.MAX_SAFE_INTEGER}. Received ${resolution}`);
+  }
+  let p = BigInt(resolution) * 1_000_000n;
+  if (period !== undefined) p = durationArg(period, 'options.period', 10_000n);
+  if (typeof blocks !== 'number') {
+    throw typeError('ERR_INVALID_ARG_TYPE', `The "options.blocks" property must be of type number. Received ${describe(blocks)}`);
+  }
+  if (!Number.isInteger(blocks) || blocks < 0 || blocks > 1000) {
+    throw rangeError('ERR_OUT_OF_RANGE', `The value of "options.blocks" is out of range. It must be an integer >= 0 && <= 1000. Received ${blocks}`);
+  }
+  return new EventLoopDelayMonitor(p, blocks);
+}
