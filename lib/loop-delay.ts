@@ -28,18 +28,31 @@ import { monitorEventLoopDelay, type EventLoopDelayMonitor } from './perf_hooks.
 
 /** The report as JSON (`KTIMERS_LOOP_DELAY_JSON`); times in nanoseconds unless named otherwise. */
 export interface LoopDelayReport {
+  /** the measured process */
   pid: number;
+  /** its arguments after the node executable */
   argv: string[];
+  /** how long it was measured */
   duration_ns: number;
+  /** the sampling period */
   period_ns: number;
+  /** samples */
   count: number;
+  /** smallest sample (0 when none) */
   min: number;
+  /** mean sample (0 when none) */
   mean: number;
+  /** standard deviation of the samples (0 when none) */
   stddev: number;
+  /** largest sample */
   max: number;
+  /** samples above one hour, not recorded */
   exceeds: number;
+  /** p50, p90, p99, p99.9 of the samples */
   percentiles: Record<string, number>;
+  /** loop iterations measured */
   iterations: number;
+  /** their total busy time */
   busy_ns: number;
   /** longest first; `end_ns` counted from the start of the measurement */
   blocks: { duration_ns: number; end_ns: number }[];
@@ -55,7 +68,11 @@ function intEnv(name: string, dflt: number, min: number, max: number): number {
   return v;
 }
 
-/** Builds the report of a monitor that ran since `start` (CLOCK_MONOTONIC ns). */
+/**
+ * Builds the report of a monitor that ran since `start`.
+ * @param m - the monitor (read, not disabled).
+ * @param start - when it was enabled (CLOCK_MONOTONIC ns, `ktime_get()`).
+ */
 export function loopDelayReport(m: EventLoopDelayMonitor, start: bigint): LoopDelayReport {
   const blocks = m.blocks();
   const it = m.iterations;
@@ -81,7 +98,10 @@ export function loopDelayReport(m: EventLoopDelayMonitor, start: bigint): LoopDe
 
 const us = (ns: number): string => (ns / 1000).toFixed(1);
 
-/** The report as text, one `#`-prefixed line each, as cyclictest's summaries. */
+/**
+ * The report as text, one `#`-prefixed line each, as cyclictest's summaries.
+ * @param r - a report from {@link loopDelayReport}.
+ */
 export function formatLoopDelayReport(r: LoopDelayReport): string {
   const lines = [
     `# ktimers loop-delay: pid ${r.pid} (${r.argv.join(' ')}), ${(r.duration_ns / 1e9).toFixed(3)} s, a sample every ${us(r.period_ns)} us`,

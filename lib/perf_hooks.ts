@@ -44,6 +44,7 @@ const EXCEEDS_NS = 3_600_000_000_000;
 /** How often at most the loop watch is read (its native store holds far more than this much). */
 const READ_EVERY_NS = 10_000_000n;
 
+/** Options of {@link monitorEventLoopDelay}: Node's `resolution`, plus `period` and `blocks`. */
 export interface MonitorEventLoopDelayOptions {
   /**
    * Node's option: the sampling period in milliseconds, an integer >= 1
@@ -230,6 +231,7 @@ export class EventLoopDelayMonitor {
     thisArg(this);
     return this.#h.count;
   }
+  /** `count` as a bigint. */
   get countBigInt(): bigint {
     return BigInt(this.count);
   }
@@ -238,6 +240,7 @@ export class EventLoopDelayMonitor {
     thisArg(this);
     return this.#h.min;
   }
+  /** `min` as a bigint (9223372036854775807n when there is no sample, as Node's). */
   get minBigInt(): bigint {
     thisArg(this);
     return this.#h.count === 0 ? EMPTY_MIN : BigInt(this.#h.min);
@@ -247,6 +250,7 @@ export class EventLoopDelayMonitor {
     thisArg(this);
     return this.#h.max;
   }
+  /** `max` as a bigint. */
   get maxBigInt(): bigint {
     return BigInt(this.max);
   }
@@ -265,17 +269,23 @@ export class EventLoopDelayMonitor {
     thisArg(this);
     return this.#exceeds;
   }
+  /** `exceeds` as a bigint. */
   get exceedsBigInt(): bigint {
     return BigInt(this.exceeds);
   }
   /**
    * The value at the given percentile (0 < p <= 100), in ns, exact to 1/1024
    * of itself; 0 when there is no sample (Node's returns a bucket artefact there).
+   * @param percentile - in (0, 100]; anything else is Node's TypeError / RangeError.
    */
   percentile(percentile: number): number {
     thisArg(this);
     return this.#h.percentile(percentileArg(percentile));
   }
+  /**
+   * `percentile(p)` as a bigint.
+   * @param percentile - in (0, 100].
+   */
   percentileBigInt(percentile: number): bigint {
     return BigInt(this.percentile(percentile));
   }
@@ -284,11 +294,13 @@ export class EventLoopDelayMonitor {
     thisArg(this);
     return this.#h.percentiles();
   }
+  /** `percentiles` with bigint values. */
   get percentilesBigInt(): Map<number, bigint> {
     const m = new Map<number, bigint>();
     for (const [k, v] of this.percentiles) m.set(k, BigInt(v));
     return m;
   }
+  /** Node's `toJSON()` shape: count, min, max, mean, exceeds, stddev, percentiles (an object). */
   toJSON(): { count: number; min: number; max: number; mean: number; exceeds: number; stddev: number; percentiles: Record<string, number> } {
     thisArg(this);
     return {
@@ -344,6 +356,7 @@ export class EventLoopDelayMonitor {
  *
  * Differs from Node's: `percentile()` on an empty monitor is 0; `period`,
  * `blocks()` and `iterations` are additions.
+ * @param options - `resolution` (ms, Node's), `period` (a duration, wins over resolution), `blocks`.
  * @throws TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE for bad options, as Node's.
  */
 export function monitorEventLoopDelay(options?: MonitorEventLoopDelayOptions): EventLoopDelayMonitor {

@@ -187,6 +187,8 @@ console.log(JSON.stringify({ loaded: ${LOADED}, slept: slept >= k.ms(2), fired, 
       `const k = require('ktimers');
 const { sleep, AbortError } = require('ktimers/promises');
 const { installVirtualClock } = require('ktimers/testing');
+const legacy = require('ktimers/legacy');
+const { monitorEventLoopDelay } = require('ktimers/perf_hooks');
 (async () => {
   const ac = new AbortController();
   const p = sleep(k.s(10), { signal: ac.signal });
@@ -200,11 +202,26 @@ const { installVirtualClock } = require('ktimers/testing');
   clock.advanceJiffies(k.msecs_to_jiffies(20));
   clock.uninstall();
   const loaded = require('node:fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('ktimers.node')).map((l) => l.slice(l.indexOf('/')))[0];
-  console.log(JSON.stringify({ loaded, abort: err instanceof AbortError && err.code === 'ABORT_ERR' && err.cause === 'stop', ran, ns: String(k.us(1.5)) }));
+  const entries = typeof legacy.init_timer === 'function' && legacy.mod_timer === k.mod_timer && monitorEventLoopDelay === k.monitorEventLoopDelay;
+  console.log(JSON.stringify({ loaded, abort: err instanceof AbortError && err.code === 'ABORT_ERR' && err.cause === 'stop', ran, ns: String(k.us(1.5)), entries }));
 })();
 `,
     );
-    expect(node('cjs.cjs', ['--no-warnings'])).toEqual({ loaded: prebuild(), abort: true, ran: 1, ns: '1500' });
+    expect(node('cjs.cjs', ['--no-warnings'])).toEqual({ loaded: prebuild(), abort: true, ran: 1, ns: '1500', entries: true });
+  });
+
+  it('the preload: node --import ktimers/loop-delay resolves from a consumer and reports at exit', () => {
+    writeFileSync(join(project, 'app.mjs'), 'setTimeout(() => {}, 30);\n');
+    const r = spawnSync(process.execPath, ['--import', 'ktimers/loop-delay', 'app.mjs'], {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: LIMIT,
+      env: { ...process.env, KTIMERS_LOOP_DELAY_JSON: '-', KTIMERS_LOOP_DELAY_PERIOD_US: '1000' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stderr.trim().split('\n').pop()!);
+    expect(rep.period_ns).toBe(1_000_000);
+    expect(rep.count).toBeGreaterThan(0);
   });
 
   it('TypeScript: a consumer type-checks against the shipped .d.ts, and its deliberate type errors are caught', () => {
