@@ -291,3 +291,33 @@ describe('ktimers/legacy: interop with the modern API', () => {
     expect(L.timer_pending(t)).toBe(0);
   });
 });
+
+describe('ktimers/legacy: fuzz', () => {
+  it('every function export, called with hostile arguments: a coded TypeError/RangeError/KtimersError or a normal return, and a refused add leaves nothing pending', () => {
+    let seed = 0x1e6ac7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const pool: unknown[] = [
+      undefined, null, 0, -1, 1.5, NaN, 2 ** 53, 10n, -1n, 2n ** 64n, '', 'x', {}, [], () => {}, Symbol('s'),
+      new T.timer_list(), Object.freeze(new L.legacy_timer_list()), new Proxy({}, { get() { throw new Error('trap'); } }),
+    ];
+    // Every function export but the class (its constructor takes nothing).
+    const fnsOf = Object.entries(L).filter(([n, v]) => typeof v === 'function' && n !== 'legacy_timer_list') as [string, (...a: unknown[]) => unknown][];
+    let calls = 0;
+    for (let i = 0; i < 3000; i++) {
+      const [name, fn] = fnsOf[Math.floor(rnd() * fnsOf.length)]!;
+      const t = fresh();
+      const args = Array.from({ length: Math.floor(rnd() * 5) }, () => (rnd() < 0.3 ? t : pool[Math.floor(rnd() * pool.length)]));
+      const before = Boolean(T.timer_pending(t));
+      try {
+        fn(...args);
+      } catch (e) {
+        const err = e as { name?: string; code?: unknown };
+        expect(['TypeError', 'RangeError', 'KtimersError'], `${name}: ${String(e)}`).toContain(err.name);
+        expect(typeof err.code, `${name}: ${String(e)}`).toBe('string');
+        if (name === 'add_timer' && args[0] === t) expect(Boolean(T.timer_pending(t)), 'a refused add_timer armed the timer').toBe(before);
+      }
+      calls++;
+    }
+    expect(calls).toBeGreaterThan(2000);
+  });
+});

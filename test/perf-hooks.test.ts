@@ -144,6 +144,34 @@ describe("monitorEventLoopDelay: Node's interface", () => {
     const { enable } = k;
     expect(thrown(() => enable.call({}))).toEqual({ name: 'TypeError', code: 'ERR_INVALID_THIS' });
   });
+  it('fuzz: hostile options and percentile arguments give a coded TypeError/RangeError or a monitor, never anything else', () => {
+    const rnd = mulberry32(4242);
+    const vals: unknown[] = [undefined, null, 0, -1, 1, 1.5, 10, NaN, Infinity, 2 ** 53, 1n, us(9), us(10), ms(1), '', '10', {}, [], () => {}, Symbol('s'),
+      new Proxy({}, { get() { throw new RangeError('trap'); } })];
+    const pick = () => vals[Math.floor(rnd() * vals.length)];
+    let made = 0;
+    for (let i = 0; i < 2000; i++) {
+      const o = rnd() < 0.2 ? pick() : { resolution: pick(), period: rnd() < 0.5 ? undefined : pick(), blocks: rnd() < 0.5 ? undefined : pick() };
+      let m: EventLoopDelayMonitor | undefined;
+      try {
+        m = monitorEventLoopDelay(o as any);
+        made++;
+      } catch (e) {
+        if ((e as Error).message === 'trap') continue; // the proxy's own throw, as Node's would pass it on
+        expect(['TypeError', 'RangeError'], String(e)).toContain((e as Error).name);
+        expect(typeof (e as { code?: unknown }).code, String(e)).toBe('string');
+      }
+      if (m) {
+        const p = pick();
+        try {
+          m.percentile(p as any);
+        } catch (e) {
+          expect(['ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE']).toContain((e as { code?: unknown }).code);
+        }
+      }
+    }
+    expect(made).toBeGreaterThan(0);
+  });
 });
 
 describe('monitorEventLoopDelay on the real clock', () => {
