@@ -290,7 +290,7 @@ function spanArg(len: number, n: unknown, offset: unknown): number {
 // Below this many elements an indexed loop beats TypedArray.prototype.set, whose call and
 // argument checks cost more than copying a short record byte by byte.
 const SET_MIN = 32;
-// From this many bytes on, a byte fifo copies a 32-bit word per step (see copyIn).
+// From this many bytes on, a byte fifo copies two bytes per step (see copyIn).
 const WORD_MIN = 8;
 
 function copyIn(s: State, src: KfifoArray, off: number, n: number, at: number): void {
@@ -303,12 +303,19 @@ function copyIn(s: State, src: KfifoArray, off: number, n: number, at: number): 
     // by the loop (or, for 64-bit elements, whose element loop boxes a bigint per value, by
     // set on a subarray, as before).
     if (n >= WORD_MIN && s.ringView !== undefined && s.inHit) {
-      // Byte fifo, the same buffer as last time: four bytes per step through DataViews
-      // (unaligned little-endian words; the bytes land as a byte loop would put them).
+      // Byte fifo, the same buffer as last time: two bytes per step through DataViews
+      // (unaligned little-endian halfwords; the bytes land as a byte loop would put them).
+      // Not 32-bit words: such a value can fall outside the small-integer range, and code
+      // that V8 has not optimised yet boxes it in a heap number, an allocation per word that
+      // would make the producer collect garbage while it warms up. A 16-bit value never is.
+      // DataView stores into shared memory are plain (unordered) stores, as element stores are:
+      // what publishes them is the same release/acquire pair as before, the caller's
+      // Atomics.store(in) after this copy and the consumer's Atomics.load(in) before its reads.
+      // A plain store of `in` would not do: nothing would then order these bytes before it.
       const v = s.inView ?? (s.inView = viewOf(src));
       const r = s.ringView;
       let i = 0;
-      for (; i + 4 <= n; i += 4) r.setUint32(start + i, v.getUint32(off + i, true), true);
+      for (; i + 2 <= n; i += 2) r.setUint16(start + i, v.getUint16(off + i, true), true);
       const d = s.data as Uint8Array;
       const sa = src as Uint8Array;
       for (; i < n; i++) d[start + i] = sa[off + i]!;
@@ -351,7 +358,7 @@ function copyOut(s: State, dst: KfifoArray, off: number, n: number, at: number):
       const v = s.outView ?? (s.outView = viewOf(dst));
       const r = s.ringView;
       let i = 0;
-      for (; i + 4 <= n; i += 4) v.setUint32(off + i, r.getUint32(start + i, true), true);
+      for (; i + 2 <= n; i += 2) v.setUint16(off + i, r.getUint16(start + i, true), true);
       const d = s.data as Uint8Array;
       const da = dst as Uint8Array;
       for (; i < n; i++) da[off + i] = d[start + i]!;

@@ -774,6 +774,35 @@ describe('across threads', () => {
     expect(JSON.parse(r.stdout)).toEqual({ gcs: 0, sum: true });
   }, 60_000 * SLOWDOWN);
 
+  it('the record path allocates nothing before V8 optimises it either (--no-opt): no GC from the first call', async () => {
+    // Unoptimised code boxes a value outside the small-integer range in a heap number; a copy
+    // loop that moved such values would make a producer collect garbage while it warms up.
+    // Bytes of 0xff make every wide word such a value.
+    const { spawnSync } = await import('node:child_process');
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const src = `
+      import { PerformanceObserver } from 'node:perf_hooks';
+      import * as k from ${JSON.stringify(dist)};
+      const f = k.kfifo_alloc('rec_ptr_2', 4096);
+      const r = new Uint8Array(64).fill(0xff);
+      const o = new Uint8Array(64);
+      let gcs = 0;
+      const obs = new PerformanceObserver((list) => (gcs += list.getEntries().length));
+      obs.observe({ entryTypes: ['gc'] });
+      globalThis.gc();
+      await new Promise((res) => setTimeout(res, 50));
+      gcs = 0;
+      let s = 0;
+      for (let i = 0; i < 200000; i++) s = (s + k.kfifo_in(f, r, 8 + (i & 31) + (i & 16)) - k.kfifo_out(f, o)) | 0;
+      await new Promise((res) => setTimeout(res, 50));
+      obs.disconnect();
+      console.log(JSON.stringify({ gcs, s, last: o[7] }));
+    `;
+    const r = spawnSync(process.execPath, ['--no-opt', '--expose-gc', '--input-type=module', '-e', src], { encoding: 'utf8', timeout: 60_000 * SLOWDOWN });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ gcs: 0, s: 0, last: 0xff });
+  }, 60_000 * SLOWDOWN);
+
   it('a pending kfifo_wait_async keeps the event loop alive until the worker produces', async () => {
     // A child process whose only pending work is the wait: it must not exit before the value arrives.
     const { spawnSync } = await import('node:child_process');
