@@ -981,7 +981,10 @@ function waitSync(s: State, space: boolean, need: number, timeout: number): Kfif
   const c = s.ctrl;
   const W = space ? SPACE_WAITERS : DATA_WAITERS;
   const SEQ = space ? SPACE_SEQ : DATA_SEQ;
-  const end = timeout === Infinity ? Infinity : performance.now() + timeout;
+  // The clock is read only when about to sleep: performance.now() returns a heap number, and a
+  // producer that calls kfifo_wait_space after every full kfifo_in mostly finds room at once,
+  // so reading it on entry would allocate per call.
+  let end = -1;
   for (;;) {
     if (ready(c, space, s.size, need)) return 'ok';
     if (Atomics.load(c, CLOSED) !== 0) return 'closed';
@@ -993,7 +996,12 @@ function waitSync(s: State, space: boolean, need: number, timeout: number): Kfif
     // (A registration left behind costs the other side one notify later; it is not withdrawn,
     // since another sleeper of this side may share it.)
     if (ready(c, space, s.size, need) || Atomics.load(c, CLOSED) !== 0) continue;
-    const left = end - performance.now();
+    let left = Infinity;
+    if (timeout !== Infinity) {
+      const now = performance.now();
+      if (end < 0) end = now + timeout;
+      left = end - now;
+    }
     const r = left > 0 ? Atomics.wait(c, SEQ, seq, left) : 'timed-out';
     if (r === 'timed-out') {
       if (ready(c, space, s.size, need)) return 'ok';
