@@ -549,12 +549,15 @@ function heldArg(v: unknown, name: string): kthread_worker {
   return v;
 }
 
-function startLoop(w: kthread_worker, comm: string | undefined): Promise<number> {
+function startLoop(w: kthread_worker, named: boolean): Promise<number> {
   const th = w._thread!;
   w._held = false;
   w._setTask(Atomics.load(w._ctl, K.T_TID));
   const m: K.ToWorker = { t: 'wake', fn: true };
-  if (comm !== undefined) m.comm = comm;
+  if (named) {
+    m.name = w.name;
+    m.comm = w.comm;
+  }
   w._thread!.postMessage(m);
   w._woken = true;
   w._fnDone = new Promise<number>((resolve) => th.once('exit', () => resolve(0)));
@@ -577,7 +580,7 @@ function startLoop(w: kthread_worker, comm: string | undefined): Promise<number>
  * Return: a Promise for 0.
  */
 export function kthread_worker_fn(worker: kthread_worker): Promise<number> {
-  return startLoop(heldArg(worker, 'kthread_worker_fn'), undefined);
+  return startLoop(heldArg(worker, 'kthread_worker_fn'), false);
 }
 
 /**
@@ -602,7 +605,7 @@ export function kthread_run(threadfn: (worker: kthread_worker) => Promise<number
   const comm = name.slice(0, TASK_COMM_LEN - 1);
   Object.defineProperty(w, 'name', { value: name, enumerable: true, configurable: true, writable: false });
   Object.defineProperty(w, 'comm', { value: comm, enumerable: true, configurable: true, writable: false });
-  void startLoop(w, comm);
+  void startLoop(w, true);
   return w.task!;
 }
 

@@ -56,6 +56,11 @@ describe('kthread_init_worker + kthread_run(kthread_worker_fn, ...)', () => {
     expect(k.kthread_queue_work(w, b)).toBe(true);
     await within(k.kthread_flush_worker(w), 'flush 2');
     expect(entries(log)).toEqual([1, 3, 2]);
+    // The works ran on the thread kthread_run returned, which is the worker's task there too.
+    const out = i32();
+    expect(k.kthread_queue_work(w, work('probe', { out }))).toBe(true);
+    await within(k.kthread_flush_worker(w), 'flush 3');
+    expect([out[4], out[6]]).toEqual([tid, 1]);
   });
 
   it('kthread_worker_fn(worker) runs the loop and settles with 0 once the worker is stopped, not before', async () => {

@@ -170,7 +170,12 @@ function handle(m: K.ToWorker): void {
     case 'wake':
       if (m.fn === true) {
         held = false;
-        if (m.comm !== undefined) nameThread(m.comm);
+        if (m.name !== undefined && m.comm !== undefined) {
+          // kthread_run named the worker: its own view (work.worker on this thread) follows.
+          Object.defineProperty(self, 'name', { value: m.name, enumerable: true, configurable: true, writable: false });
+          Object.defineProperty(self, 'comm', { value: m.comm, enumerable: true, configurable: true, writable: false });
+          nameThread(m.comm);
+        }
       }
       started = true;
       kick();
