@@ -136,7 +136,9 @@ class State {
     /** The Symbol.toStringTag of the typed arrays kfifo_in/kfifo_out take. */
     readonly tag: string,
     readonly bigint: boolean,
-  ) {}
+  ) {
+    this.ringView = esize === 1 && size > 1 ? new DataView(taBuffer.call(data) as ArrayBuffer, taByteOffset.call(data), taByteLength.call(data)) : undefined;
+  }
   /**
    * This thread's last reading of the other side's counter (`out` for the producer, `in` for
    * the consumer), and the reset generation it was read in. Only ever stale in the safe
@@ -149,9 +151,22 @@ class State {
   /** The generations of `outSeen` and `inSeen` (one thread may be both sides). */
   outGen = 0;
   inGen = 0;
-  /** The last buffer kfifo_in / kfifo_out validated, and its length. */
-  lastBuf: unknown = undefined;
-  lastLen = 0;
+  /**
+   * Per side (kfifo_in's, kfifo_out's): the last buffer validated, its length, and a DataView of
+   * it, made the second time in a row the same buffer comes (so a caller that alternates buffers
+   * allocates no view per call). Kept apart so that one thread using both sides does not
+   * revalidate on every call.
+   */
+  inBuf: unknown = undefined;
+  inLen = 0;
+  inHit = false;
+  inView: DataView | undefined = undefined;
+  outBuf: unknown = undefined;
+  outLen = 0;
+  outHit = false;
+  outView: DataView | undefined = undefined;
+  /** A DataView of the ring (byte fifos), for copying a word at a time. */
+  readonly ringView: DataView | undefined;
 }
 
 const states = new WeakMap<object, State>();
@@ -195,9 +210,19 @@ function attach(v: unknown): State {
   return s;
 }
 
+// The last fifo object this thread looked up, and its state: a producer or consumer loop passes
+// the same object on every call, and an identity compare is cheaper than a WeakMap lookup.
+// kfifo_free replaces an object's state, so it voids this entry.
+let lastFifo: unknown = undefined;
+let lastState: State | undefined = undefined;
+
 function st(fifo: unknown): State {
-  const s = typeof fifo === 'object' && fifo !== null ? states.get(fifo) : undefined;
-  return s !== undefined ? s : attach(fifo);
+  if (fifo === lastFifo && lastState !== undefined) return lastState;
+  let s = typeof fifo === 'object' && fifo !== null ? states.get(fifo) : undefined;
+  if (s === undefined) s = attach(fifo);
+  lastFifo = fifo;
+  lastState = s;
+  return s;
 }
 
 /** For the calls that touch the ring: a freed fifo has none (the kernel would dereference NULL). */
@@ -207,15 +232,40 @@ function live(fifo: unknown, name: string): State {
   return s;
 }
 
-/** Validates buf (once per buffer in a row) and returns its length. */
-function bufArg(s: State, buf: unknown, name: string): number {
-  if (buf === s.lastBuf) return s.lastLen;
-  if (tagOf(buf) !== s.tag) {
-    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a ${s.tag} (the fifo's element type), got ${describe(buf)}`);
+function badBuf(s: State, buf: unknown, name: string): TypeError {
+  return typeError('ERR_INVALID_ARG_TYPE', `${name} must be a ${s.tag} (the fifo's element type), got ${describe(buf)}`);
+}
+
+/** kfifo_in's buf: validated once per buffer in a row; returns its length. */
+function inBufArg(s: State, buf: unknown, name: string): number {
+  if (buf === s.inBuf) {
+    s.inHit = true;
+    return s.inLen;
   }
-  s.lastLen = taLength.call(buf);
-  s.lastBuf = buf;
-  return s.lastLen;
+  if (tagOf(buf) !== s.tag) throw badBuf(s, buf, name);
+  s.inLen = taLength.call(buf);
+  s.inBuf = buf;
+  s.inHit = false;
+  s.inView = undefined;
+  return s.inLen;
+}
+
+/** kfifo_out's buf, likewise. */
+function outBufArg(s: State, buf: unknown, name: string): number {
+  if (buf === s.outBuf) {
+    s.outHit = true;
+    return s.outLen;
+  }
+  if (tagOf(buf) !== s.tag) throw badBuf(s, buf, name);
+  s.outLen = taLength.call(buf);
+  s.outBuf = buf;
+  s.outHit = false;
+  s.outView = undefined;
+  return s.outLen;
+}
+
+function viewOf(buf: unknown): DataView {
+  return new DataView(taBuffer.call(buf) as ArrayBuffer, taByteOffset.call(buf), taByteLength.call(buf));
 }
 
 /** An `unsigned int` count (a number, or a bigint). */
@@ -226,6 +276,7 @@ function uintArg(v: unknown, name: string): number {
 
 /** Validates (buf, n, offset) and returns n; n defaults to what is left of buf after offset. */
 function spanArg(len: number, n: unknown, offset: unknown): number {
+  if (n === undefined && offset === undefined) return len; // the whole buffer: nothing to check
   const off = offset === undefined ? 0 : uintArg(offset, 'offset');
   if (off > len) throw rangeError('ERR_OUT_OF_RANGE', `offset must be in [0, ${len}] (the buffer's length), got ${off}`);
   if (n === undefined) return len - off;
@@ -236,36 +287,101 @@ function spanArg(len: number, n: unknown, offset: unknown): number {
 
 // --- copying (kfifo_copy_in / kfifo_copy_out: two pieces across the end) ---
 
+// Below this many elements an indexed loop beats TypedArray.prototype.set, whose call and
+// argument checks cost more than copying a short record byte by byte.
+const SET_MIN = 32;
+// From this many bytes on, a byte fifo copies two bytes per step (see copyIn).
+const WORD_MIN = 8;
+
 function copyIn(s: State, src: KfifoArray, off: number, n: number, at: number): void {
+  // Index from the slot, not the counter: a counter above 2^31 is no small integer, and the
+  // loop would do double arithmetic per element.
+  const start = at & s.mask;
+  if (start + n <= s.size) {
+    // One piece (the common case). set() with the caller's whole array allocates nothing; a
+    // subarray view of it would allocate one object per call, so a part of the array is copied
+    // by the loop (or, for 64-bit elements, whose element loop boxes a bigint per value, by
+    // set on a subarray, as before).
+    if (n >= WORD_MIN && s.ringView !== undefined && s.inHit) {
+      // Byte fifo, the same buffer as last time: two bytes per step through DataViews
+      // (unaligned little-endian halfwords; the bytes land as a byte loop would put them).
+      // Not 32-bit words: such a value can fall outside the small-integer range, and code
+      // that V8 has not optimised yet boxes it in a heap number, an allocation per word that
+      // would make the producer collect garbage while it warms up. A 16-bit value never is.
+      // DataView stores into shared memory are plain (unordered) stores, as element stores are:
+      // what publishes them is the same release/acquire pair as before, the caller's
+      // Atomics.store(in) after this copy and the consumer's Atomics.load(in) before its reads.
+      // A plain store of `in` would not do: nothing would then order these bytes before it.
+      const v = s.inView ?? (s.inView = viewOf(src));
+      const r = s.ringView;
+      let i = 0;
+      for (; i + 2 <= n; i += 2) r.setUint16(start + i, v.getUint16(off + i, true), true);
+      const d = s.data as Uint8Array;
+      const sa = src as Uint8Array;
+      for (; i < n; i++) d[start + i] = sa[off + i]!;
+      return;
+    }
+    if (n >= SET_MIN && off === 0 && n === taLength.call(src)) {
+      (s.data as Uint8Array).set(src as Uint8Array, start);
+      return;
+    }
+    if (s.bigint) {
+      if (n > 16) {
+        (s.data as BigInt64Array).set((src as BigInt64Array).subarray(off, off + n), start);
+        return;
+      }
+    }
+    const d = s.data as Uint8Array;
+    const sa = src as Uint8Array;
+    for (let i = 0; i < n; i++) d[start + i] = sa[off + i]!;
+    return;
+  }
+  if (s.bigint && n > 16) {
+    // Element loops over BigInt64Array box every value; set() copies bytes.
+    const l = s.size - start;
+    (s.data as BigInt64Array).set((src as BigInt64Array).subarray(off, off + l), start);
+    (s.data as BigInt64Array).set((src as BigInt64Array).subarray(off + l, off + n), 0);
+    return;
+  }
   const d = s.data as Uint8Array;
   const m = s.mask;
   const sa = src as Uint8Array;
-  if (s.bigint && n > 16) {
-    // Element loops over BigInt64Array box every value; set() copies bytes.
-    const start = at & m;
-    const l = Math.min(n, s.size - start);
-    (s.data as BigInt64Array).set((src as BigInt64Array).subarray(off, off + l), start);
-    if (n > l) (s.data as BigInt64Array).set((src as BigInt64Array).subarray(off + l, off + n), 0);
-    return;
-  }
-  // Index from the slot, not the counter: a counter above 2^31 is no small integer, and the
-  // loop would do double arithmetic per element.
-  const start = at & m;
   for (let i = 0; i < n; i++) d[(start + i) & m] = sa[off + i]!;
 }
 
 function copyOut(s: State, dst: KfifoArray, off: number, n: number, at: number): void {
+  const start = at & s.mask;
+  if (start + n <= s.size) {
+    // One piece: the loop needs no mask. (set() would need a subarray of the ring: an
+    // allocation per call.)
+    if (n >= WORD_MIN && s.ringView !== undefined && s.outHit) {
+      const v = s.outView ?? (s.outView = viewOf(dst));
+      const r = s.ringView;
+      let i = 0;
+      for (; i + 2 <= n; i += 2) v.setUint16(off + i, r.getUint16(start + i, true), true);
+      const d = s.data as Uint8Array;
+      const da = dst as Uint8Array;
+      for (; i < n; i++) da[off + i] = d[start + i]!;
+      return;
+    }
+    if (s.bigint && n > 16) {
+      (dst as BigInt64Array).set((s.data as BigInt64Array).subarray(start, start + n), off);
+      return;
+    }
+    const d = s.data as Uint8Array;
+    const da = dst as Uint8Array;
+    for (let i = 0; i < n; i++) da[off + i] = d[start + i]!;
+    return;
+  }
+  if (s.bigint && n > 16) {
+    const l = s.size - start;
+    (dst as BigInt64Array).set((s.data as BigInt64Array).subarray(start, start + l), off);
+    (dst as BigInt64Array).set((s.data as BigInt64Array).subarray(0, n - l), off + l);
+    return;
+  }
   const d = s.data as Uint8Array;
   const m = s.mask;
   const da = dst as Uint8Array;
-  if (s.bigint && n > 16) {
-    const start = at & m;
-    const l = Math.min(n, s.size - start);
-    (dst as BigInt64Array).set((s.data as BigInt64Array).subarray(start, start + l), off);
-    if (n > l) (dst as BigInt64Array).set((s.data as BigInt64Array).subarray(0, n - l), off + l);
-    return;
-  }
-  const start = at & m;
   for (let i = 0; i < n; i++) da[off + i] = d[(start + i) & m]!;
 }
 
@@ -447,6 +563,8 @@ export function kfifo_free(fifo: Kfifo<number | bigint>): void {
   if (s.mask === 0) return;
   closeCtrl(s.ctrl);
   states.set(fifo, freedState(s));
+  lastFifo = undefined;
+  lastState = undefined;
 }
 
 // --- queries ----------------------------------------------------------------------
@@ -597,7 +715,7 @@ function inRec(s: State, buf: KfifoArray, off: number, n: number): number {
  */
 export function kfifo_in(fifo: Kfifo<number | bigint>, buf: KfifoArray, n?: number | bigint, offset?: number | bigint): number {
   const s = live(fifo, 'kfifo_in');
-  const cnt = spanArg(bufArg(s, buf, 'buf'), n, offset);
+  const cnt = spanArg(inBufArg(s, buf, 'buf'), n, offset);
   const off = offset === undefined ? 0 : Number(offset);
   if (s.recsize !== 0) return inRec(s, buf, off, cnt);
   const c = s.ctrl;
@@ -669,7 +787,7 @@ export function kfifo_out_peek(fifo: Kfifo<number | bigint>, buf: KfifoArray, n?
 
 function outImpl(fifo: unknown, buf: KfifoArray, n: unknown, offset: unknown, consume: boolean, name: string): number {
   const s = live(fifo, name);
-  const cnt = spanArg(bufArg(s, buf, 'buf'), n, offset);
+  const cnt = spanArg(outBufArg(s, buf, 'buf'), n, offset);
   const off = offset === undefined ? 0 : Number(offset);
   const c = s.ctrl;
   const out = c[OUT]! >>> 0; // only this side writes `out`
@@ -863,7 +981,10 @@ function waitSync(s: State, space: boolean, need: number, timeout: number): Kfif
   const c = s.ctrl;
   const W = space ? SPACE_WAITERS : DATA_WAITERS;
   const SEQ = space ? SPACE_SEQ : DATA_SEQ;
-  const end = timeout === Infinity ? Infinity : performance.now() + timeout;
+  // The clock is read only when about to sleep: performance.now() returns a heap number, and a
+  // producer that calls kfifo_wait_space after every full kfifo_in mostly finds room at once,
+  // so reading it on entry would allocate per call.
+  let end = -1;
   for (;;) {
     if (ready(c, space, s.size, need)) return 'ok';
     if (Atomics.load(c, CLOSED) !== 0) return 'closed';
@@ -875,7 +996,12 @@ function waitSync(s: State, space: boolean, need: number, timeout: number): Kfif
     // (A registration left behind costs the other side one notify later; it is not withdrawn,
     // since another sleeper of this side may share it.)
     if (ready(c, space, s.size, need) || Atomics.load(c, CLOSED) !== 0) continue;
-    const left = end - performance.now();
+    let left = Infinity;
+    if (timeout !== Infinity) {
+      const now = performance.now();
+      if (end < 0) end = now + timeout;
+      left = end - now;
+    }
     const r = left > 0 ? Atomics.wait(c, SEQ, seq, left) : 'timed-out';
     if (r === 'timed-out') {
       if (ready(c, space, s.size, need)) return 'ok';

@@ -216,6 +216,10 @@ export class kthread_worker {
   _destroying = false;
   /** @internal */
   _woken = false;
+  /** @internal from kthread_init_worker, and kthread_worker_fn has not started its loop yet */
+  _held = false;
+  /** @internal settles with kthread_worker_fn's return value once the thread has ended */
+  _fnDone: Promise<number> | null = null;
   /** @internal ids of the works queued on it from this thread (to un-pend them if its thread dies) */
   _queued = new Set<number>();
   /** @internal this object is the worker thread's view of itself */
@@ -329,7 +333,7 @@ function errnoName(n: number): string {
   return 'EIO';
 }
 
-function create(flags: number, name: string, cpu: number, wake: boolean): kthread_worker {
+function create(flags: number, name: string, cpu: number, wake: boolean, hold = false): kthread_worker {
   might_sleep(cpu >= 0 ? 'kthread_create_worker_on_cpu()' : 'kthread_create_worker()');
   if (kside.local !== null) {
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', 'a kthread_worker cannot be created from a kthread_worker thread');
@@ -338,7 +342,7 @@ function create(flags: number, name: string, cpu: number, wake: boolean): kthrea
   const ctl = new Int32Array(ctlBuf);
   const worker = new kthread_worker(TOKEN, flags, name, cpu, ctl);
   const th = new Worker(ENTRY, {
-    workerData: { table: table().buffer, ctl: ctlBuf, name, comm: worker.comm, cpu, run: wake, flags },
+    workerData: { table: table().buffer, ctl: ctlBuf, name, comm: worker.comm, cpu, run: wake, flags, hold },
     stdout: false,
     stderr: false,
   });
@@ -359,8 +363,11 @@ function create(flags: number, name: string, cpu: number, wake: boolean): kthrea
     });
   }
   worker._thread = th;
-  worker._setTask(Atomics.load(ctl, K.T_TID));
+  // An initialised worker has no task until kthread_worker_fn runs on it (the kernel's
+  // worker->task is set by kthread_worker_fn).
+  worker._setTask(hold ? null : Atomics.load(ctl, K.T_TID));
   worker._woken = wake;
+  worker._held = hold;
   th.on('message', (m: K.FromWorker) => onMessage(worker, m));
   let failure: unknown;
   th.on('error', (e) => {
@@ -502,6 +509,100 @@ export function kthread_run_worker_on_cpu(cpu: number, flags: number, namefmt: s
 export function kthread_create_worker_on_cpu(cpu: number, flags: number, namefmt: string): kthread_worker {
   const c = cpuArg(cpu);
   return create(flagsArg(flags), nameArgs(namefmt, [c]), c, false);
+}
+
+/**
+ * `kthread_init_worker(worker)`: a worker whose loop does not run yet. The kernel initialises a
+ * struct the caller owns and leaves its `task` NULL, to be run later by `kthread_worker_fn` on a
+ * thread the caller creates (`kthread_run(kthread_worker_fn, worker, namefmt, ...)`). ktimers
+ * returns the worker instead, with its thread already made and held: works can be queued on it
+ * (and kthread_flush_* called, which then waits for the loop), and none runs until
+ * {@link kthread_worker_fn} or {@link kthread_run} starts the loop. Its `task` is null until then.
+ * Its name is `"kthread_worker"` until kthread_run names it.
+ *
+ * Destroying it before its loop ran drops what was queued, with the warning
+ * KTIMERS_WARN_KTHREAD_DESTROY_PENDING (the kernel's destroy of a worker with no task WARNs and
+ * does nothing).
+ * @param flags - 0 or KTW_FREEZABLE (the kernel's `__kthread_init_worker` flags); default 0
+ *
+ * Context: task context; waits for the thread to exist. Return: the worker.
+ */
+export function kthread_init_worker(flags: number = 0): kthread_worker {
+  return create(flagsArg(flags), 'kthread_worker', -1, false, true);
+}
+
+function heldArg(v: unknown, name: string): kthread_worker {
+  if (!(v instanceof kthread_worker)) throw typeError('ERR_INVALID_ARG_TYPE', `worker must be a kthread_worker, got ${describe(v)}`);
+  if (v._local !== null || kside.local !== null) {
+    throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', `${name}() cannot be called from a kthread_worker thread`);
+  }
+  if (v._destroying || v._thread === null) throw destroyed(v);
+  if (!v._held) {
+    // The kernel: WARN_ON(worker->task && worker->task != current), then a second loop on the
+    // same list. Refused here: one worker, one loop.
+    throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', `${name}(): kthread_worker "${v.name}" already runs its loop (kthread_worker_fn runs a worker from kthread_init_worker once)`);
+  }
+  return v;
+}
+
+function startLoop(w: kthread_worker, named: boolean): Promise<number> {
+  const th = w._thread!;
+  w._held = false;
+  w._setTask(Atomics.load(w._ctl, K.T_TID));
+  const m: K.ToWorker = { t: 'wake', fn: true };
+  if (named) {
+    m.name = w.name;
+    m.comm = w.comm;
+  }
+  w._thread!.postMessage(m);
+  w._woken = true;
+  w._fnDone = new Promise<number>((resolve) => th.once('exit', () => resolve(0)));
+  return w._fnDone;
+}
+
+/**
+ * `kthread_worker_fn(worker)`: the kthread_worker loop, on the worker's thread: it runs the
+ * works queued on a worker from {@link kthread_init_worker} (those queued before this call first,
+ * in order), one at a time, until the worker is stopped. In the kernel it is the thread function
+ * of a thread the caller made, and returns 0 when `kthread_should_stop()`; here the thread is the
+ * one kthread_init_worker made, this call starts the loop on it, and the Promise it returns
+ * settles with 0 once the loop has returned and the thread ended ({@link kthread_destroy_worker}:
+ * the kernel's `kthread_flush_worker` + `kthread_stop`).
+ * @param worker - a worker from kthread_init_worker whose loop has not started
+ *
+ * Throws ERR_KTIMERS_KTHREAD_CONTEXT for a worker whose loop already runs (one from
+ * kthread_run_worker / kthread_create_worker, or a second call), or when called on a worker
+ * thread; ERR_KTIMERS_KTHREAD_DESTROYED for a destroyed worker.
+ * Return: a Promise for 0.
+ */
+export function kthread_worker_fn(worker: kthread_worker): Promise<number> {
+  return startLoop(heldArg(worker, 'kthread_worker_fn'), false);
+}
+
+/**
+ * `kthread_run(kthread_worker_fn, worker, namefmt, ...)`: the kernel's way to give a worker from
+ * {@link kthread_init_worker} its thread. Names the worker's thread (its comm, the first 15
+ * characters) and starts its loop, as {@link kthread_worker_fn}. Only `kthread_worker_fn` is
+ * accepted as the thread function: to run other code on a real-time thread, use
+ * `RealtimeThread`.
+ * @param threadfn - {@link kthread_worker_fn}
+ * @param worker - a worker from kthread_init_worker whose loop has not started
+ * @param namefmt - printf-style name, as {@link kthread_run_worker}'s
+ * @param args - the format's arguments
+ *
+ * Return: the thread's id (the kernel returns its task_struct). Throws as kthread_worker_fn.
+ */
+export function kthread_run(threadfn: (worker: kthread_worker) => Promise<number>, worker: kthread_worker, namefmt: string, ...args: unknown[]): number {
+  if (threadfn !== kthread_worker_fn) {
+    throw typeError('ERR_INVALID_ARG_TYPE', `threadfn must be kthread_worker_fn (other thread functions: RealtimeThread), got ${describe(threadfn)}`);
+  }
+  const w = heldArg(worker, 'kthread_run');
+  const name = nameArgs(namefmt, args);
+  const comm = name.slice(0, TASK_COMM_LEN - 1);
+  Object.defineProperty(w, 'name', { value: name, enumerable: true, configurable: true, writable: false });
+  Object.defineProperty(w, 'comm', { value: comm, enumerable: true, configurable: true, writable: false });
+  void startLoop(w, true);
+  return w.task!;
 }
 
 /** @internal the worker thread's own view of its worker (lib/internal/kthread-thread.ts) */

@@ -289,6 +289,9 @@ export function kthread_destroy_worker(worker: kthread_worker): Promise<void> {
 function taskArg(p: unknown): number {
   if (p instanceof kthread_worker) {
     const t = p.task;
+    if (p._held && !p._destroying && p._thread !== null) {
+      throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', `kthread_worker "${p.name}" has no task yet: kthread_worker_fn (or kthread_run) has not started its loop`);
+    }
     if (t === null || p._destroying) throw destroyed(p);
     return t;
   }

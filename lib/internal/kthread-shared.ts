@@ -134,7 +134,7 @@ export function drop(t: Int32Array, id: number, gen: number): void {
 /** Messages to the worker thread. */
 export type ToWorker =
   | { t: 'q'; id: number; gen: number; fn: [string, string]; dw: boolean; exp?: bigint; data?: unknown }
-  | { t: 'wake' }
+  | { t: 'wake'; fn?: boolean; name?: string; comm?: string }
   | { t: 'flushw'; seq: number }
   | { t: 'flush'; seq: number; id: number; gen: number; pending: boolean }
   | { t: 'cancel'; seq: number; id: number }

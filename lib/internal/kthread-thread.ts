@@ -34,6 +34,8 @@ interface Wd {
   cpu: number;
   run: boolean;
   flags: number;
+  /** kthread_init_worker: the loop does not run until kthread_worker_fn releases it. */
+  hold?: boolean;
 }
 const wd = workerData as Wd;
 const port = parentPort as MessagePort;
@@ -64,6 +66,9 @@ let afterRun: number[] = [];
 let running = 0; // id of the work whose function runs, 0 between works
 let runningWork: kthread_work | null = null;
 let started = wd.run;
+// A worker from kthread_init_worker: works are queued but nothing runs until kthread_worker_fn
+// (a 'wake' with `fn`) starts the loop, as the kernel's queue fills before its thread exists.
+let held = wd.hold === true;
 let scheduled = false;
 let busy = false; // an async work function or a first import is awaited
 let stopped = false;
@@ -93,7 +98,7 @@ function handleFor(id: number, module: string, name: string, dw: boolean): Handl
 }
 
 function kick(): void {
-  if (!scheduled && started && !busy && !stopped) {
+  if (!scheduled && started && !held && !busy && !stopped) {
     scheduled = true;
     setImmediate(step);
   }
@@ -136,6 +141,15 @@ function handle(m: K.ToWorker): void {
       return;
     }
     case 'wake':
+      if (m.fn === true) {
+        held = false;
+        if (m.name !== undefined && m.comm !== undefined) {
+          // kthread_run named the worker: its own view (work.worker on this thread) follows.
+          Object.defineProperty(self, 'name', { value: m.name, enumerable: true, configurable: true, writable: false });
+          Object.defineProperty(self, 'comm', { value: m.comm, enumerable: true, configurable: true, writable: false });
+          nameThread(m.comm);
+        }
+      }
       started = true;
       kick();
       return;
@@ -145,6 +159,13 @@ function handle(m: K.ToWorker): void {
       kick();
       return;
     case 'stop':
+      if (held) {
+        // Destroyed before kthread_worker_fn ran: no loop to flush through. What was queued is
+        // dropped and counted (the creator warns), as the kernel's destroy of a worker without
+        // a task does nothing but WARN.
+        stop(m.seq);
+        return;
+      }
       list.push({ seq: m.seq, stop: true });
       started = true;
       kick();
@@ -325,6 +346,14 @@ kside.local = self._local;
 process.on('uncaughtException', (e) => report('uncaught', e));
 process.on('unhandledRejection', (e) => report('rejection', e));
 
+function nameThread(comm: string): void {
+  try {
+    writeFileSync(`/proc/self/task/${gettid()}/comm`, comm);
+  } catch {
+    // a name is cosmetic: /proc may be mounted read-only
+  }
+}
+
 function start(): void {
   const tid = gettid();
   try {
@@ -342,11 +371,7 @@ function start(): void {
       process.exit(0);
     }
   }
-  try {
-    writeFileSync(`/proc/self/task/${tid}/comm`, wd.comm);
-  } catch {
-    // a name is cosmetic: /proc may be mounted read-only
-  }
+  nameThread(wd.comm);
   Atomics.store(ctl, K.T_TID, tid);
   self._setTask(tid);
   Atomics.store(ctl, K.T_STATE, 1);
