@@ -7,11 +7,12 @@
 // have the same structure. No latency figure or duration is asserted: the
 // machine is a shared VM; waits are on events (exit, a line on stderr).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { findCyclictest } from '../bench/rt-tests.js';
 import { CliUsageError, parseCyclictestArgs } from '../dist/cyclictest/options.js';
 import { histogramBlock, tLine } from '../dist/cyclictest/compat.js';
 import { threadSettings } from '../dist/cyclictest/multi.js';
@@ -36,12 +37,13 @@ function usage(argv: string[]): string {
   throw new Error(`accepted: ${argv.join(' ')}`);
 }
 
-// rt-tests' cyclictest, where it is installed and may run real-time threads here.
-const CYCLICTEST = ['/usr/bin/cyclictest', '/usr/local/bin/cyclictest'].find((f) => existsSync(f)) ?? null;
+// rt-tests' cyclictest: installed with apt-get when missing (as the benches do), and used
+// where it may run real-time threads here.
+const CYCLICTEST = findCyclictest().path;
 const theirs = (args: string[]) => spawnSync(CYCLICTEST!, args, { encoding: 'utf8', timeout: LIMIT });
 const refUsable = CYCLICTEST !== null && theirs(['-q', '-l1', '-p1']).status === 0;
 if (!refUsable) {
-  console.warn(`cyclictest-compat: rt-tests' cyclictest ${CYCLICTEST === null ? 'is not installed (apt-get install rt-tests)' : 'cannot run -p1 here'}: the side-by-side comparisons are skipped`);
+  console.warn(`cyclictest-compat: rt-tests' cyclictest ${CYCLICTEST === null ? 'is not installed and apt-get could not install it' : 'cannot run -p1 here'}: the side-by-side comparisons are skipped`);
 }
 
 describe('the grammar: getopt_long as cyclictest 2.x uses it', () => {
