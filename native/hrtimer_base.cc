@@ -20,14 +20,6 @@ namespace {
 constexpr const char* kInvalidArg = "ERR_INVALID_ARG_TYPE";
 constexpr const char* kOutOfRange = "ERR_OUT_OF_RANGE";
 
-Addon* GetAddon(Napi::Env env) {
-  Addon* a = env.GetInstanceData<Addon>();
-  if (a == nullptr) {
-    ThrowTypeError(env, "ERR_KTIMERS_NOT_INITIALIZED", "ktimers engine is not initialised in this environment");
-  }
-  return a;
-}
-
 int64_t AddSafe(int64_t a, int64_t b) {
   // ktime_add_safe(): wrapping sum; a negative result, or one below either
   // operand, saturates to KTIME_MAX (including the kernel's negative-operand quirk).
@@ -48,6 +40,14 @@ bool GetSlot(const Napi::CallbackInfo& info, size_t i, Addon* a, int32_t* out) {
 }
 
 }  // namespace
+
+Addon* GetAddon(Napi::Env env) {
+  Addon* a = env.GetInstanceData<Addon>();
+  if (a == nullptr) {
+    ThrowTypeError(env, "ERR_KTIMERS_NOT_INITIALIZED", "ktimers engine is not initialised in this environment");
+  }
+  return a;
+}
 
 // init(onWake) -> { collect: Int32Array, io: BigInt64Array }
 Napi::Value Init(const Napi::CallbackInfo& info) {

@@ -5,6 +5,11 @@
 
 namespace ktimers {
 
+class Addon;
+// This environment's Addon, or nullptr with ERR_KTIMERS_NOT_INITIALIZED pending.
+Addon* GetAddon(Napi::Env env);
+
+
 Napi::Value Init(const Napi::CallbackInfo& info);
 Napi::Value Start(const Napi::CallbackInfo& info);
 Napi::Value Cancel(const Napi::CallbackInfo& info);

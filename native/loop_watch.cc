@@ -113,11 +113,8 @@ void Addon::LoopWatchRead(std::vector<double>* out) {
 // threshold only); loopWatch(-1) stops it and drops what was recorded.
 Napi::Value LoopWatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Addon* a = env.GetInstanceData<Addon>();
-  if (a == nullptr) {
-    ThrowTypeError(env, "ERR_KTIMERS_NOT_INITIALIZED", "ktimers engine is not initialised in this environment");
-    return env.Undefined();
-  }
+  Addon* a = GetAddon(env);
+  if (a == nullptr) return env.Undefined();
   int64_t threshold;
   if (!GetInt(info, 0, -1, INT64_C(1) << 53, &threshold, "thresholdNs")) return env.Undefined();
   int rc = a->LoopWatch(static_cast<double>(threshold));
@@ -133,11 +130,8 @@ Napi::Value LoopWatch(const Napi::CallbackInfo& info) {
 // Times are uv_hrtime(): CLOCK_MONOTONIC nanoseconds.
 Napi::Value LoopWatchRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Addon* a = env.GetInstanceData<Addon>();
-  if (a == nullptr) {
-    ThrowTypeError(env, "ERR_KTIMERS_NOT_INITIALIZED", "ktimers engine is not initialised in this environment");
-    return env.Undefined();
-  }
+  Addon* a = GetAddon(env);
+  if (a == nullptr) return env.Undefined();
   std::vector<double> v;
   a->LoopWatchRead(&v);
   Napi::Float64Array arr = Napi::Float64Array::New(env, v.size());
