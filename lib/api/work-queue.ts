@@ -1,7 +1,7 @@
 /**
  * WorkQueue: the workqueue for Node users — `await wq.queue(fn, data)`.
  *
- * A facade over one kernel-style queue of lib/workqueue.ts (alloc_workqueue,
+ * A facade over one kernel-style queue of lib/workqueue/ (alloc_workqueue,
  * queue_work, flush_work, cancel_work, destroy_workqueue), not a second pool:
  * items run on the same worker_threads pools, in task context, where they may
  * block. What it adds is what Node code expects of a task queue:
@@ -32,7 +32,6 @@ import {
   destroy_workqueue,
   flush_work,
   flush_workqueue,
-  fnArg,
   INIT_WORK,
   queue_work,
   work_struct,
@@ -40,7 +39,8 @@ import {
   WQ_UNBOUND,
   type WorkFnRef,
   type workqueue_struct,
-} from '../workqueue.js';
+} from '../workqueue/index.js';
+import { fnArg } from '../workqueue/work-fn.js';
 import { booleanOption } from './high-res-timer.js';
 import { TOKEN } from './work-runner.js';
 

@@ -212,8 +212,11 @@ function busy(w: WorkerRec): boolean {
   return !w.online || Atomics.load(w.out, S.O_CURRENT) !== 0;
 }
 
-const workerURL = new URL('./wq-worker.js', import.meta.url);
-
+/** The pool worker's module, lib/workqueue/worker.ts: the workqueue layer names it (setWorkerModule). */
+let workerURL: URL | null = null;
+export function setWorkerModule(url: URL): void {
+  workerURL = url;
+}
 
 /**
  * execArgv for pool workers: the parent's, without --input-type or an --eval'd
@@ -226,13 +229,13 @@ let workerExecArgv: string[] | null = null;
 function newPoolWorker(opts: ConstructorParameters<typeof Worker>[1]): Worker {
   workerExecArgv ??= process.execArgv.filter((a) => !a.startsWith('--eval') && a !== '-e' && !a.startsWith('--input-type'));
   try {
-    return new Worker(workerURL, { ...opts, execArgv: workerExecArgv });
+    return new Worker(workerURL!, { ...opts, execArgv: workerExecArgv });
   } catch (e) {
     if ((e as { code?: unknown })?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
     // "Initiated Worker with invalid execArgv flags: --a, --b=1"
     const bad = new Set(String((e as Error).message).slice(String((e as Error).message).lastIndexOf(': ') + 2).split(', '));
     workerExecArgv = workerExecArgv.filter((a) => !bad.has(a) && !bad.has(a.split('=')[0]!));
-    return new Worker(workerURL, { ...opts, execArgv: workerExecArgv });
+    return new Worker(workerURL!, { ...opts, execArgv: workerExecArgv });
   }
 }
 export class Pool {

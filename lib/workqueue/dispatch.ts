@@ -1,0 +1,71 @@
+/**
+ * From an active instance to a worker pool (the kernel's worker_pool side).
+ * An instance whose item is still running waits for that run (non-reentrancy:
+ * the kernel's find_worker_executing_work); the others go into the pool's
+ * shared ring, or, when it is full, into the pool's backlog here, drained as
+ * completions free ring entries. Threads, rings and wake-ups are
+ * lib/internal/wq-pool.ts's; this file decides only what goes in and when.
+ */
+import { KtimersError } from '../errors.js';
+import * as S from '../internal/wq-shared.js';
+import { fnId, pool, type Pool } from '../internal/wq-pool.js';
+import { WQ_HIGHPRI } from './flags.js';
+import { Fifo, I_BACKLOG, I_CANCELLED, I_DEFERRED, I_DISPATCHED, fnName, words, type Inst } from './work.js';
+
+/** An active instance goes to its pool, or waits for the item's previous run (non-reentrancy). */
+export function start(inst: Inst): void {
+  const w = inst.work;
+  if (w._run !== null) {
+    inst.state = I_DEFERRED;
+    w._deferred = inst;
+    return;
+  }
+  w._run = inst;
+  const p = pool(inst.cpu, (inst.wq.flags & WQ_HIGHPRI) !== 0);
+  const bl = backlogs.get(p);
+  if ((bl !== undefined && bl.length > 0) || p.space() === 0) {
+    inst.state = I_BACKLOG;
+    if (bl === undefined) {
+      const f = new Fifo<Inst>();
+      f.push(inst);
+      backlogs.set(p, f);
+    } else bl.push(inst);
+    return;
+  }
+  dispatch(p, inst);
+}
+
+function dispatch(p: Pool, inst: Inst): void {
+  const w = inst.work;
+  inst.state = I_DISPATCHED;
+  Atomics.or(words(), w._id, S.W_ARMED);
+  if (w._fn < 0) w._fn = fnId(w.func as { module: string; name: string }); // normalised by fnArg
+  const fw = w._fn | (w._dwork !== null ? S.E_DELAYED : 0);
+  const data = w.data;
+  if (data === undefined) p.push(w._id, fw);
+  else {
+    try {
+      p.pushDirect(w._id, fw, data);
+    } catch (e) {
+      // Not cloneable: the item cannot run. Report it and finish the instance.
+      Atomics.and(words(), w._id, ~(S.W_ARMED | S.W_PENDING));
+      w._pend = null;
+      w._run = null;
+      inst.wq._report(new KtimersError('ERR_KTIMERS_WORK_DATA', `work ${fnName(w)} on workqueue "${inst.wq.name}": data cannot be sent to a worker: ${(e as Error).message}`));
+      inst.wq._finish(inst, I_CANCELLED);
+      inst.pwq!.deactivate();
+    }
+  }
+}
+
+const backlogs = new Map<Pool, Fifo<Inst>>();
+
+export function drainBacklog(p: Pool): void {
+  const bl = backlogs.get(p);
+  if (bl === undefined) return;
+  while (bl.length > 0 && p.space() > 0) {
+    const inst = bl.shift()!;
+    if (inst.state === I_BACKLOG) dispatch(p, inst);
+  }
+}
+
