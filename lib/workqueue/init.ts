@@ -6,7 +6,7 @@
  */
 import { KtimersError, typeError } from '../errors.js';
 import * as S from '../internal/wq-shared.js';
-import { allocItem } from '../internal/wq-pool.js';
+import { allocItem } from '../internal/wq-items.js';
 import { TIMER_DEFERRABLE, TIMER_IRQSAFE, fieldsWritable, timer_pending, timer_setup, type timer_list } from '../timer.js';
 import { delayed_work, dworkArg, registerItem, work_struct, workArg, words } from './work.js';
 import { fnArg, type BhWorkFn, type WorkFnRef } from './work-fn.js';

@@ -17,7 +17,7 @@
  */
 import { KtimersError, describe, typeError } from '../errors.js';
 import { timer_list } from '../timer.js';
-import { freeItem, itemTable } from '../internal/wq-pool.js';
+import { freeItem, itemTable } from '../internal/wq-items.js';
 import { wside } from '../internal/wq-ctx.js';
 import { WORK_CPU_UNBOUND } from './flags.js';
 import type { BhWorkFn, WorkFnRef } from './work-fn.js';

@@ -8,7 +8,7 @@
  */
 import { KtimersError, describe, rangeError, typeError } from '../errors.js';
 import { reportError } from '../internal/virtual.js';
-import { holdRef } from '../internal/wq-pool.js';
+import { holdRef } from '../internal/wq-items.js';
 import { pool_workqueue } from './pool-workqueue.js';
 import type { Inst, work_struct } from './work.js';
 import type { alloc_ordered_workqueue, alloc_workqueue } from './alloc.js'; // for the {@link}s
