@@ -41,6 +41,7 @@ import {
   type workqueue_struct,
 } from '../workqueue/index.js';
 import { fnArg } from '../workqueue/work-fn.js';
+import { workId } from '../workqueue/work.js';
 import { booleanOption } from './high-res-timer.js';
 import { TOKEN } from './work-runner.js';
 
@@ -104,7 +105,7 @@ class Item {
     readonly work: work_struct,
     readonly signal: AbortSignal | undefined,
   ) {
-    this.id = work._id; // unique while the item lives; the runner tags failures with it
+    this.id = workId(work); // unique while the item lives; the runner tags failures with it
     this.promise = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -213,8 +214,8 @@ export class WorkQueue {
       return;
     }
     const w = (err as { work?: unknown }).work;
-    if (w instanceof work_struct && this.#entries.has(w._id)) {
-      this.#errors.set(w._id, err); // the item failed outside the function (its worker exited): the queue's error
+    if (w instanceof work_struct && this.#entries.has(workId(w))) {
+      this.#errors.set(workId(w), err); // the item failed outside the function (its worker exited): the queue's error
       return;
     }
     reportError(err); // not one of this facade's items: the usual error path

@@ -7,7 +7,7 @@
 import { KtimersError } from '../errors.js';
 import { enterIrq, exitIrq } from '../internal/irq.js';
 import * as S from '../internal/wq-shared.js';
-import { I_BH, I_DONE, fnName, words, type Inst, type work_struct } from './work.js';
+import { fnName, I_BH, I_DONE, setPend, setRun, words, workId, type Inst, type work_struct } from './work.js';
 import type { BhWorkFn } from './work-fn.js';
 
 const bhList: Inst[] = [];
@@ -40,11 +40,11 @@ function runBh(): void {
       if (inst.state !== I_BH) continue; // cancelled
       const w = inst.work;
       for (;;) {
-        const o = Atomics.load(t, w._id);
-        if (Atomics.compareExchange(t, w._id, o, (o & ~S.W_PENDING) | S.W_RUNNING) === o) break;
+        const o = Atomics.load(t, workId(w));
+        if (Atomics.compareExchange(t, workId(w), o, (o & ~S.W_PENDING) | S.W_RUNNING) === o) break;
       }
-      w._pend = null;
-      w._run = inst;
+      setPend(w, null);
+      setRun(w, inst);
       bhCurrent = w;
       try {
         (w.func as BhWorkFn)(w);
@@ -54,8 +54,8 @@ function runBh(): void {
         inst.wq._report(err);
       }
       bhCurrent = null;
-      w._run = null;
-      Atomics.and(t, w._id, ~S.W_RUNNING);
+      setRun(w, null);
+      Atomics.and(t, workId(w), ~S.W_RUNNING);
       inst.wq._finish(inst, I_DONE);
     }
   } finally {

@@ -7,7 +7,7 @@
 import { kwarn } from '../errors.js';
 import * as S from '../internal/wq-shared.js';
 import { reap } from '../internal/wq-pool.js';
-import { I_CANCELLED, dworkArg, initedDwork, initedWork, mainOnly, words, type delayed_work, type work_struct } from './work.js';
+import { dworkArg, I_CANCELLED, initedDwork, initedWork, mainOnly, runOf, words, workId, type delayed_work, type work_struct } from './work.js';
 import { grabPending, settle } from './state.js';
 import { sleeping, waitInst } from './flush.js';
 
@@ -24,10 +24,10 @@ async function cancelSync(w: work_struct, disable: boolean): Promise<boolean> {
   reap();
   const was = grabPending(w, false);
   try {
-    const r = w._run;
+    const r = runOf(w);
     if (r !== null && r.state !== I_CANCELLED) await waitInst(r);
     // A deferred re-run queued before the disable started after r: wait for it too.
-    for (let r2 = w._run; r2 !== null && r2.state !== I_CANCELLED; r2 = w._run) await waitInst(r2);
+    for (let r2 = runOf(w); r2 !== null && r2.state !== I_CANCELLED; r2 = runOf(w)) await waitInst(r2);
   } finally {
     if (!disable) enableCount(w);
   }
@@ -89,12 +89,12 @@ export function cancel_delayed_work(dwork: delayed_work): boolean {
 function disableCount(w: work_struct): void {
   const t = words();
   for (;;) {
-    const o = Atomics.load(t, w._id);
+    const o = Atomics.load(t, workId(w));
     if (o >>> S.W_DISABLE_SHIFT >= S.W_DISABLE_MAX) {
       kwarn('KTIMERS_WARN_WORK_DISABLE_OVERFLOW', 'work disable count overflowed', true);
       return;
     }
-    if (Atomics.compareExchange(t, w._id, o, o + S.W_DISABLE_ONE) === o) return;
+    if (Atomics.compareExchange(t, workId(w), o, o + S.W_DISABLE_ONE) === o) return;
   }
 }
 
@@ -102,13 +102,13 @@ function disableCount(w: work_struct): void {
 function enableCount(w: work_struct): boolean {
   const t = words();
   for (;;) {
-    const o = Atomics.load(t, w._id);
+    const o = Atomics.load(t, workId(w));
     if (o >>> S.W_DISABLE_SHIFT === 0) {
       kwarn('KTIMERS_WARN_WORK_DISABLE_UNDERFLOW', 'work disable count underflowed', true);
       return true;
     }
     const n = o - S.W_DISABLE_ONE;
-    if (Atomics.compareExchange(t, w._id, o, n) === o) return n >>> S.W_DISABLE_SHIFT === 0;
+    if (Atomics.compareExchange(t, workId(w), o, n) === o) return n >>> S.W_DISABLE_SHIFT === 0;
   }
 }
 

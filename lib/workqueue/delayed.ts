@@ -10,7 +10,7 @@ import * as S from '../internal/wq-shared.js';
 import { get_jiffies_64 } from '../jiffies.js';
 import { add_timer_global, type timer_list } from '../timer.js';
 import { WORK_CPU_UNBOUND } from './flags.js';
-import { I_DELAYED, words, type delayed_work } from './work.js';
+import { I_DELAYED, pendOf, setPend, words, workId, type delayed_work } from './work.js';
 import type { workqueue_struct } from './workqueue-struct.js';
 import { checkFnFor, enqueue } from './queue.js';
 
@@ -27,7 +27,7 @@ export function delayed_work_timer_fn(timer: timer_list): void {
   const dw = (timer as timer_list & { _dw: delayed_work })._dw;
   delayedTimers.delete(dw);
   const w = dw.work;
-  if (w._pend !== null && w._pend.state === I_DELAYED) w._pend = null;
+  if (pendOf(w)?.state === I_DELAYED) setPend(w, null);
   firing = true;
   try {
     enqueue(w, dw.wq!, dw.cpu === WORK_CPU_UNBOUND ? -1 : dw.cpu, false);
@@ -43,7 +43,7 @@ export function arm(dw: delayed_work, wq: workqueue_struct, cpu: number, delay: 
     return;
   }
   if (wq._destroyed) {
-    Atomics.and(words(), dw.work._id, ~S.W_PENDING);
+    Atomics.and(words(), workId(dw.work), ~S.W_PENDING);
     throw new KtimersError('ERR_KTIMERS_WQ_DESTROYED', `workqueue "${wq.name}" was destroyed`);
   }
   checkFnFor(dw.work, wq);
@@ -55,12 +55,12 @@ export function arm(dw: delayed_work, wq: workqueue_struct, cpu: number, delay: 
     add_timer_global(dw.timer);
   } catch (err) {
     dw.timer.expires = was;
-    Atomics.and(words(), dw.work._id, ~S.W_PENDING);
+    Atomics.and(words(), workId(dw.work), ~S.W_PENDING);
     throw err;
   }
   dw.wq = wq;
   dw.cpu = cpu < 0 ? WORK_CPU_UNBOUND : cpu;
-  dw.work._pend = { work: dw.work, wq, pwq: null, cpu, color: -1, state: I_DELAYED, waiters: null };
+  setPend(dw.work, { work: dw.work, wq, pwq: null, cpu, color: -1, state: I_DELAYED, waiters: null });
   delayedTimers.add(dw);
 }
 

@@ -10,17 +10,17 @@ import { KtimersError } from '../errors.js';
 import * as S from '../internal/wq-shared.js';
 import { fnId, pool, type Pool } from '../internal/wq-pool.js';
 import { WQ_HIGHPRI } from './flags.js';
-import { Fifo, I_BACKLOG, I_CANCELLED, I_DEFERRED, I_DISPATCHED, fnName, words, type Inst } from './work.js';
+import { dworkOf, Fifo, fnName, I_BACKLOG, I_CANCELLED, I_DEFERRED, I_DISPATCHED, runOf, setDeferred, setPend, setRun, setWorkFn, words, workFn, workId, type Inst } from './work.js';
 
 /** An active instance goes to its pool, or waits for the item's previous run (non-reentrancy). */
 export function start(inst: Inst): void {
   const w = inst.work;
-  if (w._run !== null) {
+  if (runOf(w) !== null) {
     inst.state = I_DEFERRED;
-    w._deferred = inst;
+    setDeferred(w, inst);
     return;
   }
-  w._run = inst;
+  setRun(w, inst);
   const p = pool(inst.cpu, (inst.wq.flags & WQ_HIGHPRI) !== 0);
   const bl = backlogs.get(p);
   if ((bl !== undefined && bl.length > 0) || p.space() === 0) {
@@ -37,20 +37,22 @@ export function start(inst: Inst): void {
 
 function dispatch(p: Pool, inst: Inst): void {
   const w = inst.work;
+  const id = workId(w);
   inst.state = I_DISPATCHED;
-  Atomics.or(words(), w._id, S.W_ARMED);
-  if (w._fn < 0) w._fn = fnId(w.func as { module: string; name: string }); // normalised by fnArg
-  const fw = w._fn | (w._dwork !== null ? S.E_DELAYED : 0);
+  Atomics.or(words(), id, S.W_ARMED);
+  let fn = workFn(w);
+  if (fn < 0) setWorkFn(w, (fn = fnId(w.func as { module: string; name: string }))); // normalised by fnArg
+  const fw = fn | (dworkOf(w) !== null ? S.E_DELAYED : 0);
   const data = w.data;
-  if (data === undefined) p.push(w._id, fw);
+  if (data === undefined) p.push(id, fw);
   else {
     try {
-      p.pushDirect(w._id, fw, data);
+      p.pushDirect(id, fw, data);
     } catch (e) {
       // Not cloneable: the item cannot run. Report it and finish the instance.
-      Atomics.and(words(), w._id, ~(S.W_ARMED | S.W_PENDING));
-      w._pend = null;
-      w._run = null;
+      Atomics.and(words(), id, ~(S.W_ARMED | S.W_PENDING));
+      setPend(w, null);
+      setRun(w, null);
       inst.wq._report(new KtimersError('ERR_KTIMERS_WORK_DATA', `work ${fnName(w)} on workqueue "${inst.wq.name}": data cannot be sent to a worker: ${(e as Error).message}`));
       inst.wq._finish(inst, I_CANCELLED);
       inst.pwq!.deactivate();

@@ -9,7 +9,7 @@ import { might_sleep } from '../context.js';
 import { reap } from '../internal/wq-pool.js';
 import { timer_delete } from '../timer.js';
 import { WORK_CPU_UNBOUND } from './flags.js';
-import { I_CANCELLED, I_DELAYED, I_DONE, fnName, initedDwork, initedWork, mainOnly, words, type Inst, type delayed_work, type work_struct } from './work.js';
+import { fnName, I_CANCELLED, I_DELAYED, I_DONE, initedDwork, initedWork, mainOnly, pendOf, runOf, setPend, words, workId, type Inst, type delayed_work, type work_struct } from './work.js';
 import { wqArg, wqById, type workqueue_struct } from './workqueue-struct.js';
 import { enqueue } from './queue.js';
 import { delayedTimers } from './delayed.js';
@@ -23,11 +23,11 @@ export function waitInst(inst: Inst): Promise<void> {
 
 /** The instance flush_work waits for: the pending one (not a pending timer), else the running one. */
 function lastInst(w: work_struct): Inst | null {
-  const o = Atomics.load(words(), w._id);
+  const o = Atomics.load(words(), workId(w));
   forgetStarted(w, o);
-  const p = w._pend;
+  const p = pendOf(w);
   if (p !== null && p.state !== I_DELAYED) return p;
-  const r = w._run;
+  const r = runOf(w);
   if (r !== null && r.state !== I_CANCELLED) return r;
   return null;
 }
@@ -65,13 +65,13 @@ export function flush_delayed_work(dwork: delayed_work): Promise<boolean> {
   sleeping('flush_delayed_work');
   const dw = initedDwork(dwork);
   settle(dw.work);
-  const p = dw.work._pend;
+  const p = pendOf(dw.work);
   if (p !== null && p.state === I_DELAYED && timer_delete(dw.timer) === 1) {
     delayedTimers.delete(dw);
-    dw.work._pend = null;
+    setPend(dw.work, null);
     enqueue(dw.work, dw.wq!, dw.cpu === WORK_CPU_UNBOUND ? -1 : dw.cpu, false);
     // Wait for the instance queued here (a fast worker may finish it before flush_work looks).
-    const inst = dw.work._pend;
+    const inst = pendOf(dw.work);
     if (inst !== null) return waitInst(inst).then(() => true);
   }
   return flush_work(dw.work);
@@ -147,7 +147,7 @@ export function destroy_workqueue(wq: workqueue_struct): Promise<void> {
   if (q._system) throw new KtimersError('ERR_KTIMERS_WQ_SYSTEM', `${q.name} is a system workqueue: it cannot be destroyed`);
   return drain(q).then(() => {
     for (const dw of [...delayedTimers]) {
-      if (dw.wq === q && dw.work._pend?.state === I_DELAYED) {
+      if (dw.wq === q && pendOf(dw.work)?.state === I_DELAYED) {
         kwarn('KTIMERS_WARN_DESTROY_DELAYED', `destroy_workqueue(${q.name}): delayed work ${fnName(dw.work)} still pending; cancelled`);
         grabPending(dw.work, false);
       }

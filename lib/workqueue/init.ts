@@ -8,24 +8,24 @@ import { KtimersError, typeError } from '../errors.js';
 import * as S from '../internal/wq-shared.js';
 import { allocItem } from '../internal/wq-items.js';
 import { TIMER_DEFERRABLE, TIMER_IRQSAFE, fieldsWritable, timer_pending, timer_setup, type timer_list } from '../timer.js';
-import { delayed_work, dworkArg, registerItem, work_struct, workArg, words } from './work.js';
+import { delayed_work, dworkArg, dworkOf, isRemote, pendOf, registerItem, runOf, setWorkFn, setWorkId, words, work_struct, workArg, workId } from './work.js';
 import { fnArg, type BhWorkFn, type WorkFnRef } from './work-fn.js';
 import { delayed_work_timer_fn } from './delayed.js';
 
 function initWork(w: work_struct, fn: unknown): void {
   const f = fnArg(fn);
-  if (w._remote) throw new KtimersError('ERR_KTIMERS_WQ_WORKER_CONTEXT', 'INIT_WORK() on a work item handed to a work function');
-  if (w._id >= 0) {
-    const o = Atomics.load(words(), w._id);
-    if (o & (S.W_PENDING | S.W_RUNNING) || w._run !== null) {
+  if (isRemote(w)) throw new KtimersError('ERR_KTIMERS_WQ_WORKER_CONTEXT', 'INIT_WORK() on a work item handed to a work function');
+  if (workId(w) >= 0) {
+    const o = Atomics.load(words(), workId(w));
+    if (o & (S.W_PENDING | S.W_RUNNING) || runOf(w) !== null) {
       throw new KtimersError('ERR_KTIMERS_WORK_BUSY', 'INIT_WORK() on a pending or running work item would corrupt its queue');
     }
   } else {
-    w._id = allocItem();
-    registerItem(w, w._id);
+    setWorkId(w, allocItem());
+    registerItem(w, workId(w));
   }
   w.func = f;
-  w._fn = -1;
+  setWorkFn(w, -1);
 }
 
 /**
@@ -40,7 +40,7 @@ function initWork(w: work_struct, fn: unknown): void {
  */
 export function INIT_WORK(work: work_struct, fn: WorkFnRef | BhWorkFn): void {
   const w = workArg(work);
-  if (w._dwork !== null) {
+  if (dworkOf(w) !== null) {
     initWork(w, fn); // INIT_WORK(&dwork->work, fn) is legal in the kernel
     return;
   }
@@ -66,7 +66,7 @@ function initDelayed(dwork: unknown, fn: unknown, deferrable: boolean): delayed_
   if (!fieldsWritable(dw.timer)) {
     throw typeError('ERR_INVALID_ARG_TYPE', 'delayed_work.timer was frozen, sealed or had its fields made read-only: INIT_DELAYED_WORK() sets it up');
   }
-  if (dw.work._id >= 0 && (timer_pending(dw.timer) === 1 || dw.work._pend !== null)) {
+  if (workId(dw.work) >= 0 && (timer_pending(dw.timer) === 1 || pendOf(dw.work) !== null)) {
     throw new KtimersError('ERR_KTIMERS_WORK_BUSY', 'INIT_DELAYED_WORK() on a pending delayed_work would corrupt its timer');
   }
   initWork(dw.work, f);
@@ -130,6 +130,7 @@ export function DECLARE_DEFERRABLE_WORK(fn: WorkFnRef | BhWorkFn): delayed_work 
  */
 export function to_delayed_work(work: work_struct): delayed_work {
   const w = workArg(work);
-  if (w._dwork === null) throw typeError('ERR_INVALID_ARG_TYPE', 'work is not the work of a delayed_work');
-  return w._dwork;
+  const dw = dworkOf(w);
+  if (dw === null) throw typeError('ERR_INVALID_ARG_TYPE', 'work is not the work of a delayed_work');
+  return dw;
 }

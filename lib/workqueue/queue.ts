@@ -9,7 +9,7 @@ import { kwarn, rangeError, typeError, describe } from '../errors.js';
 import * as S from '../internal/wq-shared.js';
 import { sched_getaffinity } from '../sched.js';
 import { WQ_BH, WQ_UNBOUND, WORK_CPU_UNBOUND } from './flags.js';
-import { byId, fnName, words, type work_struct } from './work.js';
+import { byId, fnName, setPend, words, workId, type work_struct } from './work.js';
 import type { workqueue_struct } from './workqueue-struct.js';
 import { queueBh } from './bh.js';
 
@@ -57,13 +57,13 @@ export function cpuArg(v: unknown): number {
 export function enqueue(w: work_struct, wq: workqueue_struct, cpu: number, chained: boolean): void {
   if (wq._destroyed || (wq._draining > 0 && !chained)) {
     kwarn('KTIMERS_WARN_WQ_DRAINING', `workqueue: cannot queue ${fnName(w)} on wq ${wq.name}`, true);
-    Atomics.and(words(), w._id, ~S.W_PENDING);
+    Atomics.and(words(), workId(w), ~S.W_PENDING);
     return;
   }
   checkFnFor(w, wq);
   const inst = wq._newInst(w, wq.flags & WQ_BH ? -1 : poolCpu(wq, cpu));
-  w._pend = inst;
-  byId.set(w._id, w);
+  setPend(w, inst);
+  byId.set(workId(w), w);
   if (wq.flags & WQ_BH) queueBh(inst);
   else inst.pwq!.activate(inst);
 }
@@ -71,7 +71,7 @@ export function enqueue(w: work_struct, wq: workqueue_struct, cpu: number, chain
 export function checkFnFor(w: work_struct, wq: workqueue_struct): void {
   const bh = (wq.flags & WQ_BH) !== 0;
   if (bh !== (typeof w.func === 'function')) {
-    Atomics.and(words(), w._id, ~S.W_PENDING);
+    Atomics.and(words(), workId(w), ~S.W_PENDING);
     throw typeError(
       'ERR_KTIMERS_WORK_FN',
       bh

@@ -10,7 +10,7 @@ import * as S from '../internal/wq-shared.js';
 import { wside } from '../internal/wq-ctx.js';
 import { jiffiesArg } from '../jiffies.js';
 import { WORK_BUSY_PENDING, WORK_BUSY_RUNNING, WORK_CPU_UNBOUND } from './flags.js';
-import { dworkArg, initedDwork, initedWork, mainOnly, workArg, words, type delayed_work, type work_struct } from './work.js';
+import { dworkArg, initedDwork, initedWork, isRemote, mainOnly, runOf, words, workArg, workId, type delayed_work, type work_struct } from './work.js';
 import { workqueue_struct, wqArg } from './workqueue-struct.js';
 import { cpuArg, enqueue } from './queue.js';
 import { arm } from './delayed.js';
@@ -40,7 +40,7 @@ function remoteWqId(v: unknown): number {
 
 function remoteWorkArg(v: unknown): work_struct {
   const w = workArg(v);
-  if (!w._remote) {
+  if (!isRemote(w)) {
     throw new KtimersError(
       'ERR_KTIMERS_WQ_WORKER_CONTEXT',
       'inside a work function only the work item handed to it can be queued (its state lives on the main thread)',
@@ -63,13 +63,13 @@ export function queue_work_on(cpu: number, wq: workqueue_struct, work: work_stru
   const c = cpuArg(cpu);
   if (wside.worker !== null) {
     const id = remoteWqId(wq);
-    return wside.worker.queue(remoteWorkArg(work)._id, id, c, null);
+    return wside.worker.queue(workId(remoteWorkArg(work)), id, c, null);
   }
   const q = wqArg(wq);
   const w = initedWork(work);
   settle(w);
   if (!grabIdle(w)) return false;
-  enqueue(w, q, c, bhRunning()?._run?.wq === q);
+  enqueue(w, q, c, (bhRunning() !== null && runOf(bhRunning()!)?.wq === q));
   return true;
 }
 
@@ -144,7 +144,7 @@ export function queue_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: 
     const id = remoteWqId(wq);
     const dw = dworkArg(dwork);
     const d = delayArg(delay);
-    return wside.worker.queue(remoteWorkArg(dw.work)._id, id, c, d);
+    return wside.worker.queue(workId(remoteWorkArg(dw.work)), id, c, d);
   }
   const q = wqArg(wq);
   const dw = initedDwork(dwork);
@@ -211,8 +211,8 @@ export function mod_delayed_work_on(cpu: number, wq: workqueue_struct, dwork: de
   settle(dw.work);
   const was = grabPending(dw.work, true);
   const t = words();
-  if (Atomics.load(t, dw.work._id) >>> S.W_DISABLE_SHIFT) {
-    Atomics.and(t, dw.work._id, ~S.W_PENDING);
+  if (Atomics.load(t, workId(dw.work)) >>> S.W_DISABLE_SHIFT) {
+    Atomics.and(t, workId(dw.work), ~S.W_PENDING);
     return was;
   }
   arm(dw, q, c, d);
@@ -234,10 +234,10 @@ export function mod_delayed_work(wq: workqueue_struct, dwork: delayed_work, dela
 // --- introspection -----------------------------------------------------------------
 
 function stateOf(w: work_struct): number {
-  if (w._id < 0) return 0;
-  if (wside.worker !== null) return wside.worker.state(w._id);
+  if (workId(w) < 0) return 0;
+  if (wside.worker !== null) return wside.worker.state(workId(w));
   settle(w);
-  return Atomics.load(words(), w._id);
+  return Atomics.load(words(), workId(w));
 }
 
 /**

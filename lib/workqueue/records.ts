@@ -13,7 +13,7 @@ import * as S from '../internal/wq-shared.js';
 import { pool, setRecordSink } from '../internal/wq-pool.js';
 import { setWorkerModule } from '../internal/wq-thread.js';
 import { WQ_HIGHPRI } from './flags.js';
-import { I_DISPATCHED, I_DONE, byId, fnName, words } from './work.js';
+import { byId, deferredOf, dworkOf, fnName, I_DISPATCHED, I_DONE, pendOf, runOf, setDeferred, setPend, setRun, words } from './work.js';
 import { wqById } from './workqueue-struct.js';
 import { drainBacklog, start } from './dispatch.js';
 import { enqueue } from './queue.js';
@@ -45,8 +45,8 @@ setRecordSink((type, id, a, b, c, msg) => {
   }
   const w = byId.get(id);
   if (w === undefined) return;
-  const inst = w._run!;
-  w._run = null;
+  const inst = runOf(w)!;
+  setRun(w, null);
   const wq = inst.wq;
   if (type === S.R_FAIL) {
     const m = msg as { error: unknown; kind: string; props?: Record<string, unknown> };
@@ -67,13 +67,13 @@ setRecordSink((type, id, a, b, c, msg) => {
     wq._report(err);
   }
   if (inst.state === I_DISPATCHED) wq._finish(inst, I_DONE);
-  if (w._pend === inst) w._pend = null;
-  const d = w._deferred;
+  if (pendOf(w) === inst) setPend(w, null);
+  const d = deferredOf(w);
   if (d !== null) {
-    w._deferred = null;
+    setDeferred(w, null);
     start(d);
   }
-  if (w._pend === null && w._run === null) byId.delete(id);
+  if (pendOf(w) === null && runOf(w) === null) byId.delete(id);
   inst.pwq!.deactivate();
   drainBacklog(pool(inst.cpu, (wq.flags & WQ_HIGHPRI) !== 0));
 });
@@ -92,15 +92,16 @@ function workerQueue(id: number, wqId: number, cpu: number, from: number, delay:
   if (w === undefined || wq === undefined || wq._destroyed) {
     Atomics.and(t, id, ~S.W_PENDING);
     const err = new KtimersError('ERR_KTIMERS_WQ_DESTROYED', `a work function queued on workqueue #${wqId}, which does not exist or was destroyed`);
-    if (w !== undefined && w._run !== null) w._run.wq._report(err);
+    const run = w !== undefined ? runOf(w) : null;
+    if (run !== null) run.wq._report(err);
     else reportError(err);
     return;
   }
   const fromW = from > 0 ? byId.get(from - 1) : undefined;
-  const chained = fromW !== undefined && fromW._run !== null && fromW._run.wq === wq;
+  const chained = fromW !== undefined && runOf(fromW)?.wq === wq;
   try {
     if (delay === null || delay === 0n) enqueue(w, wq, cpu, chained);
-    else arm(w._dwork!, wq, cpu, delay);
+    else arm(dworkOf(w)!, wq, cpu, delay);
   } catch (e) {
     // The work function already got true: the failure goes to the queue it named.
     wq._report(e as Error);

@@ -6,13 +6,13 @@
  */
 import * as S from '../internal/wq-shared.js';
 import { timer_delete, timer_pending } from '../timer.js';
-import { I_BACKLOG, I_BH, I_CANCELLED, I_DEFERRED, I_DELAYED, I_DISPATCHED, I_INACTIVE, words, type work_struct } from './work.js';
+import { dworkOf, I_BACKLOG, I_BH, I_CANCELLED, I_DEFERRED, I_DELAYED, I_DISPATCHED, I_INACTIVE, pendOf, setDeferred, setPend, setRun, words, workId, type work_struct } from './work.js';
 import { delayedTimers, timerFiring } from './delayed.js';
 
 /** Test-and-set PENDING; false if already pending or disabled (the kernel's queue_work_on result). */
 export function grabIdle(w: work_struct): boolean {
   const t = words();
-  const id = w._id;
+  const id = workId(w);
   for (;;) {
     const o = Atomics.load(t, id);
     if (o & S.W_PENDING || o >>> S.W_DISABLE_SHIFT) return false;
@@ -25,8 +25,8 @@ export function grabIdle(w: work_struct): boolean {
 
 /** A dispatched instance the worker has started no longer owns PENDING. */
 export function forgetStarted(w: work_struct, o: number): void {
-  const p = w._pend;
-  if (p !== null && p.state === I_DISPATCHED && !(o & S.W_ARMED)) w._pend = null;
+  const p = pendOf(w);
+  if (p !== null && p.state === I_DISPATCHED && !(o & S.W_ARMED)) setPend(w, null);
 }
 
 /**
@@ -36,7 +36,7 @@ export function forgetStarted(w: work_struct, o: number): void {
  */
 export function grabPending(w: work_struct, keep: boolean): boolean {
   const t = words();
-  const id = w._id;
+  const id = workId(w);
   let o: number;
   for (;;) {
     o = Atomics.load(t, id);
@@ -45,13 +45,13 @@ export function grabPending(w: work_struct, keep: boolean): boolean {
   }
   if (!(o & S.W_PENDING)) return false;
   forgetStarted(w, o);
-  const inst = w._pend;
-  w._pend = null;
+  const inst = pendOf(w);
+  setPend(w, null);
   if (inst === null || o & S.W_XQUEUED) return true; // a worker's request not seen yet: it will be dropped
   const wq = inst.wq;
   switch (inst.state) {
     case I_DELAYED: {
-      const dw = w._dwork!;
+      const dw = dworkOf(w)!;
       timer_delete(dw.timer);
       delayedTimers.delete(dw);
       return true;
@@ -61,12 +61,12 @@ export function grabPending(w: work_struct, keep: boolean): boolean {
       wq._finish(inst, I_CANCELLED); // lazily skipped where it sits
       return true;
     case I_DEFERRED:
-      w._deferred = null;
+      setDeferred(w, null);
       wq._finish(inst, I_CANCELLED);
       inst.pwq!.deactivate();
       return true;
     case I_BACKLOG:
-      w._run = null;
+      setRun(w, null);
       wq._finish(inst, I_CANCELLED);
       inst.pwq!.deactivate();
       return true;
@@ -81,11 +81,11 @@ export function grabPending(w: work_struct, keep: boolean): boolean {
 
 /** Completes the PENDING a delayed_work's virtual timer held when ktimers/testing uninstalled it. */
 export function settle(w: work_struct): void {
-  const p = w._pend;
-  if (p !== null && p.state === I_DELAYED && timer_pending(w._dwork!.timer) === 0 && !timerFiring()) {
-    w._pend = null;
-    delayedTimers.delete(w._dwork!);
-    Atomics.and(words(), w._id, ~S.W_PENDING);
+  const p = pendOf(w);
+  if (p !== null && p.state === I_DELAYED && timer_pending(dworkOf(w)!.timer) === 0 && !timerFiring()) {
+    setPend(w, null);
+    delayedTimers.delete(dworkOf(w)!);
+    Atomics.and(words(), workId(w), ~S.W_PENDING);
   }
 }
 

@@ -81,28 +81,81 @@ export function words(): Int32Array {
   return itemTable();
 }
 
+// Module-private accessors to work_struct's private fields, handed out by its
+// static block (timer_list's style): the files of lib/workqueue/ import them;
+// users see no `_x` fields to read, forge or corrupt.
+export let isWork: (o: unknown) => o is work_struct;
+/** Item table slot (its state word), -1 until INIT_WORK. */
+export let workId: (w: work_struct) => number;
+export let setWorkId: (w: work_struct, v: number) => void;
+/** A handle inside a pool worker (remoteWork), not the main thread's object. */
+export let isRemote: (w: work_struct) => boolean;
+let setRemote: (w: work_struct) => void;
+/** The pool's id of its {module, name} function, -1 until first dispatched. */
+export let workFn: (w: work_struct) => number;
+export let setWorkFn: (w: work_struct, v: number) => void;
+/** The delayed_work it is embedded in, or null. */
+export let dworkOf: (w: work_struct) => delayed_work | null;
+let setDwork: (w: work_struct, v: delayed_work) => void;
+/** The instance owning PENDING, if any. */
+export let pendOf: (w: work_struct) => Inst | null;
+export let setPend: (w: work_struct, v: Inst | null) => void;
+/** The dispatched instance (in a ring, running, or in a pool backlog), if any. */
+export let runOf: (w: work_struct) => Inst | null;
+export let setRun: (w: work_struct, v: Inst | null) => void;
+/** An instance held back because the run has not finished (non-reentrancy), if any. */
+export let deferredOf: (w: work_struct) => Inst | null;
+export let setDeferred: (w: work_struct, v: Inst | null) => void;
+
 /**
  * `struct work_struct`. Initialise with {@link INIT_WORK}. Set `data` (any
  * structured-cloneable value; SharedArrayBuffers stay shared) before queueing:
  * the function receives a work item carrying it.
  */
 export class work_struct {
-  #brand = true;
-  /** @internal */
-  static isWork(o: unknown): o is work_struct {
-    return typeof o === 'object' && o !== null && #brand in o;
-  }
   /** The caller's payload, read when the item is dispatched. */
   data: unknown = undefined;
   /** The function set by INIT_WORK. */
   func: WorkFnRef | BhWorkFn | null = null;
-  /** @internal item table slot, -1 until INIT_WORK */ _id = -1;
-  /** @internal a handle inside a pool worker */ _remote = false;
-  /** @internal fn id of a {module,name} function */ _fn = -1;
-  /** @internal the delayed_work this is embedded in */ _dwork: delayed_work | null = null;
-  /** @internal the instance owning PENDING, if any */ _pend: Inst | null = null;
-  /** @internal the dispatched instance (in a ring, running, or in a pool backlog) */ _run: Inst | null = null;
-  /** @internal an instance held back because _run has not finished (non-reentrancy) */ _deferred: Inst | null = null;
+  #id = -1;
+  #remote = false;
+  #fn = -1;
+  #dwork: delayed_work | null = null;
+  #pend: Inst | null = null;
+  #run: Inst | null = null;
+  #deferred: Inst | null = null;
+  static {
+    // `#id in o` runs no Proxy trap and cannot be faked by a duck-typed object.
+    isWork = (o): o is work_struct => typeof o === 'object' && o !== null && #id in o;
+    workId = (w) => w.#id;
+    setWorkId = (w, v) => {
+      w.#id = v;
+    };
+    isRemote = (w) => w.#remote;
+    setRemote = (w) => {
+      w.#remote = true;
+    };
+    workFn = (w) => w.#fn;
+    setWorkFn = (w, v) => {
+      w.#fn = v;
+    };
+    dworkOf = (w) => w.#dwork;
+    setDwork = (w, v) => {
+      w.#dwork = v;
+    };
+    pendOf = (w) => w.#pend;
+    setPend = (w, v) => {
+      w.#pend = v;
+    };
+    runOf = (w) => w.#run;
+    setRun = (w, v) => {
+      w.#run = v;
+    };
+    deferredOf = (w) => w.#deferred;
+    setDeferred = (w, v) => {
+      w.#deferred = v;
+    };
+  }
 }
 
 /**
@@ -125,7 +178,7 @@ export class delayed_work {
   cpu = WORK_CPU_UNBOUND;
   /** An uninitialised delayed_work: call {@link INIT_DELAYED_WORK} next. */
   constructor() {
-    this.work._dwork = this;
+    setDwork(this.work, this);
   }
 }
 
@@ -137,13 +190,13 @@ export function registerItem(w: work_struct, id: number): void {
 // --- argument checks ---------------------------------------------------------------
 
 export function workArg(v: unknown, name = 'work'): work_struct {
-  if (!work_struct.isWork(v)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a work_struct, got ${describe(v)}`);
+  if (!isWork(v)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a work_struct, got ${describe(v)}`);
   return v;
 }
 
 export function initedWork(v: unknown, name = 'work'): work_struct {
   const w = workArg(v, name);
-  if (w._id < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', `${name} was never initialised: call INIT_WORK() first`);
+  if (workId(w) < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', `${name} was never initialised: call INIT_WORK() first`);
   return w;
 }
 
@@ -154,7 +207,7 @@ export function dworkArg(v: unknown, name = 'dwork'): delayed_work {
 
 export function initedDwork(v: unknown): delayed_work {
   const d = dworkArg(v);
-  if (d.work._id < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', 'dwork was never initialised: call INIT_DELAYED_WORK() first');
+  if (workId(d.work) < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', 'dwork was never initialised: call INIT_DELAYED_WORK() first');
   return d;
 }
 
@@ -178,14 +231,14 @@ export function mainOnly(what: string): void {
 export function remoteWork(id: number, delayed: boolean, data: unknown): work_struct {
   if (delayed) {
     const dw = new delayed_work();
-    dw.work._id = id;
-    dw.work._remote = true;
+    setWorkId(dw.work, id);
+    setRemote(dw.work);
     dw.work.data = data;
     return dw.work;
   }
   const w = new work_struct();
-  w._id = id;
-  w._remote = true;
+  setWorkId(w, id);
+  setRemote(w);
   w.data = data;
   return w;
 }
