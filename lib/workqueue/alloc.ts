@@ -21,7 +21,7 @@ import {
   __WQ_ORDERED,
 } from './flags.js';
 import { mainOnly } from './work.js';
-import { workqueue_struct, wqArg, wqById } from './workqueue-struct.js';
+import { setMaxActive, workqueue_struct, wqArg, wqById } from './workqueue-struct.js';
 import { clampActive } from './pool-workqueue.js';
 
 export function intArg(v: unknown, name: string, lo: number, hi: number): number {
@@ -128,7 +128,7 @@ export function workqueue_set_max_active(wq: workqueue_struct, max_active: numbe
     kwarn('KTIMERS_WARN_WQ_SET_MAX_ACTIVE', `workqueue_set_max_active(${q.name}): not allowed on ${q.flags & WQ_BH ? 'BH' : 'ordered'} workqueues`);
     return;
   }
-  q._setMaxActive(clampActive(max, q.name));
+  setMaxActive(q, clampActive(max, q.name));
 }
 
 function system(name: string, flags: number, max: number, id: number): workqueue_struct {

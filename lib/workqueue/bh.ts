@@ -8,6 +8,7 @@ import { KtimersError } from '../errors.js';
 import { enterIrq, exitIrq } from '../internal/irq.js';
 import * as S from '../internal/wq-shared.js';
 import { fnName, I_BH, I_DONE, setPend, setRun, words, workId, type Inst, type work_struct } from './work.js';
+import { finishInst, reportFailure } from './workqueue-struct.js';
 import type { BhWorkFn } from './work-fn.js';
 
 const bhList: Inst[] = [];
@@ -51,12 +52,12 @@ function runBh(): void {
       } catch (e) {
         const err = new KtimersError('ERR_KTIMERS_WORK_FAILED', `work function ${fnName(w)} on workqueue "${inst.wq.name}" threw: ${e instanceof Error ? e.message : String(e)}`);
         (err as { cause?: unknown }).cause = e;
-        inst.wq._report(err);
+        reportFailure(inst.wq, err);
       }
       bhCurrent = null;
       setRun(w, null);
       Atomics.and(t, workId(w), ~S.W_RUNNING);
-      inst.wq._finish(inst, I_DONE);
+      finishInst(inst, I_DONE);
     }
   } finally {
     exitIrq(true);

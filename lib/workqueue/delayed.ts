@@ -11,7 +11,7 @@ import { get_jiffies_64 } from '../jiffies.js';
 import { add_timer_global, type timer_list } from '../timer.js';
 import { WORK_CPU_UNBOUND } from './flags.js';
 import { I_DELAYED, pendOf, setPend, words, workId, type delayed_work } from './work.js';
-import type { workqueue_struct } from './workqueue-struct.js';
+import { isDestroyed, type workqueue_struct } from './workqueue-struct.js';
 import { checkFnFor, enqueue } from './queue.js';
 
 /** Delayed works whose timers are pending (destroy_workqueue warns about them). */
@@ -42,7 +42,7 @@ export function arm(dw: delayed_work, wq: workqueue_struct, cpu: number, delay: 
     enqueue(dw.work, wq, cpu, false);
     return;
   }
-  if (wq._destroyed) {
+  if (isDestroyed(wq)) {
     Atomics.and(words(), workId(dw.work), ~S.W_PENDING);
     throw new KtimersError('ERR_KTIMERS_WQ_DESTROYED', `workqueue "${wq.name}" was destroyed`);
   }

@@ -11,6 +11,7 @@ import * as S from '../internal/wq-shared.js';
 import { fnId, pool, type Pool } from '../internal/wq-pool.js';
 import { WQ_HIGHPRI } from './flags.js';
 import { dworkOf, Fifo, fnName, I_BACKLOG, I_CANCELLED, I_DEFERRED, I_DISPATCHED, runOf, setDeferred, setPend, setRun, setWorkFn, words, workFn, workId, type Inst } from './work.js';
+import { finishInst, reportFailure } from './workqueue-struct.js';
 
 /** An active instance goes to its pool, or waits for the item's previous run (non-reentrancy). */
 export function start(inst: Inst): void {
@@ -53,8 +54,8 @@ function dispatch(p: Pool, inst: Inst): void {
       Atomics.and(words(), id, ~(S.W_ARMED | S.W_PENDING));
       setPend(w, null);
       setRun(w, null);
-      inst.wq._report(new KtimersError('ERR_KTIMERS_WORK_DATA', `work ${fnName(w)} on workqueue "${inst.wq.name}": data cannot be sent to a worker: ${(e as Error).message}`));
-      inst.wq._finish(inst, I_CANCELLED);
+      reportFailure(inst.wq, new KtimersError('ERR_KTIMERS_WORK_DATA', `work ${fnName(w)} on workqueue "${inst.wq.name}": data cannot be sent to a worker: ${(e as Error).message}`));
+      finishInst(inst, I_CANCELLED);
       inst.pwq!.deactivate();
     }
   }

@@ -10,7 +10,7 @@ import { reap } from '../internal/wq-pool.js';
 import { timer_delete } from '../timer.js';
 import { WORK_CPU_UNBOUND } from './flags.js';
 import { fnName, I_CANCELLED, I_DELAYED, I_DONE, initedDwork, initedWork, mainOnly, pendOf, runOf, setPend, words, workId, type Inst, type delayed_work, type work_struct } from './work.js';
-import { wqArg, wqById, type workqueue_struct } from './workqueue-struct.js';
+import { addDraining, flushInsts, isSystem, liveCount, markDestroyed, wqArg, wqById, type workqueue_struct } from './workqueue-struct.js';
 import { enqueue } from './queue.js';
 import { delayedTimers } from './delayed.js';
 import { forgetStarted, grabPending, settle } from './state.js';
@@ -88,9 +88,9 @@ export function flush_delayed_work(dwork: delayed_work): Promise<boolean> {
 export function flush_workqueue(wq: workqueue_struct): Promise<void> {
   sleeping('flush_workqueue');
   const q = wqArg(wq);
-  if (q._system) kwarn('KTIMERS_WARN_FLUSH_SYSTEM_WQ', 'WARNING: Flushing system-wide workqueues will be prohibited in near future.', true);
+  if (isSystem(q)) kwarn('KTIMERS_WARN_FLUSH_SYSTEM_WQ', 'WARNING: Flushing system-wide workqueues will be prohibited in near future.', true);
   reap();
-  return q._flush();
+  return flushInsts(q);
 }
 
 /**
@@ -106,18 +106,18 @@ export function flush_scheduled_work(): Promise<void> {
   sleeping('flush_scheduled_work');
   kwarn('KTIMERS_WARN_FLUSH_SYSTEM_WQ', 'WARNING: Flushing system-wide workqueues will be prohibited in near future.', true);
   reap();
-  return Promise.all([system_percpu_wq._flush(), system_wq._flush()]).then(() => undefined);
+  return Promise.all([flushInsts(system_percpu_wq), flushInsts(system_wq)]).then(() => undefined);
 }
 
 async function drain(q: workqueue_struct): Promise<void> {
-  q._draining++;
+  addDraining(q, 1);
   try {
     do {
       reap();
-      await q._flush();
-    } while (q._live > 0);
+      await flushInsts(q);
+    } while (liveCount(q) > 0);
   } finally {
-    q._draining--;
+    addDraining(q, -1);
   }
 }
 
@@ -144,7 +144,7 @@ export function drain_workqueue(wq: workqueue_struct): Promise<void> {
 export function destroy_workqueue(wq: workqueue_struct): Promise<void> {
   sleeping('destroy_workqueue');
   const q = wqArg(wq);
-  if (q._system) throw new KtimersError('ERR_KTIMERS_WQ_SYSTEM', `${q.name} is a system workqueue: it cannot be destroyed`);
+  if (isSystem(q)) throw new KtimersError('ERR_KTIMERS_WQ_SYSTEM', `${q.name} is a system workqueue: it cannot be destroyed`);
   return drain(q).then(() => {
     for (const dw of [...delayedTimers]) {
       if (dw.wq === q && pendOf(dw.work)?.state === I_DELAYED) {
@@ -152,7 +152,7 @@ export function destroy_workqueue(wq: workqueue_struct): Promise<void> {
         grabPending(dw.work, false);
       }
     }
-    q._destroy();
+    markDestroyed(q);
     wqById.delete(q.id);
   });
 }

@@ -10,7 +10,7 @@ import * as S from '../internal/wq-shared.js';
 import { sched_getaffinity } from '../sched.js';
 import { WQ_BH, WQ_UNBOUND, WORK_CPU_UNBOUND } from './flags.js';
 import { byId, fnName, setPend, words, workId, type work_struct } from './work.js';
-import type { workqueue_struct } from './workqueue-struct.js';
+import { draining, isDestroyed, newInst, type workqueue_struct } from './workqueue-struct.js';
 import { queueBh } from './bh.js';
 
 // --- CPUs of per-CPU queues --------------------------------------------------------
@@ -55,13 +55,13 @@ export function cpuArg(v: unknown): number {
  * item of the same queue queueing), as the kernel does.
  */
 export function enqueue(w: work_struct, wq: workqueue_struct, cpu: number, chained: boolean): void {
-  if (wq._destroyed || (wq._draining > 0 && !chained)) {
+  if (isDestroyed(wq) || (draining(wq) > 0 && !chained)) {
     kwarn('KTIMERS_WARN_WQ_DRAINING', `workqueue: cannot queue ${fnName(w)} on wq ${wq.name}`, true);
     Atomics.and(words(), workId(w), ~S.W_PENDING);
     return;
   }
   checkFnFor(w, wq);
-  const inst = wq._newInst(w, wq.flags & WQ_BH ? -1 : poolCpu(wq, cpu));
+  const inst = newInst(wq, w, wq.flags & WQ_BH ? -1 : poolCpu(wq, cpu));
   setPend(w, inst);
   byId.set(workId(w), w);
   if (wq.flags & WQ_BH) queueBh(inst);

@@ -11,7 +11,7 @@ import { wside } from '../internal/wq-ctx.js';
 import { jiffiesArg } from '../jiffies.js';
 import { WORK_BUSY_PENDING, WORK_BUSY_RUNNING, WORK_CPU_UNBOUND } from './flags.js';
 import { dworkArg, initedDwork, initedWork, isRemote, mainOnly, runOf, words, workArg, workId, type delayed_work, type work_struct } from './work.js';
-import { workqueue_struct, wqArg } from './workqueue-struct.js';
+import { isWq, workqueue_struct, wqArg } from './workqueue-struct.js';
 import { cpuArg, enqueue } from './queue.js';
 import { arm } from './delayed.js';
 import { grabIdle, grabPending, settle } from './state.js';
@@ -25,7 +25,7 @@ function delayArg(v: unknown): bigint {
 
 /** A queue argument in a pool worker: a system queue, or the clone of one a work function got in its data. */
 function remoteWqId(v: unknown): number {
-  if (workqueue_struct.isWq(v)) return v.id;
+  if (isWq(v)) return v.id;
   if (typeof v === 'object' && v !== null) {
     let id: unknown;
     try {

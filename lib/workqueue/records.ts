@@ -14,7 +14,7 @@ import { pool, setRecordSink } from '../internal/wq-pool.js';
 import { setWorkerModule } from '../internal/wq-thread.js';
 import { WQ_HIGHPRI } from './flags.js';
 import { byId, deferredOf, dworkOf, fnName, I_DISPATCHED, I_DONE, pendOf, runOf, setDeferred, setPend, setRun, words } from './work.js';
-import { wqById } from './workqueue-struct.js';
+import { finishInst, isDestroyed, reportFailure, wqById } from './workqueue-struct.js';
 import { drainBacklog, start } from './dispatch.js';
 import { enqueue } from './queue.js';
 import { arm } from './delayed.js';
@@ -64,9 +64,9 @@ setRecordSink((type, id, a, b, c, msg) => {
     // Which item failed (non-enumerable): 'error' listeners, and the WorkQueue
     // facade, can tell the items of one queue apart.
     Object.defineProperty(err, 'work', { value: w, enumerable: false, configurable: true, writable: true });
-    wq._report(err);
+    reportFailure(wq, err);
   }
-  if (inst.state === I_DISPATCHED) wq._finish(inst, I_DONE);
+  if (inst.state === I_DISPATCHED) finishInst(inst, I_DONE);
   if (pendOf(w) === inst) setPend(w, null);
   const d = deferredOf(w);
   if (d !== null) {
@@ -89,11 +89,11 @@ function workerQueue(id: number, wqId: number, cpu: number, from: number, delay:
   const w = byId.get(id);
   if (w !== undefined) forgetStarted(w, Atomics.load(t, id) & ~S.W_ARMED);
   const wq = wqById.get(wqId);
-  if (w === undefined || wq === undefined || wq._destroyed) {
+  if (w === undefined || wq === undefined || isDestroyed(wq)) {
     Atomics.and(t, id, ~S.W_PENDING);
     const err = new KtimersError('ERR_KTIMERS_WQ_DESTROYED', `a work function queued on workqueue #${wqId}, which does not exist or was destroyed`);
     const run = w !== undefined ? runOf(w) : null;
-    if (run !== null) run.wq._report(err);
+    if (run !== null) reportFailure(run.wq, err);
     else reportError(err);
     return;
   }
@@ -104,7 +104,7 @@ function workerQueue(id: number, wqId: number, cpu: number, from: number, delay:
     else arm(dworkOf(w)!, wq, cpu, delay);
   } catch (e) {
     // The work function already got true: the failure goes to the queue it named.
-    wq._report(e as Error);
+    reportFailure(wq, e as Error);
   }
 }
 

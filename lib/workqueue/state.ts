@@ -7,6 +7,7 @@
 import * as S from '../internal/wq-shared.js';
 import { timer_delete, timer_pending } from '../timer.js';
 import { dworkOf, I_BACKLOG, I_BH, I_CANCELLED, I_DEFERRED, I_DELAYED, I_DISPATCHED, I_INACTIVE, pendOf, setDeferred, setPend, setRun, words, workId, type work_struct } from './work.js';
+import { finishInst } from './workqueue-struct.js';
 import { delayedTimers, timerFiring } from './delayed.js';
 
 /** Test-and-set PENDING; false if already pending or disabled (the kernel's queue_work_on result). */
@@ -48,7 +49,6 @@ export function grabPending(w: work_struct, keep: boolean): boolean {
   const inst = pendOf(w);
   setPend(w, null);
   if (inst === null || o & S.W_XQUEUED) return true; // a worker's request not seen yet: it will be dropped
-  const wq = inst.wq;
   switch (inst.state) {
     case I_DELAYED: {
       const dw = dworkOf(w)!;
@@ -58,22 +58,22 @@ export function grabPending(w: work_struct, keep: boolean): boolean {
     }
     case I_INACTIVE:
     case I_BH:
-      wq._finish(inst, I_CANCELLED); // lazily skipped where it sits
+      finishInst(inst, I_CANCELLED); // lazily skipped where it sits
       return true;
     case I_DEFERRED:
       setDeferred(w, null);
-      wq._finish(inst, I_CANCELLED);
+      finishInst(inst, I_CANCELLED);
       inst.pwq!.deactivate();
       return true;
     case I_BACKLOG:
       setRun(w, null);
-      wq._finish(inst, I_CANCELLED);
+      finishInst(inst, I_CANCELLED);
       inst.pwq!.deactivate();
       return true;
     case I_DISPATCHED:
       // The worker will find ARMED clear and report a skip; the slot stays
       // active until then.
-      wq._finish(inst, I_CANCELLED);
+      finishInst(inst, I_CANCELLED);
       return true;
   }
   return true;

@@ -96,6 +96,7 @@ export let workFn: (w: work_struct) => number;
 export let setWorkFn: (w: work_struct, v: number) => void;
 /** The delayed_work it is embedded in, or null. */
 export let dworkOf: (w: work_struct) => delayed_work | null;
+export let isDelayed: (o: unknown) => o is delayed_work;
 let setDwork: (w: work_struct, v: delayed_work) => void;
 /** The instance owning PENDING, if any. */
 export let pendOf: (w: work_struct) => Inst | null;
@@ -164,9 +165,8 @@ export class work_struct {
  */
 export class delayed_work {
   #brand = true;
-  /** @internal */
-  static isDelayed(o: unknown): o is delayed_work {
-    return typeof o === 'object' && o !== null && #brand in o;
+  static {
+    isDelayed = (o): o is delayed_work => typeof o === 'object' && o !== null && #brand in o;
   }
   /** The work item the timer queues (what the work function receives). */
   readonly work = new work_struct();
@@ -201,7 +201,7 @@ export function initedWork(v: unknown, name = 'work'): work_struct {
 }
 
 export function dworkArg(v: unknown, name = 'dwork'): delayed_work {
-  if (!delayed_work.isDelayed(v)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a delayed_work, got ${describe(v)}`);
+  if (!isDelayed(v)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a delayed_work, got ${describe(v)}`);
   return v;
 }
 

@@ -19,6 +19,28 @@ let nextWqId = 32;
 /** J: every live queue by id: a work function names the queue it queues on by id. */
 export const wqById = new Map<number, workqueue_struct>();
 
+// Module-private accessors, handed out by workqueue_struct's static block
+// (timer_list's style): the files of lib/workqueue/ import them.
+export let isWq: (o: unknown) => o is workqueue_struct;
+/** wq_adjust_max_active: the new (clamped) limit; instances waiting for a slot start now. */
+export let setMaxActive: (wq: workqueue_struct, v: number) => void;
+export let isDestroyed: (wq: workqueue_struct) => boolean;
+export let markDestroyed: (wq: workqueue_struct) => void;
+export let isSystem: (wq: workqueue_struct) => boolean;
+/** Instances queued and not yet done or cancelled. */
+export let liveCount: (wq: workqueue_struct) => number;
+/** drain_workqueue calls in progress (while > 0 only chained queueing is accepted). */
+export let draining: (wq: workqueue_struct) => number;
+export let addDraining: (wq: workqueue_struct, d: number) => void;
+/** A new instance of `work` on `wq`, for pool `cpu` (PENDING is held by the caller). */
+export let newInst: (wq: workqueue_struct, work: work_struct, cpu: number) => Inst;
+/** The instance is done or cancelled: colour, waiters, flushers. */
+export let finishInst: (inst: Inst, state: number) => void;
+/** Waits for every instance queued on `wq` before now (flush colours). */
+export let flushInsts: (wq: workqueue_struct) => Promise<void>;
+/** Reports a work failure: 'error' listeners, else uncaughtException. */
+export let reportFailure: (wq: workqueue_struct, err: Error) => void;
+
 /**
  * `struct workqueue_struct`. Made by {@link alloc_workqueue} /
  * {@link alloc_ordered_workqueue}, or one of the system queues. Work function
@@ -28,11 +50,6 @@ export const wqById = new Map<number, workqueue_struct>();
  * error path (uncaughtException).
  */
 export class workqueue_struct {
-  #brand = true;
-  /** @internal */
-  static isWq(o: unknown): o is workqueue_struct {
-    return typeof o === 'object' && o !== null && #brand in o;
-  }
   /** Identifies the queue across threads (a clone of this object in `work.data` can be queued on from a worker). */
   readonly id: number;
   /** The name given to alloc_workqueue (truncated to WQ_NAME_LEN - 1 characters). */
@@ -49,6 +66,7 @@ export class workqueue_struct {
   #listeners: ErrorListener[] = [];
   #destroyed = false;
   #system = false;
+  #draining = 0;
 
   /** @internal use alloc_workqueue */
   constructor(name: string, flags: number, max: number, id = 0, system = false) {
@@ -85,40 +103,20 @@ export class workqueue_struct {
   get max_active(): number {
     return this.#max;
   }
-  /** @internal wq_adjust_max_active: the new (clamped) limit; instances waiting for a slot start now. */
-  _setMaxActive(v: number): void {
-    this.#max = v;
-    for (const pwq of this.#pwqs) if (pwq !== undefined) pwq.activateInactive();
-  }
-  /** @internal the pool_workqueue of pool `cpu` (-1 unbound). */
-  _pwq(cpu: number): pool_workqueue {
+  /** The pool_workqueue of pool `cpu` (-1 unbound), made on first use. */
+  #pwq(cpu: number): pool_workqueue {
     return (this.#pwqs[cpu + 1] ??= new pool_workqueue(this, cpu));
   }
-  /** @internal */ get _destroyed(): boolean {
-    return this.#destroyed;
-  }
-  /** @internal */ _destroy(): void {
-    this.#destroyed = true;
-  }
-  /** @internal */ get _system(): boolean {
-    return this.#system;
-  }
-  /** @internal */ get _live(): number {
-    return this.#live;
-  }
-  /** @internal */ _draining = 0;
 
-  /** @internal a new instance of `work` on this queue (PENDING is held by the caller). */
-  _newInst(work: work_struct, cpu: number): Inst {
-    const inst: Inst = { work, wq: this, pwq: this._pwq(cpu), cpu, color: this.#color, state: 0, waiters: null };
+  #newInst(work: work_struct, cpu: number): Inst {
+    const inst: Inst = { work, wq: this, pwq: this.#pwq(cpu), cpu, color: this.#color, state: 0, waiters: null };
     this.#colors.set(inst.color, (this.#colors.get(inst.color) ?? 0) + 1);
     this.#live++;
     holdRef(1);
     return inst;
   }
 
-  /** @internal the instance is done or cancelled: colour, waiters, flushers. */
-  _finish(inst: Inst, state: number): void {
+  #finish(inst: Inst, state: number): void {
     inst.state = state;
     const n = this.#colors.get(inst.color)! - 1;
     if (n === 0) this.#colors.delete(inst.color);
@@ -135,15 +133,13 @@ export class workqueue_struct {
     }
   }
 
-  /** @internal waits for every instance queued before now. */
-  _flush(): Promise<void> {
+  #flush(): Promise<void> {
     if (this.#live === 0) return Promise.resolve();
     const color = this.#color++;
     return new Promise((resolve) => this.#flushers.push({ color, resolve }));
   }
 
-  /** @internal reports a work failure: 'error' listeners, else uncaughtException. */
-  _report(err: Error): void {
+  #report(err: Error): void {
     if (this.#listeners.length === 0) {
       reportError(err);
       return;
@@ -156,11 +152,32 @@ export class workqueue_struct {
       }
     }
   }
+  static {
+    isWq = (o): o is workqueue_struct => typeof o === 'object' && o !== null && #max in o;
+    setMaxActive = (wq, v) => {
+      wq.#max = v;
+      for (const pwq of wq.#pwqs) if (pwq !== undefined) pwq.activateInactive();
+    };
+    isDestroyed = (wq) => wq.#destroyed;
+    markDestroyed = (wq) => {
+      wq.#destroyed = true;
+    };
+    isSystem = (wq) => wq.#system;
+    liveCount = (wq) => wq.#live;
+    draining = (wq) => wq.#draining;
+    addDraining = (wq, d) => {
+      wq.#draining += d;
+    };
+    newInst = (wq, work, cpu) => wq.#newInst(work, cpu);
+    finishInst = (inst, state) => inst.wq.#finish(inst, state);
+    flushInsts = (wq) => wq.#flush();
+    reportFailure = (wq, err) => wq.#report(err);
+  }
 }
 
 /** A queue argument on the main thread. */
 export function wqArg(v: unknown, name = 'wq'): workqueue_struct {
-  if (!workqueue_struct.isWq(v)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a workqueue_struct, got ${describe(v)}`);
-  if (v._destroyed) throw new KtimersError('ERR_KTIMERS_WQ_DESTROYED', `workqueue "${v.name}" was destroyed`);
+  if (!isWq(v)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a workqueue_struct, got ${describe(v)}`);
+  if (isDestroyed(v)) throw new KtimersError('ERR_KTIMERS_WQ_DESTROYED', `workqueue "${v.name}" was destroyed`);
   return v;
 }
