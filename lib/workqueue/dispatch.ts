@@ -12,6 +12,7 @@ import { fnId, pool, type Pool } from '../internal/wq-pool.js';
 import { WQ_HIGHPRI } from './flags.js';
 import { dworkOf, Fifo, fnName, I_BACKLOG, I_CANCELLED, I_DEFERRED, I_DISPATCHED, runOf, setDeferred, setPend, setRun, setWorkFn, words, workFn, workId, type Inst } from './work.js';
 import { finishInst, reportFailure } from './workqueue-struct.js';
+import { setStart } from './pool-workqueue.js';
 
 /** An active instance goes to its pool, or waits for the item's previous run (non-reentrancy). */
 export function start(inst: Inst): void {
@@ -35,6 +36,8 @@ export function start(inst: Inst): void {
   }
   dispatch(p, inst);
 }
+
+setStart(start);
 
 function dispatch(p: Pool, inst: Inst): void {
   const w = inst.work;

@@ -52,6 +52,7 @@
  * - WORK_CPU_UNBOUND is 8192 (NR_CPUS of the usual x86-64 configs).
  */
 
+import './dispatch.js'; // hands the pool_workqueues their way to the pools (setStart)
 import './records.js'; // hands the pool its record sink and the worker's module
 
 export {

@@ -13,7 +13,6 @@ import { kwarn } from '../errors.js';
 import { hasRecords, reap } from '../internal/wq-pool.js';
 import { WQ_MAX_ACTIVE } from './flags.js';
 import { Fifo, I_INACTIVE, type Inst } from './work.js';
-import { start } from './dispatch.js';
 
 /**
  * The kernel's wq_clamp_max_active: [1, WQ_MAX_ACTIVE] with a pr_warn outside it.
@@ -29,6 +28,18 @@ export function clampActive(max: number, name: string): number {
     return max < 1 ? 1 : WQ_MAX_ACTIVE;
   }
   return max;
+}
+
+/**
+ * How an activated instance goes to its pool: dispatch.ts's start, handed over
+ * once by dispatch.ts (which reports back to the queue, so it imports
+ * workqueue-struct.ts; importing it from here would close a cycle).
+ */
+let start: (inst: Inst) => void = () => {
+  throw new Error('lib/workqueue/dispatch.ts was not loaded');
+};
+export function setStart(fn: (inst: Inst) => void): void {
+  start = fn;
 }
 
 /** What a pwq reads of its queue: the limit (Infinity for WQ_BH queues, which have no pools). */
