@@ -69,7 +69,8 @@ export function queue_work_on(cpu: number, wq: workqueue_struct, work: work_stru
   const w = initedWork(work);
   settle(w);
   if (!grabIdle(w)) return false;
-  enqueue(w, q, c, (bhRunning() !== null && runOf(bhRunning()!)?.wq === q));
+  const bh = bhRunning(); // BH work queueing on its own queue is chained (accepted while it drains)
+  enqueue(w, q, c, bh !== null && runOf(bh)?.wq === q);
   return true;
 }
 
