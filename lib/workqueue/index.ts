@@ -24,9 +24,9 @@
  * pool-workqueue.ts the max_active rule; state.ts the state word (PENDING's
  * test-and-set, try_to_grab_pending); queue.ts __queue_work; dispatch.ts from
  * an active instance to a pool; bh.ts BH work; delayed.ts delayed-work timers;
- * records.ts what workers send back; init.ts, alloc.ts, queueing.ts, flush.ts
- * and cancel.ts the API; work-fn.ts work function references. This file is the
- * public API only.
+ * records.ts what workers send back; worker.ts the pool worker thread (a
+ * kworker); init.ts, alloc.ts, queueing.ts, flush.ts and cancel.ts the API;
+ * work-fn.ts work function references. This file is the public API only.
  *
  * Differences from the kernel (also in the README):
  * - Work functions are named, not passed: `{ module, name }`, imported by the
