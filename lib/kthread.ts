@@ -50,7 +50,7 @@ import { constants } from 'node:os';
 import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
 import { might_sleep } from './context.js';
 import { reportError } from './internal/virtual.js';
-import { fnArg, type WorkFnRef } from './workqueue.js';
+import { fnArg, type WorkFnRef } from './workqueue/work-fn.js';
 import { nr_cpu_ids } from './sched.js';
 import * as K from './internal/kthread-shared.js';
 import { restoreProps } from './internal/thread-error.js';

@@ -12,7 +12,7 @@
 // list their own public members. A kernel-doc `Context:` / `Return:` line
 // becomes its own paragraph. The output depends only on the sources: no dates,
 // no values that vary with the environment (types are printed, not values).
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -35,12 +35,25 @@ function entryPoints() {
 
 /** Reading order of the main entry point: kernel timers first, then the support modules, then the idiomatic layer. */
 const GROUP_ORDER = [
-  'lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer.ts', 'lib/jiffies.ts', 'lib/workqueue.ts', 'lib/context.ts', 'lib/sched.ts',
+  'lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts',
   'lib/api/duration.ts', 'lib/api/high-res-timer.ts', 'lib/api/work-queue.ts', 'lib/errors.ts',
 ];
 
 /** Modules that export kernel names: their snake_case functions get kernel-doc's Context:/Return: lines. */
-const KERNEL_MODULES = ['lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer.ts', 'lib/jiffies.ts', 'lib/workqueue.ts', 'lib/context.ts', 'lib/sched.ts'];
+const KERNEL_MODULES = ['lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts'];
+
+/**
+ * A file of a kernel area's folder (lib/workqueue/work.ts) is documented with its
+ * area, under the folder's index.ts, ranked by where index.ts re-exports it.
+ */
+function areaOf(file) {
+  const m = /^lib\/([^/]+)\/[^/]+\.ts$/.exec(file);
+  if (!m || ['internal', 'api', 'cyclictest'].includes(m[1])) return null;
+  const index = `lib/${m[1]}/index.ts`;
+  if (!existsSync(join(root, index))) return null;
+  const order = [...readFileSync(join(root, index), 'utf8').matchAll(/from '\.\/([^']+)\.js'/g)].map((x) => `lib/${m[1]}/${x[1]}.ts`);
+  return { index, rank: order.indexOf(file) + 1 };
+}
 
 const FLAGS = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType;
 
@@ -178,7 +191,7 @@ export function generate() {
       const missing = sig.getParameters().map((p) => p.name).filter((n) => !documented.has(n));
       if (missing.length) undocumented.push(`${where}: @param ${missing.join(', ')}`);
       const file = relative(root, sig.declaration.getSourceFile().fileName);
-      if (KERNEL_MODULES.includes(file) && /^[a-z_][a-z0-9_]*$/.test(where)) {
+      if (KERNEL_MODULES.includes(areaOf(file)?.index ?? file) && /^[a-z_][a-z0-9_]*$/.test(where)) {
         const text = [raw.map((p) => p.text).join(''), ...moved].join('\n');
         if (!/\bContext:/.test(text)) undocumented.push(`${where}: no Context: line`);
         const ret = checker.typeToString(sig.getReturnType());
@@ -310,8 +323,14 @@ export function generate() {
       // Something re-exported from lib/internal is documented with the module that re-exports it.
       let file = relative(root, decl.getSourceFile().fileName);
       if (file.startsWith('lib/internal/') && exp.declarations?.length) file = relative(root, exp.declarations[0].getSourceFile().fileName);
+      let pos = decl.getStart();
+      const area = areaOf(file);
+      if (area) {
+        file = area.index;
+        pos += area.rank * 1e9;
+      }
       if (!groups.has(file)) groups.set(file, []);
-      groups.get(file).push([exp.name, sym, decl.getStart()]);
+      groups.get(file).push([exp.name, sym, pos]);
     }
     const entryId = anchorId(`module-${entry.spec}`);
     toc.push(`- [\`${entry.spec}\`](#${entryId})`);

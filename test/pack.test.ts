@@ -129,7 +129,7 @@ describe('consumers of the installed tarball', { timeout: LIMIT }, () => {
 
   it('ESM: import from ktimers, ktimers/promises and ktimers/testing; the prebuild is what loaded; the workqueue runs from the package', () => {
     // A work function of the consumer's own, importing ktimers: the pool worker that calls it must be the
-    // installed package's dist/internal/wq-worker.js (its frame is the caller's), and the addon it loads
+    // installed package's dist/workqueue/worker.js (its frame is the caller's), and the addon it loads
     // (it pins per-CPU workers) the same prebuild: one ktimers.node mapped, the tarball's.
     writeFileSync(
       join(project, 'work.mjs'),
@@ -137,7 +137,7 @@ describe('consumers of the installed tarball', { timeout: LIMIT }, () => {
 export function tick(work) {
   const { out } = work.data;
   out[0] = in_task() && current_work() === work ? 1 : 2;
-  out[1] = /\\/node_modules\\/ktimers\\/dist\\/internal\\/wq-worker\\.js:/.test(new Error().stack) ? 1 : 2;
+  out[1] = /\\/node_modules\\/ktimers\\/dist\\/workqueue\\/worker\\.js:/.test(new Error().stack) ? 1 : 2;
   Atomics.add(out, 2, 1);
 }
 `,

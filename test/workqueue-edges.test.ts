@@ -1,4 +1,4 @@
-// The workqueue's edge paths: every coded error and warning of lib/workqueue.ts and
+// The workqueue's edge paths: every coded error and warning of lib/workqueue/ and
 // lib/internal/wq-*.ts that test/workqueue.test.ts does not reach, triggered as a user
 // would, with the state each leaves behind (kernel/workqueue.c, README "Workqueue").
 // Once-warnings are once per process per code (lib/errors.ts kwarn) and vitest runs

@@ -1,7 +1,7 @@
 /**
  * WorkQueue: the workqueue for Node users — `await wq.queue(fn, data)`.
  *
- * A facade over one kernel-style queue of lib/workqueue.ts (alloc_workqueue,
+ * A facade over one kernel-style queue of lib/workqueue/ (alloc_workqueue,
  * queue_work, flush_work, cancel_work, destroy_workqueue), not a second pool:
  * items run on the same worker_threads pools, in task context, where they may
  * block. What it adds is what Node code expects of a task queue:
@@ -32,7 +32,6 @@ import {
   destroy_workqueue,
   flush_work,
   flush_workqueue,
-  fnArg,
   INIT_WORK,
   queue_work,
   work_struct,
@@ -40,7 +39,9 @@ import {
   WQ_UNBOUND,
   type WorkFnRef,
   type workqueue_struct,
-} from '../workqueue.js';
+} from '../workqueue/index.js';
+import { fnArg } from '../workqueue/work-fn.js';
+import { workId } from '../workqueue/work.js';
 import { booleanOption } from './high-res-timer.js';
 import { TOKEN } from './work-runner.js';
 
@@ -104,7 +105,7 @@ class Item {
     readonly work: work_struct,
     readonly signal: AbortSignal | undefined,
   ) {
-    this.id = work._id; // unique while the item lives; the runner tags failures with it
+    this.id = workId(work); // unique while the item lives; the runner tags failures with it
     this.promise = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -213,8 +214,8 @@ export class WorkQueue {
       return;
     }
     const w = (err as { work?: unknown }).work;
-    if (w instanceof work_struct && this.#entries.has(w._id)) {
-      this.#errors.set(w._id, err); // the item failed outside the function (its worker exited): the queue's error
+    if (w instanceof work_struct && this.#entries.has(workId(w))) {
+      this.#errors.set(workId(w), err); // the item failed outside the function (its worker exited): the queue's error
       return;
     }
     reportError(err); // not one of this facade's items: the usual error path

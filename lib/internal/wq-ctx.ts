@@ -3,7 +3,7 @@
  * before it imports any work function's module, so a work function that
  * imports ktimers and calls `queue_work` (self-requeue, chaining) reaches the
  * worker-side path: an atomic test-and-set of PENDING in the shared item table
- * and a request record to the main thread (lib/internal/wq-worker.ts).
+ * and a request record to the main thread (lib/workqueue/worker.ts).
  * @internal
  */
 export interface WorkerSide {

@@ -1,15 +1,16 @@
 /**
- * The workqueue's worker pools, main-thread side: threads, rings, wake-ups.
- * The semantics (PENDING, max_active, ordering, flush colours, cancel) live in
- * lib/workqueue.ts; this file only moves item ids to worker threads and
- * completion records back. Layouts and the lock-free protocols are described
- * in lib/internal/wq-shared.ts.
+ * The workqueue's worker pools, main-thread side: rings, wake-ups, the stall
+ * check, completions. The semantics (PENDING, max_active, ordering, flush
+ * colours, cancel) live in lib/workqueue/; this file only moves item ids to
+ * worker threads and completion records back. Layouts and the lock-free
+ * protocols are described in wq-shared.ts; the item table and keep-alive are
+ * wq-items.ts's, one worker thread's record wq-thread.ts's.
  *
- * Why this design (measured, see bench/workqueue.js and the README):
+ * Why this design (bench/workqueue.js measures it; docs/performance.md has the figures):
  * - A postMessage per item costs a structured clone and a uv_async wake-up on
- *   each side; piscina, built that way, does ~40,000 items/s with 2 threads.
- *   Here a data-less item is two Int32 writes into a shared ring and, only when
- *   a worker sleeps, one Atomics.notify. Workers claim entries with a CAS and
+ *   each side, which is what bounds a pool built that way (piscina). Here a
+ *   data-less item is two Int32 writes into a shared ring and, only when a
+ *   worker sleeps, one Atomics.notify. Workers claim entries with a CAS and
  *   run them back to back without touching the main thread.
  * - Completions come back in batches: a worker appends a record to its own
  *   SPSC ring and rings a doorbell only on its 0 -> 1 transition; the main
@@ -18,7 +19,7 @@
  *   max_active, so a tight queue_work loop never stalls on the event loop.
  * - An item with `data` goes as one message to one worker (structured clone
  *   keeps SharedArrayBuffers shared, which v8.serialize into a byte ring could
- *   not, and v8.serialize + deserialize cost ~5.5 us per small object),
+ *   not, and costs less than v8.serialize + deserialize of a small object),
  *   announced by a per-worker counter; the worker takes it with
  *   receiveMessageOnPort. With no worker idle it waits in the pool's backlog
  *   here and workers that run dry ask for a batch (R_WANT). A message is only
@@ -29,34 +30,34 @@
  *   and the stall check (every STALL_MS) hands waiting items to idle workers
  *   and grows the pool, counting items held by busy workers as waiting. Without
  *   that, a batch handed to a worker that then blocked waited behind it while
- *   other workers idled (6 items of 200 ms: 870 ms on 3 warm workers, ~1.1 s
- *   cold, instead of ~400 ms).
+ *   other workers idled (test/workqueue-data.test.ts).
  * - No thread exists until the first item is dispatched to a pool. A pool
  *   starts workers one at a time up to its base size (unbound: one per CPU;
  *   per-CPU: one) while entries wait and no worker sleeps, and beyond that, up
  *   to STALL_CAP, when every worker has been on one item for STALL_MS (the
  *   kernel's concurrency management seen from outside). Idle workers are
- *   unref'd: only outstanding work keeps the process alive (one ref'd
- *   MessagePort, toggled on 0 <-> 1 of the outstanding count). A worker that
- *   exits mid-item has the items it started reported (ERR_KTIMERS_WORKER_EXIT);
- *   items with data it held unstarted go to the other workers.
+ *   unref'd: only outstanding work keeps the process alive (wq-items.ts
+ *   holdRef). A worker that exits mid-item has the items it started reported
+ *   (ERR_KTIMERS_WORKER_EXIT); items with data it held unstarted go to the
+ *   other workers.
  *
  * Ownership: every field here is J: (JS main thread only) except the SABs,
  * which follow the protocols of wq-shared.ts (A: atomics only).
  * @internal
  */
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import * as S from './wq-shared.js';
 import { reportError } from './virtual.js';
-import { rangeError } from '../errors.js';
+import { control, itemTable, sharedBuffers } from './wq-items.js';
+import { busy, idle, newPoolWorker, prune, unseen, type Held, type WorkerRec } from './wq-thread.js';
 
 export interface FnRef {
   module: string;
   name: string;
 }
 
-/** What the workqueue layer does with records (set once by lib/workqueue.ts). */
+/** What the workqueue layer does with records (set once by lib/workqueue/records.ts). */
 export interface RecordSink {
   (type: number, item: number, a: number, b: number, c: number, msg: unknown): void;
 }
@@ -64,53 +65,6 @@ export interface RecordSink {
 let sink: RecordSink | null = null;
 export function setRecordSink(s: RecordSink): void {
   sink = s;
-}
-
-// --- process-wide shared state -----------------------------------------------------
-
-let itemsSab: SharedArrayBuffer | null = null;
-let items: Int32Array | null = null;
-let ctlSab: SharedArrayBuffer | null = null;
-let ctl: Int32Array | null = null;
-let nextItem = 0;
-const freeItems: number[] = [];
-
-/** The item table (created on first use). Length-tracking view over a growable SAB. */
-export function itemTable(): Int32Array {
-  if (items === null) {
-    itemsSab = new (SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer)(
-      S.ITEMS_INITIAL * 4,
-      { maxByteLength: S.ITEMS_MAX * 4 },
-    );
-    items = new Int32Array(itemsSab);
-    ctlSab = new SharedArrayBuffer(S.C_WORDS * 4);
-    ctl = new Int32Array(ctlSab);
-  }
-  return items;
-}
-
-/** A fresh state word for a work_struct. Ids of collected items are reused. */
-export function allocItem(): number {
-  const t = itemTable();
-  const id = freeItems.pop();
-  if (id !== undefined) {
-    Atomics.store(t, id, 0);
-    return id;
-  }
-  if (nextItem >= t.length) {
-    const len = t.length * 2;
-    if (len > S.ITEMS_MAX) {
-      // Each work_struct owns one Int32 state word in a growable SharedArrayBuffer that
-      // every worker maps; 2^24 words (64 MiB) is its fixed maximum size.
-      throw rangeError('ERR_KTIMERS_TOO_MANY_WORK_ITEMS', `more than ${S.ITEMS_MAX} live work items (work_struct objects not yet collected)`);
-    }
-    (itemsSab as unknown as { grow(n: number): void }).grow(len * 4);
-  }
-  return nextItem++;
-}
-
-export function freeItem(id: number): void {
-  freeItems.push(id);
 }
 
 // --- function registry -------------------------------------------------------------
@@ -135,106 +89,8 @@ export function fnRef(id: number): FnRef | undefined {
   return fnTable[id];
 }
 
-// --- keep-alive -------------------------------------------------------------------
-
-let keep: MessageChannel | null = null;
-let outstanding = 0;
-
-/**
- * Outstanding work (queued or running items) keeps the process alive like a
- * ref'd timer; idle pools do not. Toggled only on 0 <-> 1.
- */
-export function holdRef(d: number): void {
-  const before = outstanding;
-  outstanding += d;
-  if (before === 0 && outstanding > 0) {
-    if (keep === null) {
-      keep = new MessageChannel();
-      keep.port1.on('message', () => {});
-    }
-    keep.port1.ref();
-  } else if (before > 0 && outstanding === 0) {
-    keep!.port1.unref();
-  }
-}
-
 // --- pools ------------------------------------------------------------------------
 
-interface WorkerRec {
-  w: Worker;
-  out: Int32Array;
-  port: MessagePort;
-  online: boolean;
-  /** J: ids of items with data sent to this worker and not reported back (lost if it dies) */
-  direct: Set<number>;
-  /** J: sequence number of the next item message to this worker (Int32, wraps; its claim word) */
-  sent: number;
-  /** J: item messages sent and maybe not claimed yet (from heldHead; those below O_DSEEN are pruned) */
-  held: (Held | undefined)[];
-  heldHead: number;
-}
-
-interface Held {
-  s: number;
-  id: number;
-  fw: number;
-  data: unknown;
-}
-
-/** Forgets held messages the worker has processed (claimed or dropped): s < O_DSEEN. */
-function prune(w: WorkerRec): void {
-  const seen = Atomics.load(w.out, S.O_DSEEN);
-  const h = w.held;
-  let i = w.heldHead;
-  while (i < h.length && ((seen - h[i]!.s) | 0) > 0) h[i++] = undefined; // drop the data reference
-  if (i === h.length) {
-    h.length = 0;
-    i = 0;
-  } else if (i > 64 && i * 2 > h.length) {
-    w.held = h.slice(i);
-    i = 0;
-  }
-  w.heldHead = i;
-}
-
-/** Item messages sent to `w` that it has not processed yet (claimed or dropped). */
-function unseen(w: WorkerRec): number {
-  return (w.sent - Atomics.load(w.out, S.O_DSEEN)) | 0;
-}
-
-/** Idle: no item running, no item message unprocessed. */
-function idle(w: WorkerRec): boolean {
-  return Atomics.load(w.out, S.O_CURRENT) === 0 && unseen(w) === 0;
-}
-
-/** Its held items wait behind something: it runs an item, or has not started yet. */
-function busy(w: WorkerRec): boolean {
-  return !w.online || Atomics.load(w.out, S.O_CURRENT) !== 0;
-}
-
-const workerURL = new URL('./wq-worker.js', import.meta.url);
-
-
-/**
- * execArgv for pool workers: the parent's, without --input-type or an --eval'd
- * entry, and without what Worker refuses (ERR_WORKER_INVALID_EXEC_ARGV: V8 and
- * process-wide options such as --expose-gc or --max-semi-space-size, which a
- * worker shares with the process anyway). Learned at the first spawn that is
- * refused, then kept.
- */
-let workerExecArgv: string[] | null = null;
-function newPoolWorker(opts: ConstructorParameters<typeof Worker>[1]): Worker {
-  workerExecArgv ??= process.execArgv.filter((a) => !a.startsWith('--eval') && a !== '-e' && !a.startsWith('--input-type'));
-  try {
-    return new Worker(workerURL, { ...opts, execArgv: workerExecArgv });
-  } catch (e) {
-    if ((e as { code?: unknown })?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
-    // "Initiated Worker with invalid execArgv flags: --a, --b=1"
-    const bad = new Set(String((e as Error).message).slice(String((e as Error).message).lastIndexOf(': ') + 2).split(', '));
-    workerExecArgv = workerExecArgv.filter((a) => !bad.has(a) && !bad.has(a.split('=')[0]!));
-    return new Worker(workerURL, { ...opts, execArgv: workerExecArgv });
-  }
-}
 export class Pool {
   /** J: */ readonly workers: WorkerRec[] = [];
   readonly ctl: Int32Array;
@@ -348,7 +204,7 @@ export class Pool {
       this.#send(w, it.id, it.fw, it.data);
       return true;
     } catch (error) {
-      Atomics.and(items!, it.id, ~(S.W_ARMED | S.W_PENDING));
+      Atomics.and(itemTable(), it.id, ~(S.W_ARMED | S.W_PENDING));
       Atomics.sub(this.ctl, S.P_DATA_WAITING, 1);
       this.inflight--;
       sink!(S.R_FAIL, it.id, 0, 0, 0, { error, kind: 'data' });
@@ -417,7 +273,7 @@ export class Pool {
   }
 
   #spawn(): WorkerRec {
-    itemTable();
+    const { items: itemsSab, ctl: ctlSab } = sharedBuffers();
     const { port1, port2 } = new MessageChannel();
     const outSab = new SharedArrayBuffer(S.O_WORDS * 4);
     const w = newPoolWorker({
@@ -536,7 +392,7 @@ export class Pool {
     const lost = new Set(rec.direct);
     const cur = Atomics.load(rec.out, S.O_CURRENT);
     if (cur > 0) lost.add(cur - 1);
-    const t = items!;
+    const t = itemTable();
     for (const id of lost) {
       Atomics.and(t, id, ~(S.W_RUNNING | S.W_ARMED | S.W_PENDING));
       this.inflight--;
@@ -611,6 +467,7 @@ let waiting = false;
 
 /** Arms one Atomics.waitAsync on the doorbell while anything is in flight. */
 function armDoorbell(): void {
+  const ctl = control();
   if (waiting || ctl === null) return;
   waiting = true;
   // Atomics.waitAsync is in Node >= 16 (V8), not yet in TypeScript's ES2022 lib.
@@ -638,7 +495,7 @@ function onDoorbell(): void {
  */
 let reaping = false;
 export function reap(): void {
-  if (ctl === null || reaping) return;
+  if (control() === null || reaping) return;
   reaping = true;
   try {
     reapAll();
@@ -648,7 +505,7 @@ export function reap(): void {
 }
 
 function reapAll(): void {
-  Atomics.store(ctl!, S.C_DOORBELL, 0);
+  Atomics.store(control()!, S.C_DOORBELL, 0);
   for (const p of pools.values()) {
     for (const w of p.workers) {
       const out = w.out;

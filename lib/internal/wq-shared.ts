@@ -1,6 +1,6 @@
 /**
  * Shared-memory layouts of the workqueue pool, used by both sides: the JS main
- * thread (lib/internal/wq-pool.ts) and the pool workers (lib/internal/wq-worker.ts).
+ * thread (lib/internal/wq-pool.ts) and the pool workers (lib/workqueue/worker.ts).
  * Every index here *must* match on both sides; both import this one file.
  *
  * Three kinds of SharedArrayBuffer:

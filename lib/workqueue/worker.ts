@@ -20,10 +20,10 @@
  * @internal
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import * as S from './wq-shared.js';
-import { moduleSpecifier, postError } from './thread-error.js';
-import { wside } from './wq-ctx.js';
-import { remoteWork } from '../workqueue.js';
+import * as S from '../internal/wq-shared.js';
+import { moduleSpecifier, postError } from '../internal/thread-error.js';
+import { wside } from '../internal/wq-ctx.js';
+import { remoteWork } from './work.js';
 import { gettid, sched_setaffinity, setpriority } from '../sched.js';
 
 interface Wd {
