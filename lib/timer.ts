@@ -38,7 +38,8 @@ import { disarm } from './internal/engine.js';
 import { reportError, virt } from './internal/virtual.js';
 import { enterIrq, exitIrq, irq } from './internal/irq.js';
 import { functionArg } from './internal/validate.js';
-import { HZ, INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies, TICK_NSEC } from './jiffies.js';
+import { jiffiesArg } from './jiffies.js';
+import { HZ, INITIAL_JIFFIES, jiffiesAtNs, jiffyStartNs, refreshJiffies, TICK_NSEC } from './internal/jiffies-clock.js';
 import { MAX_SAFE_JIFFIES, Wheel } from './internal/wheel.js';
 import { CLOCK_MONOTONIC } from './ktime.js';
 

@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { engineState } from '../dist/internal/engine.js';
 import * as T from '../dist/timer.js';
-import { jiffyStartNs } from '../dist/jiffies.js';
+import { jiffyStartNs } from '../dist/internal/jiffies-clock.js';
 import { SLOWDOWN, until } from './helpers.js';
 
 /** The main thread's voluntary context switches so far: one per sleep that ended. */
