@@ -43,7 +43,7 @@ import { native } from './binding.js';
 import { jiffiesArg } from './jiffies.js';
 import { INITIAL_JIFFIES, jiffiesAtNs, jiffyStartNs, refreshJiffies } from './internal/jiffies-clock.js';
 import { S64_MAX, S64_MIN } from './internal/validate.js';
-import { installVirtualWheel, runTimers, uninstallVirtualWheel, virtualNextExpiry } from './timer.js';
+import { installVirtualWheel, runTimers, uninstallVirtualWheel, virtualNextExpiry } from './timer/driver.js';
 
 /** Options of {@link installVirtualClock}. */
 export interface VirtualClockOptions {

@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { native } from '../dist/binding.js';
-import * as TL from '../dist/timer.js';
+import * as TL from '../dist/timer/driver.js';
 import { installVirtualClock, type VirtualClock, type VirtualClockOptions } from '../dist/testing.js';
 import { virt } from '../dist/internal/virtual.js';
 import { setMonotonicSource } from '../dist/internal/clock.js';

@@ -47,7 +47,7 @@ export const LVL_OFFS = (n: number): number => n * LVL_SIZE;
 export const LVL_START = (n: number): number => (n === 0 ? 0 : LVL_MASK * LVL_GRAN(n - 1));
 
 /** `LVL_DEPTH`: the number of levels, 9 when HZ > 100, else 8 (a coarser tick already reaches far). */
-export const LVL_DEPTH = (hz: number): number => (hz > 100 ? 9 : 8);
+export const LVL_DEPTH = (hz: number): 8 | 9 => (hz > 100 ? 9 : 8);
 
 /** `WHEEL_TIMEOUT_CUTOFF`: timeouts of this many jiffies or more are capped. */
 export const WHEEL_TIMEOUT_CUTOFF = (depth: number): number => LVL_START(depth);
