@@ -9,7 +9,7 @@
 // every exported function; the targeted tests and the fuzz below are driven by it.
 // A new export without an entry fails the "covers every export" test.
 // Covered: ktime, hrtimer, context, jiffies (lib/jiffies.ts), timer_list
-// (lib/timer.ts), workqueue, the durations, and at the end ktimers/testing's
+// (lib/timer/), workqueue, the durations, and at the end ktimers/testing's
 // installVirtualClock. The idiomatic layer (ktimers/promises, HighResTimer,
 // WorkQueue) and installVirtualClock with its clock have their own fuzz (after the
 // kernel API's): options objects are read there, so an exception thrown by the
