@@ -71,7 +71,7 @@ let tickAt = -1; // jiffy the tick is armed for, -1 none
 
 // jiffies of the real clock as a number, cheaply: performance.now() is
 // CLOCK_MONOTONIC (libuv's uv_hrtime) since the process's time origin, and
-// costs half an N-API clock call. `monoAtZero` maps it back to CLOCK_MONOTONIC;
+// is cheaper than an N-API clock call. `monoAtZero` maps it back to CLOCK_MONOTONIC;
 // it is read just before performance.now(), so the mapped clock lags the true
 // one by at most that gap (sub-microsecond): jiffies may read one low for that
 // long after a jiffy starts, which places a timer as it would have been a
