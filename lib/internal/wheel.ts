@@ -21,7 +21,8 @@
  * `next_expiry_recalc` (a bucket was emptied by a delete), a pending bitmap, and
  * the bucket lists. Timers are added at the head of a bucket, so a bucket
  * expires most-recent-first; collected buckets run from the highest level down
- * (kernel order, §b.5). Three bases as on a NO_HZ kernel: BASE_LOCAL (pinned),
+ * (__run_timers() calls expire_timers() from the last level collected to
+ * level 0). Three bases as on a NO_HZ kernel: BASE_LOCAL (pinned),
  * BASE_GLOBAL, BASE_DEF (deferrable).
  *
  * Why JS and typed arrays (it was C++ behind N-API until the benchmarks said
