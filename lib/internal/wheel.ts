@@ -56,7 +56,6 @@ import {
   LVL_GRAN,
   LVL_MASK,
   LVL_SIZE,
-  WHEEL_TIMEOUT_CUTOFF,
   WHEEL_TIMEOUT_MAX,
 } from './wheel-levels.js';
 
@@ -91,7 +90,7 @@ export function effectiveExpires(num: number, expires: bigint | number, clk: num
 
 export class Wheel<T> {
   readonly depth: number;
-  readonly timeoutCutoff: number;
+  /** WHEEL_TIMEOUT_MAX of this depth: where effectiveExpires() puts an expiry capped beyond 2^53. */
   readonly timeoutMax: number;
   /** LVL_GRAN(n) for n in [0, depth): recalcNextExpiry's shift back from a level's clock. */
   private readonly gran: Float64Array;
@@ -141,7 +140,6 @@ export class Wheel<T> {
   ) {
     this.depth = depth;
     this.gran = Float64Array.from({ length: depth }, (_, n) => LVL_GRAN(n));
-    this.timeoutCutoff = WHEEL_TIMEOUT_CUTOFF(depth);
     this.timeoutMax = WHEEL_TIMEOUT_MAX(depth);
     this.pendingMap = new Uint32Array(NBASES * depth * 2);
     this.vectors = new Int32Array(NBASES * depth * LVL_SIZE).fill(-1);
