@@ -14,7 +14,8 @@
  * wheel.ts), so `x & LVL_MASK` is exact (ToInt32 keeps the low 32 bits of an
  * integer below 2^53) and a right shift by LVL_SHIFT(n) is a floor division by
  * LVL_GRAN(n) (`>>` itself would truncate to 32 bits).
- * @internal
+ *
+ * Not part of the package's API: the public LVL_* of lib/timer/ derive from it.
  */
 
 /** Each level is LVL_CLK_DIV times coarser than the one below. */
