@@ -39,7 +39,7 @@
  */
 import { KtimersError, describe, kwarn, typeError } from './errors.js';
 import { functionArg } from './internal/validate.js';
-import { jiffiesArg } from './jiffies.js';
+import { jiffiesArg } from './internal/jiffies-clock.js';
 import { add_timer as modernAddTimer, timer_delete, timer_delete_sync, timer_list, timer_pending, TIMER_DEFERRABLE } from './timer/index.js';
 import { fieldsWritable, initTimerKey } from './timer/fields.js';
 

@@ -40,8 +40,7 @@ import { setMonotonicSource } from './internal/clock.js';
 import { cancelVirtual, nextVirtualEvent, runVirtualPass } from './internal/engine.js';
 import { virt } from './internal/virtual.js';
 import { native } from './binding.js';
-import { jiffiesArg } from './jiffies.js';
-import { INITIAL_JIFFIES, jiffiesAtNs, jiffyStartNs, refreshJiffies } from './internal/jiffies-clock.js';
+import { INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies } from './internal/jiffies-clock.js';
 import { S64_MAX, S64_MIN } from './internal/validate.js';
 import { installVirtualWheel, runTimers, uninstallVirtualWheel, virtualNextExpiry } from './timer/driver.js';
 

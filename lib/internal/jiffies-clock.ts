@@ -1,6 +1,7 @@
 /**
  * The jiffies clock: HZ, the tick's length, the jiffy each CLOCK_MONOTONIC
- * instant falls in, and the `jiffies` snapshot with its refresh.
+ * instant falls in, and the `jiffies` snapshot with its refresh; and the check
+ * of a jiffies argument, which every module that takes one shares.
  *
  * Why here and not in lib/jiffies.ts: the engine refreshes the snapshot before
  * every callback (so `jiffies` is current inside it, as in the kernel) and the
@@ -11,6 +12,7 @@
  */
 import { rangeError } from '../errors.js';
 import { monotonicNs } from './clock.js';
+import { intArg, U64_MAX } from './validate.js';
 
 const HZ_CHOICES = [100, 250, 300, 1000] as const;
 
@@ -75,4 +77,18 @@ export let jiffies: bigint = readJiffies();
 export function refreshJiffies(): bigint {
   jiffies = readJiffies();
   return jiffies;
+}
+
+// --- a jiffies argument ------------------------------------------------------------
+
+/**
+ * A jiffies value (`unsigned long`/`u64`, or a `long` delta): a bigint, or a
+ * safe-integer number (exact up to 2^53 − 1 jiffies, 285,000 years at
+ * HZ=1000), so a hot loop can keep `Number(jiffies)` and add plain numbers
+ * instead of allocating a bigint per call. Never coerced: a fractional or
+ * unsafe number is a RangeError, anything else a TypeError. Returned as a bigint.
+ * @internal (lib/jiffies.ts, lib/timer/, lib/workqueue.ts, ktimers/legacy and ktimers/testing)
+ */
+export function jiffiesArg(v: unknown, name: string, min = 0n, max = U64_MAX, what = 'unsigned long'): bigint {
+  return intArg(v, name, min, max, `jiffies, ${what}`);
 }

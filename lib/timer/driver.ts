@@ -24,13 +24,12 @@
  *   on the real timeline.
  */
 import { hrtimer, hrtimer_setup, hrtimer_start, HRTIMER_MODE_ABS_SOFT, HRTIMER_NORESTART } from '../hrtimer.js';
-import { jiffiesArg } from '../jiffies.js';
 import { CLOCK_MONOTONIC } from '../ktime.js';
 import { native } from '../binding.js';
 import { disarm } from '../internal/engine.js';
 import { reportError, virt } from '../internal/virtual.js';
 import { enterIrq, exitIrq } from '../internal/irq.js';
-import { HZ, INITIAL_JIFFIES, jiffiesAtNs, jiffyStartNs, refreshJiffies, TICK_NSEC } from '../internal/jiffies-clock.js';
+import { HZ, INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies, TICK_NSEC } from '../internal/jiffies-clock.js';
 import { LVL_DEPTH, LVL_SIZE } from '../internal/wheel-levels.js';
 import { MAX_SAFE_JIFFIES, Wheel } from '../internal/wheel.js';
 import {

@@ -20,7 +20,7 @@
  */
 import { KtimersError, describe, kwarn, rangeError, typeError } from '../errors.js';
 import { irq } from '../internal/irq.js';
-import { HZ } from '../internal/jiffies-clock.js';
+import { HZ, jiffiesArg } from '../internal/jiffies-clock.js';
 import { functionArg } from '../internal/validate.js';
 import {
   LVL_CLK_SHIFT as lvlClkShift,
@@ -30,7 +30,6 @@ import {
   WHEEL_TIMEOUT_CUTOFF as timeoutCutoff,
   WHEEL_TIMEOUT_MAX as timeoutMax,
 } from '../internal/wheel-levels.js';
-import { jiffiesArg } from '../jiffies.js';
 import { detach, modTimer, MOD_TIMER_NOTPENDING, MOD_TIMER_PENDING_ONLY, MOD_TIMER_REDUCE } from './driver.js';
 import { setupArg, timerArg, writeField } from './fields.js';
 import {
