@@ -35,7 +35,7 @@ const IDLE_COUNT = Number(opt['idle-count']), IDLE_MS = Number(opt['idle-ms']);
 const LEAD_MS = 50; // section 3: all timers armed for now + 50 ms (one level-0 bucket)
 
 const k = await import('../dist/index.js');
-const { wheelState } = await import('../dist/timer.js'); // internal: the base's clk / next_expiry
+const { wheelState } = await import('../dist/timer/driver.js'); // internal: the base's clk / next_expiry
 // Which code was measured: the commit, flagged if lib/ or native/ differ from it.
 const git = (...a) => spawnSync('git', a, { cwd: here, encoding: 'utf8' }).stdout?.trim() ?? '';
 const commit = (git('rev-parse', '--short', 'HEAD') || 'unknown') + (git('status', '--porcelain', '--', '../lib', '../native') ? ' (lib/native modified)' : '');

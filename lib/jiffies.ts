@@ -38,8 +38,7 @@
  * current CPU of `round_jiffies*` is 0 (no skew); `__round_jiffies_relative` and
  * `__round_jiffies_up_relative` take an explicit one (skew 3·cpu jiffies).
  */
-import { rangeError } from './errors.js';
-import { monotonicNs } from './internal/clock.js';
+import { HZ, jiffiesArg, refreshJiffies } from './internal/jiffies-clock.js';
 import { intArg, S64_MAX, S64_MIN, U64_MAX, u64Arg } from './internal/validate.js';
 
 const U32_MAX = 0xffff_ffffn;
@@ -53,35 +52,22 @@ const s32 = (v: bigint): bigint => BigInt.asIntN(32, v);
 
 // --- HZ and the constants derived from it ------------------------------------
 
-const HZ_CHOICES = [100, 250, 300, 1000] as const;
-
-function loadHz(): number {
-  const raw = process.env.KTIMERS_HZ;
-  if (raw === undefined) return 1000;
-  const hz = HZ_CHOICES.find((h) => String(h) === raw);
-  if (hz === undefined) {
-    throw rangeError(
-      'ERR_KTIMERS_INVALID_HZ',
-      `KTIMERS_HZ must be one of ${HZ_CHOICES.join(', ')} (the kernel's CONFIG_HZ choices), got ${JSON.stringify(raw)}`,
-    );
-  }
-  return hz;
-}
-
-/** Ticks per second, fixed for the process (env `KTIMERS_HZ`: 100, 250, 300 or 1000; default 1000). */
-export const HZ: number = loadHz();
+// HZ, TICK_NSEC, INITIAL_JIFFIES and the clock are lib/internal/jiffies-clock.ts
+// (the engine and the wheel's driver read them from beneath this module).
+export { HZ, INITIAL_JIFFIES, jiffies, TICK_NSEC } from './internal/jiffies-clock.js';
+/**
+ * Transitional, for the modules other work is moving at the same time
+ * (lib/workqueue.ts, lib/internal/kthread-ops.ts): the check of a jiffies
+ * argument lives in lib/internal/jiffies-clock.ts; this re-export goes once they
+ * import it from there, and lib/index.ts can then `export *` this module.
+ * @internal
+ */
+export { jiffiesArg } from './internal/jiffies-clock.js';
 /** The tick rate of the user-visible `clock_t` (100 on x86 and arm64). */
 export const USER_HZ = 100;
 const hz = BigInt(HZ);
-/** Nanoseconds per tick: `(NSEC_PER_SEC + HZ/2) / HZ` (HZ 1000/300/250/100: 1,000,000 / 3,333,333 / 4,000,000 / 10,000,000). */
-export const TICK_NSEC: bigint = (1_000_000_000n + hz / 2n) / hz;
 /** Microseconds per tick: `(USEC_PER_SEC + HZ/2) / HZ`. */
 export const TICK_USEC: bigint = (1_000_000n + hz / 2n) / hz;
-/**
- * jiffies at boot: `(unsigned long)(unsigned int)(-300*HZ)`, so that the low 32
- * bits wrap 300 s after boot (e.g. 4,294,667,296 = 0xFFFB6C20 at HZ=1000).
- */
-export const INITIAL_JIFFIES: bigint = u32(-300n * hz);
 /** The "infinite timeout": `(LONG_MAX >> 1) − 1` = 0x3FFFFFFFFFFFFFFE. */
 export const MAX_JIFFY_OFFSET: bigint = (S64_MAX >> 1n) - 1n;
 
@@ -103,63 +89,12 @@ const USEC_TO_HZ_SHR32 = 43n;
 
 // --- argument checks (never coerce) -----------------------------------------
 
-/**
- * A jiffies value (`unsigned long`/`u64`, or a `long` delta): a bigint, or a
- * safe-integer number (exact up to 2^53 − 1 jiffies, 285,000 years at
- * HZ=1000), so a hot loop can keep `Number(jiffies)` and add plain numbers
- * instead of allocating a bigint per call. Never coerced: a fractional or
- * unsafe number is a RangeError, anything else a TypeError. Returned as a bigint.
- * @internal (also lib/timer.ts, lib/workqueue.ts)
- */
-export function jiffiesArg(v: unknown, name: string, min = 0n, max = U64_MAX, what = 'unsigned long'): bigint {
-  return intArg(v, name, min, max, `jiffies, ${what}`);
-}
-
 /** An unsigned count: a bigint, or a safe-integer number, in [0, max]. */
 function countArg(v: unknown, name: string, max = U32_MAX, what = 'unsigned int'): bigint {
   return intArg(v, name, 0n, max, what);
 }
 
 // --- the counter --------------------------------------------------------------
-
-/**
- * The jiffy that CLOCK_MONOTONIC time `ns` falls in: INITIAL_JIFFIES plus the
- * ticks since 0, rounded down (a virtual clock may be below zero).
- * @internal (also the wheel driver and the virtual clock)
- */
-export function jiffiesAtNs(ns: bigint): bigint {
-  let ticks = ns / TICK_NSEC;
-  if (ns % TICK_NSEC < 0n) ticks -= 1n;
-  return INITIAL_JIFFIES + ticks;
-}
-
-/** The CLOCK_MONOTONIC instant jiffy `j` starts at. @internal */
-export function jiffyStartNs(j: bigint): bigint {
-  return (j - INITIAL_JIFFIES) * TICK_NSEC;
-}
-
-function readJiffies(): bigint {
-  return u64(jiffiesAtNs(monotonicNs()));
-}
-
-/**
- * The jiffies counter as last read: a snapshot, not a ticking counter (see the
- * module doc). Current inside timer_list callbacks (the wheel refreshes it at
- * each expiry pass) and right after any call here that reads the clock;
- * possibly stale otherwise. `get_jiffies_64()` is exact.
- */
-export let jiffies: bigint = readJiffies();
-
-/**
- * Re-read the clock into the `jiffies` snapshot (the timer wheel calls this at
- * each expiry pass).
- * Return: the new value.
- * @internal
- */
-export function refreshJiffies(): bigint {
-  jiffies = readJiffies();
-  return jiffies;
-}
 
 /**
  * `get_jiffies_64()`: the 64-bit jiffies value, read from the clock now (also

@@ -39,17 +39,9 @@
  */
 import { KtimersError, describe, kwarn, typeError } from './errors.js';
 import { functionArg } from './internal/validate.js';
-import { jiffiesArg } from './jiffies.js';
-import {
-  add_timer as modernAddTimer,
-  fieldsWritable,
-  initTimerKey,
-  timer_delete,
-  timer_delete_sync,
-  timer_list,
-  timer_pending,
-  TIMER_DEFERRABLE,
-} from './timer.js';
+import { jiffiesArg } from './internal/jiffies-clock.js';
+import { add_timer as modernAddTimer, timer_delete, timer_delete_sync, timer_list, timer_pending, TIMER_DEFERRABLE } from './timer/index.js';
+import { fieldsWritable, initTimerKey } from './timer/fields.js';
 
 export {
   HZ,
@@ -62,7 +54,7 @@ export {
   time_after_eq,
   time_before_eq,
 } from './jiffies.js';
-export { mod_timer, timer_pending, TIMER_DEFERRABLE } from './timer.js';
+export { mod_timer, timer_pending, TIMER_DEFERRABLE } from './timer/index.js';
 
 /** A pre-4.15 timer callback: `void (*function)(unsigned long data)`; `data` is any JS value here. */
 export type LegacyTimerFunction<D = any> = (data: D) => void;

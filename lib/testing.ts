@@ -40,9 +40,9 @@ import { setMonotonicSource } from './internal/clock.js';
 import { cancelVirtual, nextVirtualEvent, runVirtualPass } from './internal/engine.js';
 import { virt } from './internal/virtual.js';
 import { native } from './binding.js';
-import { INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies } from './jiffies.js';
+import { INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies } from './internal/jiffies-clock.js';
 import { S64_MAX, S64_MIN } from './internal/validate.js';
-import { installVirtualWheel, runTimers, uninstallVirtualWheel, virtualNextExpiry } from './timer.js';
+import { installVirtualWheel, runTimers, uninstallVirtualWheel, virtualNextExpiry } from './timer/driver.js';
 
 /** Options of {@link installVirtualClock}. */
 export interface VirtualClockOptions {

@@ -35,12 +35,12 @@ function entryPoints() {
 
 /** Reading order of the main entry point: kernel timers first, then the support modules, then the idiomatic layer. */
 const GROUP_ORDER = [
-  'lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts',
+  'lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer/index.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts',
   'lib/api/duration.ts', 'lib/api/high-res-timer.ts', 'lib/api/work-queue.ts', 'lib/errors.ts',
 ];
 
 /** Modules that export kernel names: their snake_case functions get kernel-doc's Context:/Return: lines. */
-const KERNEL_MODULES = ['lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts'];
+const KERNEL_MODULES = ['lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer/index.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts'];
 
 /**
  * A file of a kernel area's folder (lib/workqueue/work.ts) is documented with its
@@ -74,6 +74,15 @@ export function generate() {
 
   const resolve = (sym) => (sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym);
   const isInternal = (sym) => sym.getJsDocTags(checker).some((t) => t.name === 'internal');
+  /** The last module outside lib/internal on the chain of re-exports that leads from `exp` to its declaration. */
+  const publicHome = (exp) => {
+    let home;
+    for (let s = exp; s && s.flags & ts.SymbolFlags.Alias; s = checker.getImmediateAliasedSymbol(s)) {
+      const f = s.declarations?.[0] && relative(root, s.declarations[0].getSourceFile().fileName);
+      if (f && !f.startsWith('lib/internal/')) home = f;
+    }
+    return home;
+  };
   const ownDecl = (sym) => sym.declarations?.find((d) => d.getSourceFile().fileName.startsWith(join(root, 'lib')));
   const memberName = (sym) => {
     const m = /^__@(\w+)@\d+$/.exec(sym.name);
@@ -320,9 +329,10 @@ export function generate() {
         seeAlso.push([exp.name, anchors.get(sym)]);
         continue;
       }
-      // Something re-exported from lib/internal is documented with the module that re-exports it.
+      // Something re-exported from lib/internal is documented with the public module that re-exports it
+      // (lib/jiffies.ts for HZ, not lib/index.ts, which re-exports it from there).
       let file = relative(root, decl.getSourceFile().fileName);
-      if (file.startsWith('lib/internal/') && exp.declarations?.length) file = relative(root, exp.declarations[0].getSourceFile().fileName);
+      if (file.startsWith('lib/internal/')) file = publicHome(exp) ?? file;
       let pos = decl.getStart();
       const area = areaOf(file);
       if (area) {

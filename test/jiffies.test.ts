@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
-import { refreshJiffies } from '../dist/jiffies.js';
+import { refreshJiffies } from '../dist/internal/jiffies-clock.js';
 import { setMonotonicSource } from '../dist/internal/clock.js';
 import { installVirtualClock } from '../dist/testing.js';
 

@@ -5,7 +5,7 @@
 // timer_list to every modern call.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as L from '../dist/legacy.js';
-import * as T from '../dist/timer.js';
+import * as T from '../dist/timer/index.js';
 import { get_jiffies_64, in_serving_softirq, INITIAL_JIFFIES } from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
 

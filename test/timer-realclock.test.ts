@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { engineState } from '../dist/internal/engine.js';
-import * as T from '../dist/timer.js';
-import { jiffyStartNs } from '../dist/jiffies.js';
+import * as T from '../dist/timer/index.js';
+import { wheelInfo, wheelState } from '../dist/timer/driver.js';
+import { jiffyStartNs } from '../dist/internal/jiffies-clock.js';
 import { SLOWDOWN, until } from './helpers.js';
 
 /** The main thread's voluntary context switches so far: one per sleep that ended. */
@@ -31,8 +32,8 @@ describe('timer_list on the real clock', () => {
       timers[name] = t;
     }
     // Levels from the distance to the base clk, which is j or a few jiffies past it.
-    expect(T.wheelInfo(timers.l0!)!.level).toBe(0);
-    expect(T.wheelInfo(timers.l1!)!.level).toBe(1);
+    expect(wheelInfo(timers.l0!)!.level).toBe(0);
+    expect(wheelInfo(timers.l1!)!.level).toBe(1);
     const bucket = { l0: j + 21n, l1: ((j + 100n + 8n) >> 3n) << 3n }; // calc_index(): (expires + gran) >> shift << shift
     const tickAt = () => engineState().programmed![0];
     expect(tickAt()).toBe(jiffyStartNs(bucket.l0));
@@ -137,7 +138,7 @@ describe('timer_list on the real clock', () => {
         j = k.get_jiffies_64();
         T.mod_timer(a, j + 1n); // level 0 rounds up: bucket expiry, and next_expiry, j + 2
         T.mod_timer(b, j + 5_000n);
-        const st = T.wheelState();
+        const st = wheelState();
         if (st.clk === j && st.nextExpiry === j + 2n) break;
         seen.push(`j ${j}: clk ${st.clk} next_expiry ${st.nextExpiry}`);
         expect(seen.length, seen.join('\n')).toBeLessThan(20);
@@ -149,25 +150,25 @@ describe('timer_list on the real clock', () => {
       reads.mockClear();
       expect(T.mod_timer(b, j + 3_000n)).toBe(1); // forwards: clk = next_expiry = j + 2
       expect(reads).toHaveBeenCalledTimes(1);
-      expect(T.wheelState()).toMatchObject({ clk: j + 2n, nextExpiry: j + 2n, timersPending: true });
+      expect(wheelState()).toMatchObject({ clk: j + 2n, nextExpiry: j + 2n, timersPending: true });
       reads.mockClear();
       // delta from clk j + 2 is 63: level 1 (from the jiffies now, >= j + 4, it would be < 63: level 0)
       expect(T.mod_timer(b, j + 65n)).toBe(1);
-      expect(T.wheelInfo(b)!.level).toBe(1);
+      expect(wheelInfo(b)!.level).toBe(1);
       expect(T.mod_timer(c, Number(j) + 62)).toBe(0); // a number expiry; delta 60: level 0
-      expect(T.wheelInfo(c)!.level).toBe(0);
+      expect(wheelInfo(c)!.level).toBe(0);
       expect(T.timer_reduce(b, j + 64n)).toBe(1); // delta 62: level 0
-      expect(T.wheelInfo(b)!.level).toBe(0);
+      expect(wheelInfo(b)!.level).toBe(0);
       expect(T.mod_timer_pending(c, j + 500n)).toBe(1);
       expect(reads).not.toHaveBeenCalled();
-      expect(T.wheelState().clk).toBe(j + 2n);
+      expect(wheelState().clk).toBe(j + 2n);
       // Once the pass has run the base is current again, and each arm reads the
       // clock. b and c go far out first, so that no other bucket can fall due
       // (and make the base behind again) however long the wait below takes.
       T.mod_timer(b, j + 5_000n);
       T.mod_timer(c, j + 5_000n);
       await until(() => fired >= 1);
-      expect(T.wheelState().nextExpiry > k.get_jiffies_64()).toBe(true);
+      expect(wheelState().nextExpiry > k.get_jiffies_64()).toBe(true);
       reads.mockClear();
       expect(T.mod_timer(a, k.get_jiffies_64() + 5_000n)).toBe(0);
       expect(reads).toHaveBeenCalledTimes(1);

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
-import * as T from '../dist/timer.js';
+import * as T from '../dist/timer/index.js';
+import { wheelInfo } from '../dist/timer/driver.js';
 import { native } from '../dist/binding.js';
 
 const J0 = k.INITIAL_JIFFIES + 1_000_000n; // an arbitrary, unaligned start
@@ -206,7 +207,7 @@ describe('return values (kernel cases §A)', () => {
       }
       expect([err?.constructor, err?.code], String(v)).toEqual([cls, code]);
       expect(T.timer_pending(t)).toBe(1);
-      expect(T.wheelInfo(t)!.level).toBe(1); // still in its level-1 bucket for start + 100
+      expect(wheelInfo(t)!.level).toBe(1); // still in its level-1 bucket for start + 100
     }
     expect(T.mod_timer(t, start + 5n)).toBe(1); // mod_timer overwrites the field, as ever
     advanceTo(start + 10n);
@@ -252,7 +253,7 @@ describe('wheel placement and firing jiffies (§B)', () => {
         const shift = BigInt(3 * lvl);
         const t = mk(`lvl${L}:${d}`);
         T.mod_timer(t, E);
-        expect(T.wheelInfo(t)!.level).toBe(lvl);
+        expect(wheelInfo(t)!.level).toBe(lvl);
         advanceTo(E + (1n << shift) + 1n);
         const f = firedAt(`lvl${L}:${d}`);
         expect(f).toEqual([((E >> shift) + 1n) << shift]);
@@ -267,7 +268,7 @@ describe('wheel placement and firing jiffies (§B)', () => {
     const E = start + (1n << 40n);
     T.mod_timer(t, E);
     expect(t.expires).toBe(E);
-    expect(T.wheelInfo(t)!.level).toBe(T.LVL_DEPTH - 1);
+    expect(wheelInfo(t)!.level).toBe(T.LVL_DEPTH - 1);
     const shift = BigInt(3 * (T.LVL_DEPTH - 1));
     const capped = start + T.WHEEL_TIMEOUT_MAX;
     advanceTo(capped + (1n << shift));
@@ -289,9 +290,9 @@ describe('wheel placement and firing jiffies (§B)', () => {
     const base = ((s + 100n) >> 3n) << 3n; // aligned, level-1 distance
     const t = mk('same');
     T.mod_timer(t, base + 1n);
-    const idx = T.wheelInfo(t)!.idx;
+    const idx = wheelInfo(t)!.idx;
     expect(T.mod_timer(t, base + 6n)).toBe(1);
-    expect(T.wheelInfo(t)!.idx).toBe(idx);
+    expect(wheelInfo(t)!.idx).toBe(idx);
     expect(t.expires).toBe(base + 6n);
     advanceTo(base + 100n);
     expect(firedAt('same')).toEqual([base + 8n]);
@@ -491,8 +492,8 @@ describe('timer.expires storage', () => {
       rets.push(T.mod_timer_pending(tb, j + d), T.mod_timer_pending(tn, Number(j + d)));
       expect(rets, `delta ${d}`).toEqual([0, 0, 1, 1, 1, 1, 1, 1]);
       expect(tn.expires).toBe(tb.expires);
-      expect(T.wheelInfo(tn), `delta ${d}`).toEqual(T.wheelInfo(tb));
-      seen.push(`${d}:${T.wheelInfo(tb)!.level}`);
+      expect(wheelInfo(tn), `delta ${d}`).toEqual(wheelInfo(tb));
+      seen.push(`${d}:${wheelInfo(tb)!.level}`);
     }
     // every level was reached
     expect(new Set(seen.map((x) => x.split(':')[1])).size).toBe(k.LVL_DEPTH);
@@ -502,7 +503,7 @@ describe('timer.expires storage', () => {
     an.expires = Number(j + 700n);
     T.add_timer(ab);
     T.add_timer(an);
-    expect([an.expires, T.wheelInfo(an)]).toEqual([ab.expires, T.wheelInfo(ab)]);
+    expect([an.expires, wheelInfo(an)]).toEqual([ab.expires, wheelInfo(ab)]);
     advanceTo(j + 2n * T.LVL_START(3));
     for (const [i, [tb, tn]] of pairs.entries()) {
       expect(firedAt(`nn${i}`)).toEqual(firedAt(`nb${i}`));

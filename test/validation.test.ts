@@ -9,7 +9,7 @@
 // every exported function; the targeted tests and the fuzz below are driven by it.
 // A new export without an entry fails the "covers every export" test.
 // Covered: ktime, hrtimer, context, jiffies (lib/jiffies.ts), timer_list
-// (lib/timer.ts), workqueue, the durations, and at the end ktimers/testing's
+// (lib/timer/), workqueue, the durations, and at the end ktimers/testing's
 // installVirtualClock. The idiomatic layer (ktimers/promises, HighResTimer,
 // WorkQueue) and installVirtualClock with its clock have their own fuzz (after the
 // kernel API's): options objects are read there, so an exception thrown by the
@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { native } from '../dist/binding.js';
-import * as TL from '../dist/timer.js';
+import * as TL from '../dist/timer/driver.js';
 import { installVirtualClock, type VirtualClock, type VirtualClockOptions } from '../dist/testing.js';
 import { virt } from '../dist/internal/virtual.js';
 import { setMonotonicSource } from '../dist/internal/clock.js';

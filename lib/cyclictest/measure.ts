@@ -36,7 +36,7 @@ import {
 } from '../hrtimer.js';
 import { CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI } from '../ktime.js';
 import { INITIAL_JIFFIES, TICK_NSEC, get_jiffies_64 } from '../jiffies.js';
-import { mod_timer, timer_delete, timer_list, timer_setup } from '../timer.js';
+import { mod_timer, timer_delete, timer_list, timer_setup } from '../timer/index.js';
 import type { Api, ClockName } from './options.js';
 
 /**

@@ -47,7 +47,7 @@ import { native } from '../binding.js';
 import { addSafe } from './arith.js';
 import { enterIrq, exitIrq } from './irq.js';
 import { clockNs, reportError, virt } from './virtual.js';
-import { refreshJiffies } from '../jiffies.js';
+import { refreshJiffies } from './jiffies-clock.js';
 import { KtimersError, typeError, unwritable } from '../errors.js';
 
 /** The fields of an hrtimer the engine owns (see lib/hrtimer.ts). */

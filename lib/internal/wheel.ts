@@ -12,32 +12,23 @@
  * accepts for timeouts that are mostly cancelled before they expire. Timeouts
  * past the wheel's capacity are placed as if they were WHEEL_TIMEOUT_MAX.
  *
- * Level table for the default HZ = 1000 (depth 9; delta = expires − clk):
- *
- *   Lvl  bucket offs  granularity       delta range (jiffies)          range (time)
- *    0      0         1 j  =    1 ms      0 ..           62            0 ..   62 ms
- *    1     64         8 j  =    8 ms     63 ..          503           63 ..  503 ms
- *    2    128        64 j  =   64 ms    504 ..        4,031        0.504 .. 4.031 s
- *    3    192       512 j  =  512 ms  4,032 ..       32,255        4.032 .. 32.26 s
- *    4    256     4,096 j  =  4.1 s  32,256 ..      258,047        32.3 s .. 4.3 min
- *    5    320    32,768 j  = 32.8 s  258,048 ..    2,064,383        4.3 .. 34.4 min
- *    6    384   262,144 j  = 4.4 min 2,064,384 ..  16,515,071       34.4 min .. 4.59 h
- *    7    448 2,097,152 j  =  35 min 16,515,072 .. 132,120,575      4.59 .. 36.7 h
- *    8    512 16,777,216 j = 4.66 h  132,120,576 .. 1,056,964,607   36.7 h .. 12.23 d
- *   cap: delta >= 1,056,964,608 is placed as clk + 1,040,187,392 (12.04 d)
+ * The level arithmetic (LVL_*, calc_wheel_index) is wheel-levels.ts; the
+ * level table of each HZ (granularity and range per level, the cap) is in
+ * test/wheel-levels.test.ts, worked out from the kernel's formulas.
  *
  * State per base (kernel: struct timer_base): `clk` (the wheel's own jiffy, one
  * ahead of jiffies while callbacks run), `next_expiry` (earliest bucket expiry),
  * `next_expiry_recalc` (a bucket was emptied by a delete), a pending bitmap, and
  * the bucket lists. Timers are added at the head of a bucket, so a bucket
  * expires most-recent-first; collected buckets run from the highest level down
- * (kernel order, §b.5). Three bases as on a NO_HZ kernel: BASE_LOCAL (pinned),
+ * (__run_timers() calls expire_timers() from the last level collected to
+ * level 0). Three bases as on a NO_HZ kernel: BASE_LOCAL (pinned),
  * BASE_GLOBAL, BASE_DEF (deferrable).
  *
  * Why JS and typed arrays (it was C++ behind N-API until the benchmarks said
- * otherwise): an N-API method call costs ~85 ns before any work, four times
- * the wheel operation itself, and dispatch paid it per batch plus per-timer
- * JS. Here a pending timer is a slot: an index into parallel typed arrays
+ * otherwise): an N-API method call costs more before any work than the wheel
+ * operation itself, and dispatch paid it per batch plus per-timer JS. Here a
+ * pending timer is a slot: an index into parallel typed arrays
  * (list links, bucket index, where it is linked, its base) plus one entry in
  * `owner` mapping the slot back to its timer object; no per-timer allocation,
  * no crossing. Collected buckets stay linked on per-level expiring lists until
@@ -53,14 +44,21 @@
  * kernel's arithmetic would act on (an expiry beyond 2^53 is either already
  * due after the u64 wrap or capped).
  *
- * The wheel reads jiffies through the driver's clock (lib/timer.ts), and only
+ * The wheel reads jiffies through the driver's clock (lib/timer/driver.ts), and only
  * when forward_timer_base() could use it: not for a base that is behind.
  * @internal
  */
 
-export const LVL_CLK_SHIFT = 3;
-export const LVL_SIZE = 64;
-const LVL_CLK_DIV = 8;
+import {
+  calc_wheel_index,
+  LVL_CLK_DIV,
+  LVL_CLK_MASK,
+  LVL_GRAN,
+  LVL_MASK,
+  LVL_SIZE,
+  WHEEL_TIMEOUT_MAX,
+} from './wheel-levels.js';
+
 /** TIMER_NEXT_MAX_DELTA: the farthest next_expiry of an empty base. */
 const NEXT_MAX_DELTA = 2 ** 30 - 1;
 const TWO_63 = 1n << 63n;
@@ -92,11 +90,9 @@ export function effectiveExpires(num: number, expires: bigint | number, clk: num
 
 export class Wheel<T> {
   readonly depth: number;
-  readonly timeoutCutoff: number;
+  /** WHEEL_TIMEOUT_MAX of this depth: where effectiveExpires() puts an expiry capped beyond 2^53. */
   readonly timeoutMax: number;
-  /** LVL_START(n) for n in [0, depth]. */
-  private readonly lvlStart: Float64Array;
-  /** 8^n, the granularity of level n (a table: `**` costs more than the whole rest of calc_wheel_index). */
+  /** LVL_GRAN(n) for n in [0, depth): recalcNextExpiry's shift back from a level's clock. */
   private readonly gran: Float64Array;
 
   // Per base.
@@ -143,11 +139,8 @@ export class Wheel<T> {
     private readonly lazy: boolean,
   ) {
     this.depth = depth;
-    this.lvlStart = new Float64Array(depth + 1);
-    this.gran = Float64Array.from({ length: depth }, (_, n) => LVL_CLK_DIV ** n);
-    for (let n = 1; n <= depth; n++) this.lvlStart[n] = 63 * LVL_CLK_DIV ** (n - 1);
-    this.timeoutCutoff = this.lvlStart[depth]!;
-    this.timeoutMax = this.timeoutCutoff - LVL_CLK_DIV ** (depth - 1);
+    this.gran = Float64Array.from({ length: depth }, (_, n) => LVL_GRAN(n));
+    this.timeoutMax = WHEEL_TIMEOUT_MAX(depth);
     this.pendingMap = new Uint32Array(NBASES * depth * 2);
     this.vectors = new Int32Array(NBASES * depth * LVL_SIZE).fill(-1);
     this.expiring = new Int32Array(NBASES * depth).fill(-1);
@@ -211,10 +204,6 @@ export class Wheel<T> {
     this.inUse--;
   }
 
-  isPendingSlot(s: number): boolean {
-    return s >= 0 && s < this.cap && this.meta[s] !== -1;
-  }
-
   slotIdx(s: number): number {
     return this.meta[s]! & META_IDX;
   }
@@ -230,27 +219,9 @@ export class Wheel<T> {
 
   // --- kernel functions -----------------------------------------------------
 
-  /**
-   * calc_wheel_index(): the bucket of expiry `e` (see effectiveExpires) at
-   * `clk`; sets bucketExpiry.
-   */
+  /** calc_wheel_index() on this wheel's depth (see effectiveExpires); sets bucketExpiry. */
   calcWheelIndex(e: number, clk: number): number {
-    const delta = e - clk;
-    if (delta < 0) {
-      // Already due: the current level-0 bucket, effective expiry clk.
-      this.bucketExpiry = clk;
-      return clk & 63;
-    }
-    const last = this.depth - 1;
-    let lvl = 0;
-    while (lvl < last && delta >= this.lvlStart[lvl + 1]!) lvl++;
-    // Force obscenely large timeouts to expire at the wheel's capacity limit.
-    if (lvl === last && delta >= this.timeoutCutoff) e = clk + this.timeoutMax;
-    // calc_index(): the first multiple of 8^lvl strictly after e.
-    const gran = this.gran[lvl]!;
-    const q = Math.floor(e / gran) + 1;
-    this.bucketExpiry = q * gran;
-    return lvl * LVL_SIZE + (q & 63);
+    return calc_wheel_index(e, clk, this.depth, this);
   }
 
   /**
@@ -264,8 +235,7 @@ export class Wheel<T> {
 
   /**
    * The jiffies __mod_timer forwards bases `a` and `b` to. The clock read is
-   * ~40-50 ns of a ~120 ns re-arm (bench/wheel.js), so a lazy wheel skips it
-   * when both bases are behind and returns -1: below every clk, so forward()
+   * a large part of a re-arm, so a lazy wheel skips it when both bases are behind and returns -1: below every clk, so forward()
    * leaves them as they are, exactly as it would at any real reading.
    */
   private jiffiesFor(a: number, b: number): number {
@@ -321,13 +291,13 @@ export class Wheel<T> {
     for (let lvl = 0, offset = 0; lvl < this.depth; lvl++, offset += LVL_SIZE) {
       // A whole empty level is skipped with one test of its two words.
       const empty = this.pendingMap[words + 2 * lvl] === 0 && this.pendingMap[words + 2 * lvl + 1] === 0;
-      const pos = empty ? -1 : this.nextPendingBucket(b, offset, clk & 63);
-      const lvlClk = clk & 7;
+      const pos = empty ? -1 : this.nextPendingBucket(b, offset, clk & LVL_MASK);
+      const lvlClk = clk & LVL_CLK_MASK;
       if (pos >= 0) {
         const tmp = (clk + pos) * this.gran[lvl]!;
         if (tmp < next) next = tmp;
         // Expires before the next level is reached: no need to look further.
-        if (pos <= ((8 - lvlClk) & 7)) break;
+        if (pos <= ((LVL_CLK_DIV - lvlClk) & LVL_CLK_MASK)) break;
       }
       clk = Math.floor(clk / LVL_CLK_DIV) + (lvlClk ? 1 : 0);
     }
@@ -478,7 +448,7 @@ export class Wheel<T> {
     const depth = this.depth;
     let levels = 0;
     for (let i = 0; i < depth; i++) {
-      const idx = (clk & 63) + i * LVL_SIZE;
+      const idx = (clk & LVL_MASK) + i * LVL_SIZE;
       if (this.testBit(b, idx)) {
         this.clearBit(b, idx);
         // Move the bucket list wholesale onto this level's expiring list.
@@ -489,7 +459,7 @@ export class Wheel<T> {
         for (let s = head; s >= 0; s = this.next[s]!) this.meta[s]! |= META_EXPIRING;
         levels = i + 1;
       }
-      if (clk & 7) break;
+      if (clk & LVL_CLK_MASK) break;
       clk = Math.floor(clk / LVL_CLK_DIV);
     }
     this.clk[b] = next + 1;

@@ -8,7 +8,7 @@
 import { KtimersError } from '../errors.js';
 import * as S from '../internal/wq-shared.js';
 import { get_jiffies_64 } from '../jiffies.js';
-import { add_timer_global, type timer_list } from '../timer.js';
+import { add_timer_global, type timer_list } from '../timer/index.js';
 import { WORK_CPU_UNBOUND } from './flags.js';
 import { I_DELAYED, pendOf, setPend, words, workId, type delayed_work } from './work.js';
 import { isDestroyed, type workqueue_struct } from './workqueue-struct.js';

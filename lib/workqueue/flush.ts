@@ -7,7 +7,7 @@
 import { KtimersError, kwarn } from '../errors.js';
 import { might_sleep } from '../context.js';
 import { reap } from '../internal/wq-pool.js';
-import { timer_delete } from '../timer.js';
+import { timer_delete } from '../timer/index.js';
 import { WORK_CPU_UNBOUND } from './flags.js';
 import { fnName, I_CANCELLED, I_DELAYED, I_DONE, initedDwork, initedWork, mainOnly, pendOf, runOf, setPend, words, workId, type Inst, type delayed_work, type work_struct } from './work.js';
 import { addDraining, flushInsts, isSystem, liveCount, markDestroyed, wqArg, wqById, type workqueue_struct } from './workqueue-struct.js';

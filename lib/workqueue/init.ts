@@ -7,7 +7,8 @@
 import { KtimersError, typeError } from '../errors.js';
 import * as S from '../internal/wq-shared.js';
 import { allocItem } from '../internal/wq-items.js';
-import { TIMER_DEFERRABLE, TIMER_IRQSAFE, fieldsWritable, timer_pending, timer_setup, type timer_list } from '../timer.js';
+import { TIMER_DEFERRABLE, TIMER_IRQSAFE, timer_pending, timer_setup, type timer_list } from '../timer/index.js';
+import { fieldsWritable } from '../timer/fields.js';
 import { delayed_work, dworkArg, dworkOf, isRemote, pendOf, registerItem, runOf, setWorkFn, setWorkId, words, work_struct, workArg, workId } from './work.js';
 import { fnArg, type BhWorkFn, type WorkFnRef } from './work-fn.js';
 import { delayed_work_timer_fn } from './delayed.js';

@@ -8,7 +8,7 @@
 import { KtimersError, describe, typeError } from '../errors.js';
 import * as S from '../internal/wq-shared.js';
 import { wside } from '../internal/wq-ctx.js';
-import { jiffiesArg } from '../jiffies.js';
+import { jiffiesArg } from '../internal/jiffies-clock.js';
 import { WORK_BUSY_PENDING, WORK_BUSY_RUNNING, WORK_CPU_UNBOUND } from './flags.js';
 import { dworkArg, initedDwork, initedWork, isRemote, mainOnly, runOf, words, workArg, workId, type delayed_work, type work_struct } from './work.js';
 import { isWq, workqueue_struct, wqArg } from './workqueue-struct.js';

@@ -5,7 +5,7 @@
  * mod_delayed_work). Layout: lib/internal/wq-shared.ts.
  */
 import * as S from '../internal/wq-shared.js';
-import { timer_delete, timer_pending } from '../timer.js';
+import { timer_delete, timer_pending } from '../timer/index.js';
 import { dworkOf, I_BACKLOG, I_BH, I_CANCELLED, I_DEFERRED, I_DELAYED, I_DISPATCHED, I_INACTIVE, pendOf, setDeferred, setPend, setRun, words, workId, type work_struct } from './work.js';
 import { finishInst } from './workqueue-struct.js';
 import { delayedTimers, timerFiring } from './delayed.js';

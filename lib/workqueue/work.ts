@@ -16,7 +16,7 @@
  * the promises waiting for it (created only when someone waits).
  */
 import { KtimersError, describe, typeError } from '../errors.js';
-import { timer_list } from '../timer.js';
+import { timer_list } from '../timer/index.js';
 import { freeItem, itemTable } from '../internal/wq-items.js';
 import { wside } from '../internal/wq-ctx.js';
 import { WORK_CPU_UNBOUND } from './flags.js';
