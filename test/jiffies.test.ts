@@ -4,7 +4,7 @@
 // HZ is fixed per process (env KTIMERS_HZ), so each of 100, 250, 300 and 1000
 // runs in child processes (test/fixtures/jiffies-hz.mjs) that print their
 // results over a fixed input table; the references below recompute them with
-// plain BigInt math from the §b.9/§b.10 rules — the products wrapping at 64 bits
+// plain BigInt math from the rules of kernel/time/time.c (jiffies_to_*/*_to_jiffies) and kernel/time/timer.c (round_jiffies) — the products wrapping at 64 bits
 // and the unsigned int results truncated to 32 bits, as a 64-bit kernel's do —
 // independently of lib/jiffies.ts. HZ=300's multiply-shift constants are
 // rebuilt from kernel/time/timeconst.bc's formulas and checked against the
@@ -31,7 +31,7 @@ const U64_MAX = (1n << 64n) - 1n;
 const MAXJ = 0x3ffffffffffffffen;
 const HZS = [100, 250, 300, 1000] as const;
 
-// --- references (§b.7, §b.9, §b.10) -----------------------------------------
+// --- references (include/linux/jiffies.h, kernel/time/time.c, kernel/time/timer.c) ---
 
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
 
@@ -332,7 +332,7 @@ describe.each(HZS)('HZ=%i (child processes)', (HZ) => {
     expect(b.json.round).toEqual(a.json.round);
   });
 
-  it('round_jiffies family matches §b.10 at pinned jiffies values', () => {
+  it('round_jiffies family matches kernel/time/timer.c's round_jiffies() at pinned jiffies values', () => {
     const rows = child().json.round;
     expect(rows.length).toBe(ROUND.nows.length);
     const bad: string[] = [];

@@ -15,7 +15,7 @@
 //   REL + CLOCK_REALTIME at setup runs on CLOCK_MONOTONIC.
 // - try_to_cancel: -1 running, 1 queued (removed), 0 inactive. cancel: same, except
 //   on its own running callback (kernel: hangs; ktimers: throws ERR_KTIMERS_DEADLOCK).
-// - hrtimer_forward: kernel algorithm of §c.5 (plain add of orun·interval, then
+// - hrtimer_forward: kernel/time/hrtimer.c's hrtimer_forward() (plain add of orun·interval, then
 //   add_safe of one more interval).
 // - Expiry pass at time t: hard bases 0..3, then soft bases 4..7; within a base take
 //   the leftmost timer, stop at the first whose SOFT expiry > base now, else remove it,

@@ -508,7 +508,7 @@ class Model implements Side {
     return t.pending && this.bases[t.base]!.buckets.get(t.idx) !== t.loc;
   }
 
-  /** §b.3 step 1. */
+  /** forward_timer_base() in kernel/time/timer.c. */
   private forward(b: MBase): void {
     if (this.J <= b.clk) return;
     if (b.nextExpiry > this.J) b.clk = this.J;
@@ -518,7 +518,7 @@ class Model implements Side {
     }
   }
 
-  /** §b.3 steps 2–3: [bucket index, bucket expiry]. */
+  /** calc_wheel_index() and calc_index() in kernel/time/timer.c: [bucket index, bucket expiry]. */
   private calcWheelIndex(expires: number, clk: number): [number, number] {
     const delta = expires - clk;
     if (delta < 0) {
@@ -537,7 +537,7 @@ class Model implements Side {
     return [64 * lvl + (e % 64), e * g];
   }
 
-  /** Bucket expiry from the level clocks (§b.5 next_expiry): the first position at or after clk. */
+  /** Bucket expiry from the level clocks (next_expiry of __next_timer_interrupt() in kernel/time/timer.c): the first position at or after clk. */
   private bucketExpiry(b: MBase, idx: number): number {
     const lvl = Math.floor(idx / 64);
     const g = GRAN(lvl);
@@ -660,7 +660,7 @@ class Model implements Side {
     t.flags = flags & INIT_FLAGS;
   }
 
-  /** __run_timers for one base at jiffy this.J (§b.5). */
+  /** __run_timers() of kernel/time/timer.c for one base at jiffy this.J. */
   private runBase(b: MBase): void {
     const J = this.J;
     while (J >= b.clk && J >= b.nextExpiry) {
@@ -906,7 +906,7 @@ describe('timer_list wheel against a reference model of kernel/time/timer.c', ()
       expect(fired).toEqual([`t0@${(Math.floor(WHEEL_TIMEOUT_MAX / g) + 1) * g}`]);
     }
     {
-      // §b.2/§b.5: deleting a bucket's last timer leaves next_expiry alone, so the pass
+      // detach_if_pending() and __run_timers() in kernel/time/timer.c: deleting a bucket's last timer leaves next_expiry alone, so the pass
       // still runs at that jiffy (finding nothing) and leaves clk one ahead of jiffies;
       // an arm in task context right after measures its timeout from that clk.
       const { m, fired } = make([0, 0]);

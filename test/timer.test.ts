@@ -35,7 +35,7 @@ beforeAll(() => {
 });
 afterAll(() => clock.uninstall());
 
-describe('return values (kernel cases §A)', () => {
+describe('return values (mod_timer, timer_delete, timer_shutdown: kernel/time/timer.c)', () => {
   it('1: mod_timer returns 0 on an inactive timer, 1 on a pending one', () => {
     const t = mk('a1');
     expect(T.mod_timer(t, now + 100n)).toBe(0);
@@ -215,7 +215,7 @@ describe('return values (kernel cases §A)', () => {
   });
 });
 
-describe('wheel placement and firing jiffies (§B)', () => {
+describe('wheel placement and firing jiffies (calc_wheel_index() in kernel/time/timer.c)', () => {
   // From an aligned start, as the kernel cases state them (J=0 there).
   function fireJiffy(delta: bigint, start: bigint): bigint {
     const t = mk(`d${delta}@${start}`);
