@@ -179,7 +179,7 @@ const NOT_FUZZED = new Map<string, string>([
   // Per-thread scheduling (lib/sched.ts): valid calls would change this test process's
   // policy, affinity, nice or locked memory, so test/sched.test.ts validates them and
   // fuzzes them in a child process instead.
-  // kfifo (lib/kfifo.ts): its arguments are fifo handles and typed arrays of the fifo's element
+  // kfifo (lib/kfifo/): its arguments are fifo handles and typed arrays of the fifo's element
   // type, kinds this table does not have; test/kfifo.test.ts checks each bad value by code and
   // fuzzes every kfifo_* export (and the ktimers/testing hook) with a pool of valid and hostile values.
   ...Object.keys(k)

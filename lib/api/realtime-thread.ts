@@ -44,7 +44,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import { describe, KtimersError, kwarn, rangeError, typeError } from '../errors.js';
 import { reportError } from '../internal/virtual.js';
-import { kfifo_close, kfifo_reader, kfifo_size, type Kfifo } from '../kfifo.js';
+import { kfifo_close, kfifo_reader, kfifo_size, type Kfifo } from '../kfifo/index.js';
 import { nr_cpu_ids, sched_setaffinity, sched_setscheduler, SCHED_FIFO, SCHED_OTHER, SCHED_RR } from '../sched.js';
 import { R_GO, R_STATE, R_TID, R_WORDS } from '../internal/realtime-thread-shared.js';
 
