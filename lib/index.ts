@@ -180,34 +180,6 @@ export {
 } from './workqueue.js';
 export { WorkQueue, type WorkQueueOptions, type QueueOptions } from './api/work-queue.js';
 export * from './kfifo/index.js';
-export {
-  KTW_FREEZABLE,
-  TASK_COMM_LEN,
-  MAX_RT_PRIO,
-  kthread_work,
-  kthread_delayed_work,
-  kthread_worker,
-  to_kthread_delayed_work,
-  kthread_init_work,
-  kthread_init_delayed_work,
-  kthread_run_worker,
-  kthread_create_worker,
-  kthread_run_worker_on_cpu,
-  kthread_create_worker_on_cpu,
-  kthread_init_worker,
-  kthread_worker_fn,
-  kthread_run,
-  kthread_queue_work,
-  kthread_queue_delayed_work,
-  kthread_mod_delayed_work,
-  kthread_flush_work,
-  kthread_flush_worker,
-  kthread_cancel_work_sync,
-  kthread_cancel_delayed_work_sync,
-  kthread_destroy_worker,
-  sched_set_fifo,
-  sched_set_fifo_low,
-  sched_set_normal,
-} from './kthread.js';
+export * from './kthread/index.js';
 export { RealtimeThread, type RealtimeThreadOptions, type RealtimeThreadContext, type RealtimeThreadPolicy } from './api/realtime-thread.js';
 export { monitorEventLoopDelay, EventLoopDelayMonitor, type MonitorEventLoopDelayOptions, type LoopBlock } from './perf_hooks.js';

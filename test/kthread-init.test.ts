@@ -1,4 +1,4 @@
-// kthread_init_worker / kthread_worker_fn / kthread_run (lib/kthread.ts): the kernel's way to run
+// kthread_init_worker / kthread_worker_fn / kthread_run (lib/kthread/): the kernel's way to run
 // a worker loop on a thread the caller starts (kernel/kthread.c: kthread_worker_fn runs the
 // queued works one at a time until kthread_should_stop, then returns 0). Every wait is on an
 // event (a flush, a cancel's round trip through the thread, the thread's exit), with the

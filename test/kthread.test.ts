@@ -1,4 +1,4 @@
-// kthread_worker (lib/kthread.ts): the kernel's worked cases 110-125 and 134
+// kthread_worker (lib/kthread/): the kernel's worked cases 110-125 and 134
 // (include/linux/kthread.h, kernel/kthread.c, kernel/sched/syscalls.c) on real
 // threads. Conditions are set up with latches (a blocker work waits on a
 // SharedArrayBuffer word that the test releases) and every wait is on an event,

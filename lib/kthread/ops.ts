@@ -1,9 +1,9 @@
 /**
  * kthread_worker operations: queueing (answered at once by a CAS on the work's
- * state word, lib/internal/kthread-shared.ts), the sleeping calls (a request to
- * the worker thread and a Promise for its answer), destroy, and the RT
- * scheduling helpers applied to a worker's thread. The types and creation are
- * in lib/kthread.ts, which re-exports this file.
+ * state word, lib/kthread/shared.ts), the sleeping calls (a request to the
+ * worker thread and a Promise for its answer), destroy, and the RT scheduling
+ * helpers applied to a worker's thread. The types are in lib/kthread/work.ts
+ * and lib/kthread/worker.ts (with creation).
  *
  * Two paths per queueing call: on the thread that owns the worker object, the
  * CAS plus a message to the worker thread; on the worker thread itself (a work
@@ -16,9 +16,10 @@ import { KtimersError, describe, kwarn, rangeError, typeError } from '../errors.
 import { might_sleep } from '../context.js';
 import { get_jiffies_64, jiffiesArg } from '../jiffies.js';
 import { SCHED_FIFO, SCHED_OTHER, sched_setscheduler, setpriority } from '../sched.js';
-import { kthread_delayed_work, kthread_work, kthread_worker, MAX_RT_PRIO } from '../kthread.js';
-import * as K from './kthread-shared.js';
-import { kside, table } from './kthread-state.js';
+import { kthread_delayed_work, kthread_work } from './work.js';
+import { kthread_worker, MAX_RT_PRIO } from './worker.js';
+import * as K from './shared.js';
+import { kside, table } from './state.js';
 
 function destroyed(w: kthread_worker): KtimersError {
   return new KtimersError('ERR_KTIMERS_KTHREAD_DESTROYED', `kthread_worker "${w.name}" has been destroyed`);

@@ -12,11 +12,11 @@
  * thread SCHED_FIFO, as drivers pair `kthread_run_worker()` with
  * `sched_set_fifo()`.
  *
- * Model (details in lib/internal/kthread-shared.ts). Each work has one state
+ * Model (details in lib/kthread/shared.ts). Each work has one state
  * word in a process-wide SharedArrayBuffer, changed only by compare-and-swap:
  * queueing answers the kernel's bool at once and exactly, on the main thread
  * and inside work functions (self-requeue). The worker thread owns work_list,
- * the delayed-work timers and current_work (lib/internal/kthread-thread.ts):
+ * the delayed-work timers and current_work (lib/kthread/thread.ts):
  * queueing from another thread is the CAS plus a message, which the worker
  * appends in arrival order; a queueing on the worker itself first takes in the
  * messages already posted, so FIFO order follows the order of the calls. The
@@ -42,19 +42,20 @@
  *   destroyed (or destroying) worker throws ERR_KTIMERS_KTHREAD_DESTROYED.
  * - `sched_set_fifo()` & co. throw the OS's refusal (EPERM naming
  *   CAP_SYS_NICE / RLIMIT_RTPRIO): the kernel's `_nocheck` variants cannot fail.
- * - No `kthread_init_worker()` / `kthread_worker_fn()`: a worker is always made
- *   with its thread. KTW_FREEZABLE is accepted and has no effect.
+ * - `kthread_init_worker()` makes the worker's thread at once and holds it:
+ *   `kthread_worker_fn()` / `kthread_run()` start its loop. KTW_FREEZABLE is
+ *   accepted and has no effect.
  */
 import { Worker } from 'node:worker_threads';
 import { constants } from 'node:os';
-import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
-import { might_sleep } from './context.js';
-import { reportError } from './internal/virtual.js';
-import { fnArg, type WorkFnRef } from './workqueue.js';
-import { nr_cpu_ids } from './sched.js';
-import * as K from './internal/kthread-shared.js';
-import { restoreProps } from './internal/thread-error.js';
-import { formatName, table, allocId, freeId, kside, type LocalSide } from './internal/kthread-state.js';
+import { KtimersError, describe, kwarn, rangeError, typeError } from '../errors.js';
+import { might_sleep } from '../context.js';
+import { reportError } from '../internal/virtual.js';
+import { nr_cpu_ids } from '../sched.js';
+import * as K from './shared.js';
+import { restoreProps } from '../internal/thread-error.js';
+import { formatName, table, kside, type LocalSide } from './state.js';
+import { byId, type kthread_work } from './work.js';
 
 /** kthread_worker flag: freezable during suspend in the kernel. Accepted; nothing freezes in a process. */
 export const KTW_FREEZABLE = 1 << 0;
@@ -63,128 +64,10 @@ export const TASK_COMM_LEN = 16;
 /** MAX_RT_PRIO: sched_set_fifo() uses MAX_RT_PRIO / 2. */
 export const MAX_RT_PRIO = 100;
 
-const ENTRY = new URL('./internal/kthread-entry.js', import.meta.url);
+const ENTRY = new URL('./entry.js', import.meta.url);
 const TOKEN = Symbol('kthread_worker');
 /** Backstop for a thread that never reports its start (a wedged machine), not a performance bound. */
 const START_TIMEOUT_MS = 60_000;
-
-// --- works -------------------------------------------------------------------------
-
-/**
- * `struct kthread_work`: a work for a kthread_worker. Set it up with
- * {@link kthread_init_work}. Its function receives it when it runs (on the
- * worker thread, as a handle of its own with the same identity for queueing).
- */
-export class kthread_work {
-  /** @internal slot in the work table, -1 before kthread_init_work */
-  _id = -1;
-  /** @internal set for the work of a kthread_delayed_work */
-  _dwork: kthread_delayed_work | null = null;
-  /** @internal the worker it was last queued on (this thread's view) */
-  _worker: kthread_worker | null = null;
-  /** The work function, `{ module, name }`; null before kthread_init_work. */
-  func: WorkFnRef | null = null;
-  /**
-   * Anything structured-cloneable (SharedArrayBuffers stay shared) that the work
-   * function should see as `work.data`: sent to the worker thread with each
-   * queueing made on this thread (a ktimers addition, as the workqueue's; the
-   * kernel embeds the work in the caller's struct instead).
-   */
-  data: unknown = undefined;
-  /** The worker it was last queued on since kthread_init_work (the kernel's `work->worker`), or null. */
-  get worker(): kthread_worker | null {
-    return this._worker;
-  }
-}
-
-/** `struct kthread_delayed_work`: a work plus the timer that queues it later. */
-export class kthread_delayed_work {
-  /** The embedded work (what its function receives). */
-  readonly work: kthread_work = new kthread_work();
-  /** A delayed work, not set up yet: see {@link kthread_init_delayed_work}. */
-  constructor() {
-    this.work._dwork = this;
-  }
-}
-
-/**
- * `to_kthread_delayed_work()` (container_of): the delayed work a work belongs to.
- * @param work - a work (what a work function receives)
- *
- * Context: any. Return: the kthread_delayed_work, or null for a plain work.
- */
-export function to_kthread_delayed_work(work: kthread_work): kthread_delayed_work | null {
-  return workArg(work)._dwork;
-}
-
-const byId = new Map<number, WeakRef<kthread_work>>();
-const freer = new FinalizationRegistry<number>((id) => {
-  byId.delete(id);
-  freeId(id);
-});
-
-function workArg(v: unknown, name = 'work'): kthread_work {
-  if (!(v instanceof kthread_work)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a kthread_work, got ${describe(v)}`);
-  return v;
-}
-function kfnArg(v: unknown): WorkFnRef {
-  if (typeof v === 'function') {
-    throw typeError('ERR_INVALID_ARG_TYPE', 'fn must be { module, name }: kthread work functions run on the worker thread and are imported there');
-  }
-  return fnArg(v) as WorkFnRef;
-}
-
-function initWork(w: kthread_work, fn: unknown): void {
-  if (kside.local !== null) {
-    throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', 'kthread_init_work() is not available on a kthread_worker thread: initialise works on the thread that creates them');
-  }
-  const f = kfnArg(fn);
-  if (w._id >= 0) {
-    const t = table();
-    for (;;) {
-      const o = Atomics.load(t, w._id);
-      if (o & (K.K_PENDING | K.K_CANCEL_MASK)) {
-        throw new KtimersError('ERR_KTIMERS_WORK_BUSY', 'kthread_init_work() on a pending work (or one being cancelled) would corrupt its worker\'s list');
-      }
-      // Keep RUNNING (an execution may still be under way) and the gen (stale entries stay stale).
-      if (Atomics.compareExchange(t, w._id, o, o & ~K.K_BOUND) === o) break;
-    }
-  } else {
-    w._id = allocId();
-    freer.register(w, w._id);
-    byId.set(w._id, new WeakRef(w));
-  }
-  w.func = f;
-  w._worker = null;
-}
-
-/**
- * `kthread_init_work(work, fn)`: set up (or reset) a work. Re-initialising an idle
- * work is how it moves to another worker.
- * @param work - the work
- * @param fn - `{ module, name }`: an exported function of an ES module (absolute path or URL)
- *
- * Context: any thread but a kthread_worker's. Return: nothing. Throws
- * ERR_KTIMERS_WORK_BUSY on a pending work (the kernel corrupts its lists),
- * ERR_KTIMERS_WORK_MODULE_NOT_FOUND when the module file does not exist.
- */
-export function kthread_init_work(work: kthread_work, fn: WorkFnRef): void {
-  const w = workArg(work);
-  if (w._dwork !== null) throw typeError('ERR_INVALID_ARG_TYPE', 'work belongs to a kthread_delayed_work: use kthread_init_delayed_work()');
-  initWork(w, fn);
-}
-
-/**
- * `kthread_init_delayed_work(dwork, fn)`: set up (or reset) a delayed work.
- * @param dwork - the delayed work
- * @param fn - `{ module, name }`
- *
- * Context: as {@link kthread_init_work}. Return: nothing.
- */
-export function kthread_init_delayed_work(dwork: kthread_delayed_work, fn: WorkFnRef): void {
-  if (!(dwork instanceof kthread_delayed_work)) throw typeError('ERR_INVALID_ARG_TYPE', `dwork must be a kthread_delayed_work, got ${describe(dwork)}`);
-  initWork(dwork.work, fn);
-}
 
 // --- workers -----------------------------------------------------------------------
 
@@ -605,12 +488,10 @@ export function kthread_run(threadfn: (worker: kthread_worker) => Promise<number
   return w.task!;
 }
 
-/** @internal the worker thread's own view of its worker (lib/internal/kthread-thread.ts) */
+/** @internal the worker thread's own view of its worker (lib/kthread/thread.ts) */
 export function _localWorker(flags: number, name: string, cpu: number, ctl: Int32Array, side: LocalSide): kthread_worker {
   const w = new kthread_worker(TOKEN, flags, name, cpu, ctl);
   w._local = side;
   w._setTask(Atomics.load(ctl, K.T_TID) || null);
   return w;
 }
-
-export * from './internal/kthread-ops.js';

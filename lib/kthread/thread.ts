@@ -4,7 +4,7 @@
  * It owns work_list (an array of entries: a work instance {id, gen}, or a
  * flush / stop marker), the timers of delayed works (timer_lists of this
  * thread's own ktimers state, TIMER_IRQSAFE as the kernel's) and the running
- * work. Requests arrive as messages (lib/internal/kthread-shared.ts); the
+ * work. Requests arrive as messages (lib/kthread/shared.ts); the
  * event loop is never blocked waiting for them, so the hrtimers and
  * timer_lists that work functions arm fire here. One work per round: after
  * each work the loop goes back to the event loop (setImmediate), so due timers
@@ -21,10 +21,11 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { writeFileSync } from 'node:fs';
 import { SCHED_OTHER, gettid, sched_setaffinity, sched_setscheduler } from '../sched.js';
 import { TIMER_IRQSAFE, add_timer, timer_delete, timer_list, timer_pending, timer_setup } from '../timer.js';
-import { kthread_delayed_work, kthread_work, kthread_worker, _localWorker } from '../kthread.js';
-import * as K from './kthread-shared.js';
-import { moduleSpecifier, postError } from './thread-error.js';
-import { installTable, kside } from './kthread-state.js';
+import { kthread_delayed_work, kthread_work } from './work.js';
+import { kthread_worker, _localWorker } from './worker.js';
+import * as K from './shared.js';
+import { moduleSpecifier, postError } from '../internal/thread-error.js';
+import { installTable, kside } from './state.js';
 
 interface Wd {
   table: SharedArrayBuffer;
