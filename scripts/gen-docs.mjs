@@ -36,6 +36,8 @@ function entryPoints() {
 /** Reading order of the main entry point: kernel timers first, then the support modules, then the idiomatic layer. */
 const GROUP_ORDER = [
   'lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer.ts', 'lib/jiffies.ts', 'lib/workqueue.ts', 'lib/context.ts', 'lib/sched.ts',
+  'lib/kthread/work.ts', 'lib/kthread/worker.ts', 'lib/kthread/ops.ts',
+  'lib/kfifo/ring.ts', 'lib/kfifo/alloc.ts', 'lib/kfifo/io.ts', 'lib/kfifo/wait.ts',
   'lib/api/duration.ts', 'lib/api/high-res-timer.ts', 'lib/api/work-queue.ts', 'lib/errors.ts',
 ];
 
