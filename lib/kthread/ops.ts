@@ -16,7 +16,7 @@ import { KtimersError, describe, kwarn, rangeError, typeError } from '../errors.
 import { might_sleep } from '../context.js';
 import { get_jiffies_64, jiffiesArg } from '../jiffies.js';
 import { SCHED_FIFO, SCHED_OTHER, sched_setscheduler, setpriority } from '../sched.js';
-import { kthread_delayed_work, kthread_work } from './work.js';
+import { kthread_delayed_work, kthread_work, dworkOf, workerOf, workId, setWorkerOf } from './work.js';
 import { kthread_worker, MAX_RT_PRIO } from './worker.js';
 import * as K from './shared.js';
 import { kside, table } from './state.js';
@@ -36,37 +36,38 @@ function workerArg(v: unknown): kthread_worker {
 }
 function workArg(v: unknown, name = 'work'): kthread_work {
   if (!(v instanceof kthread_work)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a kthread_work, got ${describe(v)}`);
-  if (v._id < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', `${name} was never initialised: call kthread_init_work() first`);
+  if (workId(v) < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', `${name} was never initialised: call kthread_init_work() first`);
   return v;
 }
 function dworkArg(v: unknown): kthread_delayed_work {
   if (!(v instanceof kthread_delayed_work)) throw typeError('ERR_INVALID_ARG_TYPE', `dwork must be a kthread_delayed_work, got ${describe(v)}`);
-  if (v.work._id < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', 'dwork was never initialised: call kthread_init_delayed_work() first');
+  if (workId(v.work) < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', 'dwork was never initialised: call kthread_init_delayed_work() first');
   return v;
 }
 
 /** The kernel's WARN_ON_ONCE(work->worker && work->worker != worker). */
 function checkWorker(w: kthread_work, worker: kthread_worker, what: string): void {
-  if (w._worker !== null && w._worker !== worker) {
-    kwarn('KTIMERS_WARN_KTHREAD_OTHER_WORKER', `${what}: the work was last queued on kthread_worker "${w._worker.name}", now "${worker.name}" (re-initialise a work before using it with another worker)`, true);
+  const prev = workerOf(w);
+  if (prev !== null && prev !== worker) {
+    kwarn('KTIMERS_WARN_KTHREAD_OTHER_WORKER', `${what}: the work was last queued on kthread_worker "${prev.name}", now "${worker.name}" (re-initialise a work before using it with another worker)`, true);
   }
 }
 
 function send(worker: kthread_worker, w: kthread_work, gen: number, exp: bigint | undefined): void {
-  w._worker = worker;
+  setWorkerOf(w, worker);
   if (worker._local !== null) {
-    worker._local.queue(w._id, gen, exp);
+    worker._local.queue(workId(w), gen, exp);
     return;
   }
-  worker._queued.add(w._id);
+  worker._queued.add(workId(w));
   const f = w.func!;
-  const m: K.ToWorker = { t: 'q', id: w._id, gen, fn: [String(f.module), f.name], dw: w._dwork !== null };
+  const m: K.ToWorker = { t: 'q', id: workId(w), gen, fn: [String(f.module), f.name], dw: dworkOf(w) !== null };
   if (exp !== undefined) m.exp = exp;
   if (w.data !== undefined) m.data = w.data;
   try {
     worker._post(m);
   } catch (e) {
-    K.drop(table(), w._id, gen); // never sent: not pending after all
+    K.drop(table(), workId(w), gen); // never sent: not pending after all
     const err = new KtimersError('ERR_KTIMERS_WORK_DATA', `work.data cannot be sent to kthread_worker "${worker.name}": ${(e as Error)?.message ?? String(e)}`);
     (err as { cause?: unknown }).cause = e;
     throw err;
@@ -87,7 +88,7 @@ export function kthread_queue_work(worker: kthread_worker, work: kthread_work): 
   const k = workerArg(worker);
   const w = workArg(work);
   checkWorker(w, k, 'kthread_queue_work');
-  const gen = K.tryQueue(table(), w._id);
+  const gen = K.tryQueue(table(), workId(w));
   if (gen < 0) return false;
   send(k, w, gen, undefined);
   return true;
@@ -113,7 +114,7 @@ export function kthread_queue_delayed_work(worker: kthread_worker, dwork: kthrea
   const dw = dworkArg(dwork);
   const d = delayArg(delay);
   checkWorker(dw.work, k, 'kthread_queue_delayed_work');
-  const gen = K.tryQueue(table(), dw.work._id);
+  const gen = K.tryQueue(table(), workId(dw.work));
   if (gen < 0) return false;
   send(k, dw.work, gen, d === 0n ? undefined : get_jiffies_64() + d);
   return true;
@@ -137,7 +138,7 @@ export function kthread_mod_delayed_work(worker: kthread_worker, dwork: kthread_
   const dw = dworkArg(dwork);
   const d = delayArg(delay);
   checkWorker(dw.work, k, 'kthread_mod_delayed_work');
-  const [ret, gen] = K.modQueue(table(), dw.work._id);
+  const [ret, gen] = K.modQueue(table(), workId(dw.work));
   if (gen >= 0) send(k, dw.work, gen, d === 0n ? undefined : get_jiffies_64() + d);
   return ret;
 }
@@ -151,7 +152,7 @@ function sleeping(what: string): void {
 
 /** The worker a queued work went to, if it still has a thread. */
 function liveWorker(w: kthread_work): kthread_worker | null {
-  const k = w._worker;
+  const k = workerOf(w);
   return k !== null && k._thread !== null ? k : null;
 }
 
@@ -169,13 +170,13 @@ function liveWorker(w: kthread_work): kthread_worker | null {
 export function kthread_flush_work(work: kthread_work): Promise<void> {
   sleeping('kthread_flush_work');
   const w = workArg(work);
-  const o = Atomics.load(table(), w._id);
+  const o = Atomics.load(table(), workId(w));
   const k = liveWorker(w);
   if (!(o & K.K_BOUND) || !(o & (K.K_PENDING | K.K_RUNNING)) || k === null) return Promise.resolve();
   const seq = k._nextSeq();
   // The state seen now travels with the request: the worker places the marker
   // after that instance, even if it has been re-queued or cancelled meanwhile.
-  return k._ask({ t: 'flush', seq, id: w._id, gen: K.genOf(o), pending: (o & K.K_PENDING) !== 0 }) as Promise<void>;
+  return k._ask({ t: 'flush', seq, id: workId(w), gen: K.genOf(o), pending: (o & K.K_PENDING) !== 0 }) as Promise<void>;
 }
 
 /**
@@ -195,7 +196,7 @@ export function kthread_flush_worker(worker: kthread_worker): Promise<void> {
 
 async function cancel(w: kthread_work): Promise<boolean> {
   const t = table();
-  const r = K.cancelBegin(t, w._id);
+  const r = K.cancelBegin(t, workId(w));
   if (r === null) return false;
   if (r === 'full') {
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CANCEL_LIMIT', `more than ${K.K_CANCEL_MAX} cancels of one running work at once`);
@@ -203,13 +204,13 @@ async function cancel(w: kthread_work): Promise<boolean> {
   const [wasPending, running] = r;
   const k = liveWorker(w);
   if (k === null) {
-    if (running) K.cancelEnd(t, w._id);
+    if (running) K.cancelEnd(t, workId(w));
     return wasPending;
   }
   // Always told, so a stale timer is deleted now rather than firing for nothing;
   // waited for only while the work runs (the kernel's canceling window).
   const seq = k._nextSeq();
-  const p = k._ask({ t: 'cancel', seq, id: w._id });
+  const p = k._ask({ t: 'cancel', seq, id: workId(w) });
   if (!running) {
     p.catch(() => {});
     return wasPending;
@@ -219,7 +220,7 @@ async function cancel(w: kthread_work): Promise<boolean> {
   } catch {
     // the thread is gone: nothing runs any more
   } finally {
-    K.cancelEnd(t, w._id);
+    K.cancelEnd(t, workId(w));
   }
   return wasPending;
 }
@@ -237,7 +238,7 @@ async function cancel(w: kthread_work): Promise<boolean> {
 export function kthread_cancel_work_sync(work: kthread_work): Promise<boolean> {
   sleeping('kthread_cancel_work_sync');
   const w = workArg(work);
-  if (w._dwork !== null) {
+  if (dworkOf(w) !== null) {
     throw typeError('ERR_INVALID_ARG_TYPE', 'kthread_cancel_work_sync() on a delayed work: use kthread_cancel_delayed_work_sync() (the kernel forbids this)');
   }
   return cancel(w);

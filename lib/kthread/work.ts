@@ -20,13 +20,30 @@ import type { kthread_worker } from './worker.js';
  * {@link kthread_init_work}. Its function receives it when it runs (on the
  * worker thread, as a handle of its own with the same identity for queueing).
  */
+// What the other files of lib/kthread/ (queueing, the worker thread's loop) need of a work, handed
+// out by kthread_work's static block: its fields are true private fields, so that a forged or
+// scribbled object cannot point a queueing at another work's slot, and only these functions
+// reach them (timer_list's style).
+/** The work's slot in the work table, -1 before kthread_init_work. */
+export let workId: (w: kthread_work) => number;
+/** The worker thread gives its own handle of a work the slot it was queued with. */
+export let setWorkId: (w: kthread_work, id: number) => void;
+/** The kthread_delayed_work a work is embedded in, or null. */
+export let dworkOf: (w: kthread_work) => kthread_delayed_work | null;
+let setDwork: (w: kthread_work, d: kthread_delayed_work) => void;
+/** The worker a work was last queued on (this thread's view), or null. */
+export let workerOf: (w: kthread_work) => kthread_worker | null;
+export let setWorkerOf: (w: kthread_work, k: kthread_worker | null) => void;
+
+/**
+ * `struct kthread_work`: a work for a kthread_worker. Set it up with
+ * {@link kthread_init_work}. Its function receives it when it runs (on the
+ * worker thread, as a handle of its own with the same identity for queueing).
+ */
 export class kthread_work {
-  /** @internal slot in the work table, -1 before kthread_init_work */
-  _id = -1;
-  /** @internal set for the work of a kthread_delayed_work */
-  _dwork: kthread_delayed_work | null = null;
-  /** @internal the worker it was last queued on (this thread's view) */
-  _worker: kthread_worker | null = null;
+  #id = -1;
+  #dwork: kthread_delayed_work | null = null;
+  #worker: kthread_worker | null = null;
   /** The work function, `{ module, name }`; null before kthread_init_work. */
   func: WorkFnRef | null = null;
   /**
@@ -38,7 +55,22 @@ export class kthread_work {
   data: unknown = undefined;
   /** The worker it was last queued on since kthread_init_work (the kernel's `work->worker`), or null. */
   get worker(): kthread_worker | null {
-    return this._worker;
+    return this.#worker;
+  }
+
+  static {
+    workId = (w) => w.#id;
+    setWorkId = (w, id) => {
+      w.#id = id;
+    };
+    dworkOf = (w) => w.#dwork;
+    setDwork = (w, d) => {
+      w.#dwork = d;
+    };
+    workerOf = (w) => w.#worker;
+    setWorkerOf = (w, k) => {
+      w.#worker = k;
+    };
   }
 }
 
@@ -48,7 +80,7 @@ export class kthread_delayed_work {
   readonly work: kthread_work = new kthread_work();
   /** A delayed work, not set up yet: see {@link kthread_init_delayed_work}. */
   constructor() {
-    this.work._dwork = this;
+    setDwork(this.work, this);
   }
 }
 
@@ -59,7 +91,7 @@ export class kthread_delayed_work {
  * Context: any. Return: the kthread_delayed_work, or null for a plain work.
  */
 export function to_kthread_delayed_work(work: kthread_work): kthread_delayed_work | null {
-  return workArg(work)._dwork;
+  return dworkOf(workArg(work));
 }
 
 /** A work's slot → this thread's object for it (current_work, and un-pending on a lost thread). */
@@ -85,23 +117,25 @@ function initWork(w: kthread_work, fn: unknown): void {
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', 'kthread_init_work() is not available on a kthread_worker thread: initialise works on the thread that creates them');
   }
   const f = kfnArg(fn);
-  if (w._id >= 0) {
+  const id = workId(w);
+  if (id >= 0) {
     const t = table();
     for (;;) {
-      const o = Atomics.load(t, w._id);
+      const o = Atomics.load(t, id);
       if (o & (K.K_PENDING | K.K_CANCEL_MASK)) {
         throw new KtimersError('ERR_KTIMERS_WORK_BUSY', 'kthread_init_work() on a pending work (or one being cancelled) would corrupt its worker\'s list');
       }
       // Keep RUNNING (an execution may still be under way) and the gen (stale entries stay stale).
-      if (Atomics.compareExchange(t, w._id, o, o & ~K.K_BOUND) === o) break;
+      if (Atomics.compareExchange(t, id, o, o & ~K.K_BOUND) === o) break;
     }
   } else {
-    w._id = allocId();
-    freer.register(w, w._id);
-    byId.set(w._id, new WeakRef(w));
+    const n = allocId();
+    setWorkId(w, n);
+    freer.register(w, n);
+    byId.set(n, new WeakRef(w));
   }
   w.func = f;
-  w._worker = null;
+  setWorkerOf(w, null);
 }
 
 /**
@@ -116,7 +150,7 @@ function initWork(w: kthread_work, fn: unknown): void {
  */
 export function kthread_init_work(work: kthread_work, fn: WorkFnRef): void {
   const w = workArg(work);
-  if (w._dwork !== null) throw typeError('ERR_INVALID_ARG_TYPE', 'work belongs to a kthread_delayed_work: use kthread_init_delayed_work()');
+  if (dworkOf(w) !== null) throw typeError('ERR_INVALID_ARG_TYPE', 'work belongs to a kthread_delayed_work: use kthread_init_delayed_work()');
   initWork(w, fn);
 }
 

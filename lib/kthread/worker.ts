@@ -274,7 +274,7 @@ function lost(worker: kthread_worker, code: number, failure: unknown): void {
   const t = table();
   let dropped = 0;
   for (const id of worker._queued) {
-    if (byId.get(id)?.deref()?._worker !== worker) continue;
+    if (byId.get(id)?.deref()?.worker !== worker) continue;
     const o = Atomics.and(t, id, ~(K.K_PENDING | K.K_RUNNING));
     if (o & K.K_PENDING) dropped++;
   }
