@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
+import { stateOf } from '../dist/kthread/worker.js';
 import { entries, i32, settled, within, work } from './kthread-helpers.js';
 
 const workers: k.kthread_worker[] = [];
 afterEach(async () => {
-  for (const w of workers.splice(0)) if (w._thread !== null && !w._destroying) await k.kthread_destroy_worker(w);
+  for (const w of workers.splice(0)) if (stateOf(w).thread !== null && !stateOf(w).destroying) await k.kthread_destroy_worker(w);
 });
 function init(): k.kthread_worker {
   const w = k.kthread_init_worker();

@@ -17,7 +17,7 @@ import { might_sleep } from '../context.js';
 import { get_jiffies_64, jiffiesArg } from '../jiffies.js';
 import { SCHED_FIFO, SCHED_OTHER, sched_setscheduler, setpriority } from '../sched.js';
 import { kthread_delayed_work, kthread_work, dworkOf, workerOf, workId, setWorkerOf } from './work.js';
-import { kthread_worker, MAX_RT_PRIO } from './worker.js';
+import { kthread_worker, MAX_RT_PRIO, ask, nextSeq, post, stateOf } from './worker.js';
 import * as K from './shared.js';
 import { kside, table } from './state.js';
 
@@ -27,11 +27,12 @@ function destroyed(w: kthread_worker): KtimersError {
 
 function workerArg(v: unknown): kthread_worker {
   if (!(v instanceof kthread_worker)) throw typeError('ERR_INVALID_ARG_TYPE', `worker must be a kthread_worker, got ${describe(v)}`);
-  if (v._local !== null) return v;
+  const s = stateOf(v);
+  if (s.local !== null) return v;
   if (kside.local !== null) {
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', 'a work function can only queue on its own kthread_worker (work.worker)');
   }
-  if (v._destroying || v._thread === null) throw destroyed(v);
+  if (s.destroying || s.thread === null) throw destroyed(v);
   return v;
 }
 function workArg(v: unknown, name = 'work'): kthread_work {
@@ -55,17 +56,18 @@ function checkWorker(w: kthread_work, worker: kthread_worker, what: string): voi
 
 function send(worker: kthread_worker, w: kthread_work, gen: number, exp: bigint | undefined): void {
   setWorkerOf(w, worker);
-  if (worker._local !== null) {
-    worker._local.queue(workId(w), gen, exp);
+  const s = stateOf(worker);
+  if (s.local !== null) {
+    s.local.queue(workId(w), gen, exp);
     return;
   }
-  worker._queued.add(workId(w));
+  s.queued.add(workId(w));
   const f = w.func!;
   const m: K.ToWorker = { t: 'q', id: workId(w), gen, fn: [String(f.module), f.name], dw: dworkOf(w) !== null };
   if (exp !== undefined) m.exp = exp;
   if (w.data !== undefined) m.data = w.data;
   try {
-    worker._post(m);
+    post(worker, m);
   } catch (e) {
     K.drop(table(), workId(w), gen); // never sent: not pending after all
     const err = new KtimersError('ERR_KTIMERS_WORK_DATA', `work.data cannot be sent to kthread_worker "${worker.name}": ${(e as Error)?.message ?? String(e)}`);
@@ -153,7 +155,7 @@ function sleeping(what: string): void {
 /** The worker a queued work went to, if it still has a thread. */
 function liveWorker(w: kthread_work): kthread_worker | null {
   const k = workerOf(w);
-  return k !== null && k._thread !== null ? k : null;
+  return k !== null && stateOf(k).thread !== null ? k : null;
 }
 
 /**
@@ -173,10 +175,10 @@ export function kthread_flush_work(work: kthread_work): Promise<void> {
   const o = Atomics.load(table(), workId(w));
   const k = liveWorker(w);
   if (!(o & K.K_BOUND) || !(o & (K.K_PENDING | K.K_RUNNING)) || k === null) return Promise.resolve();
-  const seq = k._nextSeq();
+  const seq = nextSeq(k);
   // The state seen now travels with the request: the worker places the marker
   // after that instance, even if it has been re-queued or cancelled meanwhile.
-  return k._ask({ t: 'flush', seq, id: workId(w), gen: K.genOf(o), pending: (o & K.K_PENDING) !== 0 }) as Promise<void>;
+  return ask(k, { t: 'flush', seq, id: workId(w), gen: K.genOf(o), pending: (o & K.K_PENDING) !== 0 }) as Promise<void>;
 }
 
 /**
@@ -190,8 +192,8 @@ export function kthread_flush_work(work: kthread_work): Promise<void> {
 export function kthread_flush_worker(worker: kthread_worker): Promise<void> {
   sleeping('kthread_flush_worker');
   const k = workerArg(worker);
-  const seq = k._nextSeq();
-  return k._ask({ t: 'flushw', seq }) as Promise<void>;
+  const seq = nextSeq(k);
+  return ask(k, { t: 'flushw', seq }) as Promise<void>;
 }
 
 async function cancel(w: kthread_work): Promise<boolean> {
@@ -209,8 +211,8 @@ async function cancel(w: kthread_work): Promise<boolean> {
   }
   // Always told, so a stale timer is deleted now rather than firing for nothing;
   // waited for only while the work runs (the kernel's canceling window).
-  const seq = k._nextSeq();
-  const p = k._ask({ t: 'cancel', seq, id: workId(w) });
+  const seq = nextSeq(k);
+  const p = ask(k, { t: 'cancel', seq, id: workId(w) });
   if (!running) {
     p.catch(() => {});
     return wasPending;
@@ -272,13 +274,14 @@ export function kthread_cancel_delayed_work_sync(dwork: kthread_delayed_work): P
 export function kthread_destroy_worker(worker: kthread_worker): Promise<void> {
   sleeping('kthread_destroy_worker');
   const k = workerArg(worker);
-  k._destroying = true;
-  const th = k._thread!;
+  const s = stateOf(k);
+  s.destroying = true;
+  const th = s.thread!;
   const exited = new Promise<void>((resolve) => th.once('exit', () => resolve()));
-  const seq = k._nextSeq();
+  const seq = nextSeq(k);
   return (async () => {
     try {
-      await k._ask({ t: 'stop', seq });
+      await ask(k, { t: 'stop', seq });
     } finally {
       await th.terminate();
       await exited;
@@ -291,10 +294,11 @@ export function kthread_destroy_worker(worker: kthread_worker): Promise<void> {
 function taskArg(p: unknown): number {
   if (p instanceof kthread_worker) {
     const t = p.task;
-    if (p._held && !p._destroying && p._thread !== null) {
+    const s = stateOf(p);
+    if (s.held && !s.destroying && s.thread !== null) {
       throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', `kthread_worker "${p.name}" has no task yet: kthread_worker_fn (or kthread_run) has not started its loop`);
     }
-    if (t === null || p._destroying) throw destroyed(p);
+    if (t === null || s.destroying) throw destroyed(p);
     return t;
   }
   if (typeof p === 'number' && Number.isInteger(p) && p > 0 && p <= 0x7fffffff) return p;

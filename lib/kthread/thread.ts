@@ -22,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { SCHED_OTHER, gettid, sched_setaffinity, sched_setscheduler } from '../sched.js';
 import { TIMER_IRQSAFE, add_timer, timer_delete, timer_list, timer_pending, timer_setup } from '../timer.js';
 import { kthread_delayed_work, kthread_work, dworkOf, setWorkId, setWorkerOf, workId } from './work.js';
-import { kthread_worker, _localWorker } from './worker.js';
+import { kthread_worker, _localWorker, setTask, stateOf } from './worker.js';
 import * as K from './shared.js';
 import { moduleSpecifier, postError } from '../internal/thread-error.js';
 import { installTable, kside } from './state.js';
@@ -342,7 +342,7 @@ const self: kthread_worker = _localWorker(wd.flags, wd.name, wd.cpu, ctl, {
     return self;
   },
 });
-kside.local = self._local;
+kside.local = stateOf(self).local;
 
 process.on('uncaughtException', (e) => report('uncaught', e));
 process.on('unhandledRejection', (e) => report('rejection', e));
@@ -374,7 +374,7 @@ function start(): void {
   }
   nameThread(wd.comm);
   Atomics.store(ctl, K.T_TID, tid);
-  self._setTask(tid);
+  setTask(self, tid);
   Atomics.store(ctl, K.T_STATE, 1);
   Atomics.notify(ctl, K.T_STATE);
 }

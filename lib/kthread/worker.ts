@@ -74,6 +74,44 @@ const START_TIMEOUT_MS = 60_000;
 type Waiter = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 /**
+ * What the other files of lib/kthread/ (the operations, the worker thread's loop) need of a worker
+ * besides its public fields: its thread, its control block, where it is in its life.
+ */
+export interface WorkerState {
+  /** The Worker running its loop; null once the thread has ended. */
+  thread: Worker | null;
+  /** Control block shared with the thread. */
+  readonly ctl: Int32Array;
+  destroying: boolean;
+  /** Something (a work, a flush, destroy) has woken a created, not-run worker. */
+  woken: boolean;
+  /** From kthread_init_worker, and kthread_worker_fn has not started its loop yet. */
+  held: boolean;
+  /** Settles with kthread_worker_fn's return value once the thread has ended. */
+  fnDone: Promise<number> | null;
+  /** Ids of the works queued on it from this thread (to un-pend them if its thread dies). */
+  readonly queued: Set<number>;
+  /** Set when this object is the worker thread's view of itself. */
+  local: LocalSide | null;
+}
+
+// Handed out by kthread_worker's static block (timer_list's style): the fields are true private
+// fields, so user code can neither read a worker's thread nor mark it destroyed, and only these
+// functions reach them.
+/** A worker's private state. */
+export let stateOf: (w: kthread_worker) => WorkerState;
+/** Sets the worker's `task` (the thread id; null once the thread has ended). */
+export let setTask: (w: kthread_worker, tid: number | null) => void;
+/** The next request number of a worker. */
+export let nextSeq: (w: kthread_worker) => number;
+/** Posts a request to the worker thread; the Promise settles with its answer. */
+export let ask: (w: kthread_worker, msg: K.ToWorker & { seq: number }) => Promise<unknown>;
+/** Posts a message to the worker thread (a queueing, a wake-up). */
+export let post: (w: kthread_worker, msg: K.ToWorker) => void;
+let answer: (w: kthread_worker, seq: number, value: unknown, error?: unknown) => void;
+let gone: (w: kthread_worker, err: unknown) => void;
+
+/**
  * `struct kthread_worker`: a dedicated thread running queued works. Made by
  * {@link kthread_run_worker} and friends, never with `new`.
  *
@@ -91,22 +129,7 @@ export class kthread_worker {
   readonly comm: string;
   /** The CPU it is bound to (`_on_cpu`), or -1. */
   readonly cpu: number;
-  /** @internal */
-  _thread: Worker | null = null;
-  /** @internal control block shared with the thread */
-  _ctl: Int32Array;
-  /** @internal */
-  _destroying = false;
-  /** @internal */
-  _woken = false;
-  /** @internal from kthread_init_worker, and kthread_worker_fn has not started its loop yet */
-  _held = false;
-  /** @internal settles with kthread_worker_fn's return value once the thread has ended */
-  _fnDone: Promise<number> | null = null;
-  /** @internal ids of the works queued on it from this thread (to un-pend them if its thread dies) */
-  _queued = new Set<number>();
-  /** @internal this object is the worker thread's view of itself */
-  _local: LocalSide | null = null;
+  #s: WorkerState;
   #seq = 0;
   #waits = new Map<number, Waiter>();
   #refd = true;
@@ -119,16 +142,12 @@ export class kthread_worker {
     this.name = name;
     this.comm = name.slice(0, TASK_COMM_LEN - 1);
     this.cpu = cpu;
-    this._ctl = ctl;
+    this.#s = { thread: null, ctl, destroying: false, woken: false, held: false, fnDone: null, queued: new Set<number>(), local: null };
   }
 
   /** The worker thread's kernel thread id (the kernel's `worker->task`), or null once destroyed. */
   get task(): number | null {
     return this.#task;
-  }
-  /** @internal */
-  _setTask(tid: number | null): void {
-    this.#task = tid;
   }
 
   /**
@@ -137,58 +156,62 @@ export class kthread_worker {
    * snapshot (the work object of this thread with that identity, when it has one).
    */
   get current_work(): kthread_work | null {
-    if (this._local !== null) return this._local.current();
-    const id = Atomics.load(this._ctl, K.T_CURRENT) - 1;
+    if (this.#s.local !== null) return this.#s.local.current();
+    const id = Atomics.load(this.#s.ctl, K.T_CURRENT) - 1;
     return id < 0 ? null : (byId.get(id)?.deref() ?? null);
   }
 
   /** Keep the process alive while this worker exists (the default). Return: this. */
   ref(): this {
     this.#refd = true;
-    this._thread?.ref();
+    this.#s.thread?.ref();
     return this;
   }
   /** Let the process exit while this worker exists and is idle. Return: this. */
   unref(): this {
     this.#refd = false;
-    if (this.#waits.size === 0) this._thread?.unref();
+    if (this.#waits.size === 0) this.#s.thread?.unref();
     return this;
   }
 
-  /** @internal posts a request; the Promise settles with the worker's answer. */
-  _ask(msg: K.ToWorker & { seq: number }): Promise<unknown> {
-    const th = this._thread;
+  #ask(msg: K.ToWorker & { seq: number }): Promise<unknown> {
+    const th = this.#s.thread;
     if (th === null) return Promise.reject(destroyed(this));
     return new Promise((resolve, reject) => {
       this.#waits.set(msg.seq, { resolve, reject });
       th.ref();
-      this._post(msg);
+      this.#post(msg);
     });
   }
-  /** @internal */
-  _nextSeq(): number {
-    return ++this.#seq;
+  #post(msg: K.ToWorker): void {
+    if (msg.t === 'q' || msg.t === 'stop' || msg.t === 'flushw' || msg.t === 'flush') this.#s.woken = true;
+    this.#s.thread!.postMessage(msg);
   }
-  /** @internal */
-  _post(msg: K.ToWorker): void {
-    if (msg.t === 'q' || msg.t === 'stop' || msg.t === 'flushw' || msg.t === 'flush') this._woken = true;
-    this._thread!.postMessage(msg);
-  }
-  /** @internal an answer from the thread */
-  _answer(seq: number, value: unknown, error?: unknown): void {
+  /** An answer from the thread. */
+  #answer(seq: number, value: unknown, error?: unknown): void {
     const w = this.#waits.get(seq);
     if (w === undefined) return;
     this.#waits.delete(seq);
-    if (this.#waits.size === 0 && !this.#refd) this._thread?.unref();
+    if (this.#waits.size === 0 && !this.#refd) this.#s.thread?.unref();
     if (error !== undefined) w.reject(error);
     else w.resolve(value);
   }
-  /** @internal the thread is gone: every pending request fails */
-  _gone(err: unknown): void {
-    for (const seq of [...this.#waits.keys()]) this._answer(seq, undefined, err);
+
+  static {
+    stateOf = (w) => w.#s;
+    setTask = (w, tid) => {
+      w.#task = tid;
+    };
+    nextSeq = (w) => ++w.#seq;
+    ask = (w, msg) => w.#ask(msg);
+    post = (w, msg) => w.#post(msg);
+    answer = (w, seq, value, error) => w.#answer(seq, value, error);
+    // The thread is gone: every pending request fails.
+    gone = (w, err) => {
+      for (const seq of [...w.#waits.keys()]) w.#answer(seq, undefined, err);
+    };
   }
 }
-
 
 function destroyed(w: kthread_worker): KtimersError {
   return new KtimersError('ERR_KTIMERS_KTHREAD_DESTROYED', `kthread_worker "${w.name}" has been destroyed`);
@@ -245,22 +268,22 @@ function create(flags: number, name: string, cpu: number, wake: boolean, hold = 
       errno: -state,
     });
   }
-  worker._thread = th;
+  stateOf(worker).thread = th;
   // An initialised worker has no task until kthread_worker_fn runs on it (the kernel's
   // worker->task is set by kthread_worker_fn).
-  worker._setTask(hold ? null : Atomics.load(ctl, K.T_TID));
-  worker._woken = wake;
-  worker._held = hold;
+  setTask(worker, hold ? null : Atomics.load(ctl, K.T_TID));
+  stateOf(worker).woken = wake;
+  stateOf(worker).held = hold;
   th.on('message', (m: K.FromWorker) => onMessage(worker, m));
   let failure: unknown;
   th.on('error', (e) => {
     failure = e; // reported with the exit that follows
   });
   th.on('exit', (code) => {
-    worker._thread = null;
-    worker._setTask(null);
-    if (!worker._destroying) lost(worker, code, failure);
-    worker._gone(destroyed(worker));
+    stateOf(worker).thread = null;
+    setTask(worker, null);
+    if (!stateOf(worker).destroying) lost(worker, code, failure);
+    gone(worker, destroyed(worker));
   });
   return worker;
 }
@@ -273,12 +296,13 @@ function create(flags: number, name: string, cpu: number, wake: boolean, hold = 
 function lost(worker: kthread_worker, code: number, failure: unknown): void {
   const t = table();
   let dropped = 0;
-  for (const id of worker._queued) {
+  const queued = stateOf(worker).queued;
+  for (const id of queued) {
     if (byId.get(id)?.deref()?.worker !== worker) continue;
     const o = Atomics.and(t, id, ~(K.K_PENDING | K.K_RUNNING));
     if (o & K.K_PENDING) dropped++;
   }
-  worker._queued.clear();
+  queued.clear();
   const why = failure === undefined ? `exited (code ${code})` : `failed: ${(failure as Error)?.message ?? String(failure)}`;
   const err = new KtimersError(
     'ERR_KTIMERS_WORKER_EXIT',
@@ -292,8 +316,8 @@ function lost(worker: kthread_worker, code: number, failure: unknown): void {
 function onMessage(worker: kthread_worker, m: K.FromWorker): void {
   switch (m.t) {
     case 'done':
-      if (m.error !== undefined) worker._answer(m.seq, undefined, new KtimersError(m.error.code, m.error.message));
-      else worker._answer(m.seq, undefined);
+      if (m.error !== undefined) answer(worker, m.seq, undefined, new KtimersError(m.error.code, m.error.message));
+      else answer(worker, m.seq, undefined);
       return;
     case 'stopped':
       if (m.delayed > 0) {
@@ -302,7 +326,7 @@ function onMessage(worker: kthread_worker, m: K.FromWorker): void {
       if (m.pending > 0) {
         kwarn('KTIMERS_WARN_KTHREAD_DESTROY_PENDING', `kthread_destroy_worker("${worker.name}"): ${m.pending} work(s) queued after the final flush were not run`);
       }
-      worker._answer(m.seq, undefined);
+      answer(worker, m.seq, undefined);
       return;
     case 'warn':
       kwarn(m.code, m.message);
@@ -416,11 +440,12 @@ export function kthread_init_worker(flags: number = 0): kthread_worker {
 
 function heldArg(v: unknown, name: string): kthread_worker {
   if (!(v instanceof kthread_worker)) throw typeError('ERR_INVALID_ARG_TYPE', `worker must be a kthread_worker, got ${describe(v)}`);
-  if (v._local !== null || kside.local !== null) {
+  const s = stateOf(v);
+  if (s.local !== null || kside.local !== null) {
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', `${name}() cannot be called from a kthread_worker thread`);
   }
-  if (v._destroying || v._thread === null) throw destroyed(v);
-  if (!v._held) {
+  if (s.destroying || s.thread === null) throw destroyed(v);
+  if (!s.held) {
     // The kernel: WARN_ON(worker->task && worker->task != current), then a second loop on the
     // same list. Refused here: one worker, one loop.
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', `${name}(): kthread_worker "${v.name}" already runs its loop (kthread_worker_fn runs a worker from kthread_init_worker once)`);
@@ -429,18 +454,19 @@ function heldArg(v: unknown, name: string): kthread_worker {
 }
 
 function startLoop(w: kthread_worker, named: boolean): Promise<number> {
-  const th = w._thread!;
-  w._held = false;
-  w._setTask(Atomics.load(w._ctl, K.T_TID));
+  const s = stateOf(w);
+  const th = s.thread!;
+  s.held = false;
+  setTask(w, Atomics.load(s.ctl, K.T_TID));
   const m: K.ToWorker = { t: 'wake', fn: true };
   if (named) {
     m.name = w.name;
     m.comm = w.comm;
   }
-  w._thread!.postMessage(m);
-  w._woken = true;
-  w._fnDone = new Promise<number>((resolve) => th.once('exit', () => resolve(0)));
-  return w._fnDone;
+  th.postMessage(m);
+  s.woken = true;
+  s.fnDone = new Promise<number>((resolve) => th.once('exit', () => resolve(0)));
+  return s.fnDone;
 }
 
 /**
@@ -491,7 +517,7 @@ export function kthread_run(threadfn: (worker: kthread_worker) => Promise<number
 /** @internal the worker thread's own view of its worker (lib/kthread/thread.ts) */
 export function _localWorker(flags: number, name: string, cpu: number, ctl: Int32Array, side: LocalSide): kthread_worker {
   const w = new kthread_worker(TOKEN, flags, name, cpu, ctl);
-  w._local = side;
-  w._setTask(Atomics.load(ctl, K.T_TID) || null);
+  stateOf(w).local = side;
+  setTask(w, Atomics.load(ctl, K.T_TID) || null);
   return w;
 }
