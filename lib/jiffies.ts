@@ -55,14 +55,6 @@ const s32 = (v: bigint): bigint => BigInt.asIntN(32, v);
 // HZ, TICK_NSEC, INITIAL_JIFFIES and the clock are lib/internal/jiffies-clock.ts
 // (the engine and the wheel's driver read them from beneath this module).
 export { HZ, INITIAL_JIFFIES, jiffies, TICK_NSEC } from './internal/jiffies-clock.js';
-/**
- * Transitional, for the modules other work is moving at the same time
- * (lib/workqueue.ts, lib/internal/kthread-ops.ts): the check of a jiffies
- * argument lives in lib/internal/jiffies-clock.ts; this re-export goes once they
- * import it from there, and lib/index.ts can then `export *` this module.
- * @internal
- */
-export { jiffiesArg } from './internal/jiffies-clock.js';
 /** The tick rate of the user-visible `clock_t` (100 on x86 and arm64). */
 export const USER_HZ = 100;
 const hz = BigInt(HZ);

@@ -25,7 +25,7 @@ import { isMainThread } from 'node:worker_threads';
 import { KtimersError } from './errors.js';
 import { ktime_get } from './ktime.js';
 import { monitorEventLoopDelay } from './perf_hooks.js';
-import { formatLoopDelayReport, loopDelayReport } from './internal/loop-delay-report.js';
+import { formatLoopDelayReport, loopDelayReport } from './loop-delay/report.js';
 
 function intEnv(name: string, dflt: number, min: number, max: number): number {
   const raw = process.env[name];

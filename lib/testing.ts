@@ -208,4 +208,4 @@ export function installVirtualClock(options: VirtualClockOptions = {}): VirtualC
 }
 
 /** kfifo test hook: start an empty fifo's counters at any value (e.g. near 2^32). */
-export { kfifo_set_counters } from './kfifo.js';
+export { kfifo_set_counters } from './kfifo/alloc.js';

@@ -36,6 +36,7 @@ function entryPoints() {
 /** Reading order of the main entry point: kernel timers first, then the support modules, then the idiomatic layer. */
 const GROUP_ORDER = [
   'lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer/index.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts',
+  'lib/kthread/index.ts', 'lib/kfifo/index.ts',
   'lib/api/duration.ts', 'lib/api/high-res-timer.ts', 'lib/api/work-queue.ts', 'lib/errors.ts',
 ];
 

@@ -1,4 +1,4 @@
-// kfifo (lib/kfifo.ts) against the kernel's include/linux/kfifo.h and lib/kfifo.c:
+// kfifo (lib/kfifo/) against the kernel's include/linux/kfifo.h and lib/kfifo.c:
 // the kernel's worked cases, every call's value in every state (empty, partial,
 // full, wrapped) through a reference model, the 2^32 counter wrap, records,
 // bad input, and the cross-thread paths (clones, 10^7 elements, wake-ups).
@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import * as k from '../dist/index.js';
 import { kfifo_set_counters } from '../dist/testing.js';
-import { kfifoCounters, kfifoRaceHook } from '../dist/kfifo.js';
+import { kfifoCounters } from '../dist/kfifo/alloc.js';
+import { kfifoRaceHook } from '../dist/kfifo/wait.js';
 import { mulberry32, SLOWDOWN } from './helpers.js';
 
 const fixture = new URL('./fixtures/kfifo/worker.mjs', import.meta.url);

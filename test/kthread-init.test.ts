@@ -1,4 +1,4 @@
-// kthread_init_worker / kthread_worker_fn / kthread_run (lib/kthread.ts): the kernel's way to run
+// kthread_init_worker / kthread_worker_fn / kthread_run (lib/kthread/): the kernel's way to run
 // a worker loop on a thread the caller starts (kernel/kthread.c: kthread_worker_fn runs the
 // queued works one at a time until kthread_should_stop, then returns 0). Every wait is on an
 // event (a flush, a cancel's round trip through the thread, the thread's exit), with the
@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
+import { stateOf } from '../dist/kthread/worker.js';
 import { entries, i32, settled, within, work } from './kthread-helpers.js';
 
 const workers: k.kthread_worker[] = [];
 afterEach(async () => {
-  for (const w of workers.splice(0)) if (w._thread !== null && !w._destroying) await k.kthread_destroy_worker(w);
+  for (const w of workers.splice(0)) if (stateOf(w).thread !== null && !stateOf(w).destroying) await k.kthread_destroy_worker(w);
 });
 function init(): k.kthread_worker {
   const w = k.kthread_init_worker();

@@ -1,4 +1,4 @@
-// kthread_worker (lib/kthread.ts): the kernel's worked cases 110-125 and 134
+// kthread_worker (lib/kthread/): the kernel's worked cases 110-125 and 134
 // (include/linux/kthread.h, kernel/kthread.c, kernel/sched/syscalls.c) on real
 // threads. Conditions are set up with latches (a blocker work waits on a
 // SharedArrayBuffer word that the test releases) and every wait is on an event,
@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
+import { stateOf } from '../dist/kthread/worker.js';
 import { BACKSTOP, dwork, entries, i32, reach, release, settled, within, work } from './kthread-helpers.js';
 
 const workers: k.kthread_worker[] = [];
@@ -15,7 +16,7 @@ function run(name = 'w'): k.kthread_worker {
   return w;
 }
 afterEach(async () => {
-  for (const w of workers.splice(0)) if (w.task !== null && !w._destroying) await k.kthread_destroy_worker(w);
+  for (const w of workers.splice(0)) if (w.task !== null && !stateOf(w).destroying) await k.kthread_destroy_worker(w);
 });
 
 function comm(tid: number): string {
@@ -57,10 +58,10 @@ describe('kthread_worker: creation (case 110)', () => {
       expect(c.name).toBe('helper/1');
       expect(c.cpu).toBe(1);
       expect(k.sched_getaffinity(c.task!)).toEqual([1]);
-      expect(c._woken).toBe(false);
+      expect(stateOf(c).woken).toBe(false);
       const r = k.kthread_run_worker_on_cpu(0, k.KTW_FREEZABLE, 'r/%u');
       workers.push(r);
-      expect([r.name, r.flags, r._woken]).toEqual(['r/0', 1, true]);
+      expect([r.name, r.flags, stateOf(r).woken]).toEqual(['r/0', 1, true]);
       expect(k.sched_getaffinity(r.task!)).toEqual([0]);
     },
   );
@@ -68,7 +69,7 @@ describe('kthread_worker: creation (case 110)', () => {
   it('a created (not woken) worker runs its first queued work', async () => {
     const w = k.kthread_create_worker(0, 'lazy');
     workers.push(w);
-    expect(w._woken).toBe(false);
+    expect(stateOf(w).woken).toBe(false);
     const log = i32();
     expect(k.kthread_queue_work(w, work('log', { log, tag: 7 }))).toBe(true);
     await within(k.kthread_flush_worker(w), 'flush');

@@ -1,4 +1,4 @@
-// Seeded, randomized, model-based test of kthread_worker (lib/kthread.ts) against
+// Seeded, randomized, model-based test of kthread_worker (lib/kthread/) against
 // a reference model written from the kernel's rules (kernel/kthread.c:
 // kthread_queue_work, kthread_queue_delayed_work, kthread_mod_delayed_work,
 // kthread_flush_work, kthread_flush_worker, kthread_cancel_*_sync).

@@ -27,7 +27,7 @@ import { setMonotonicSource } from '../dist/internal/clock.js';
 import { cancelVirtual } from '../dist/internal/engine.js';
 import { mulberry32 } from './helpers.js';
 import * as SCHED from '../dist/sched.js';
-import * as KTHREAD from '../dist/kthread.js';
+import * as KTHREAD from '../dist/kthread/index.js';
 
 const MAX = (1n << 63n) - 1n;
 const MIN = -(1n << 63n);
@@ -179,7 +179,7 @@ const NOT_FUZZED = new Map<string, string>([
   // Per-thread scheduling (lib/sched.ts): valid calls would change this test process's
   // policy, affinity, nice or locked memory, so test/sched.test.ts validates them and
   // fuzzes them in a child process instead.
-  // kfifo (lib/kfifo.ts): its arguments are fifo handles and typed arrays of the fifo's element
+  // kfifo (lib/kfifo/): its arguments are fifo handles and typed arrays of the fifo's element
   // type, kinds this table does not have; test/kfifo.test.ts checks each bad value by code and
   // fuzzes every kfifo_* export (and the ktimers/testing hook) with a pool of valid and hostile values.
   ...Object.keys(k)
@@ -189,7 +189,7 @@ const NOT_FUZZED = new Map<string, string>([
   ...Object.keys(SCHED)
     .filter((n) => typeof (SCHED as Record<string, unknown>)[n] === 'function')
     .map((n): [string, string] => [n, 'changes this process\'s scheduling: fuzzed in a child process by test/sched.test.ts']),
-  // kthread_worker (lib/kthread.ts): a valid call creates a thread or talks to one, so
+  // kthread_worker (lib/kthread/): a valid call creates a thread or talks to one, so
   // test/kthread-validation.test.ts checks every parameter of these and fuzzes them
   // against a live worker (sched_set_* there too, with worker objects only).
   ...Object.keys(KTHREAD)

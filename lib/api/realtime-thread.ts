@@ -3,14 +3,14 @@
  * Node users — `new RealtimeThread(url, { fifos })`, `for await (… of t.read('out'))`,
  * `await t.stop()`.
  *
- * Why not a kthread_worker underneath (lib/kthread.ts)? A kthread_work is a
+ * Why not a kthread_worker underneath (lib/kthread/)? A kthread_work is a
  * job that ends: kthread_destroy_worker() flushes, i.e. waits for the running
  * work, and failures on a worker thread are reported process-wide
  * (uncaughtException) because works belong to no single caller. Here the
  * function owns the thread for its whole life (it arms a periodic timer and
  * returns, or runs until its signal aborts), and its failures belong to this
  * object: an 'error' event and the `done` promise, as a Node Worker reports
- * its own. So this is a worker_thread of its own (lib/internal/realtime-thread-entry.ts)
+ * its own. So this is a worker_thread of its own (lib/api/realtime-thread-entry.ts)
  * with what kthread_worker + sched_set_fifo() give: its tid known at
  * construction, its policy and affinity set before any user code runs on it.
  *
@@ -44,11 +44,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import { describe, KtimersError, kwarn, rangeError, typeError } from '../errors.js';
 import { reportError } from '../internal/virtual.js';
-import { kfifo_close, kfifo_reader, kfifo_size, type Kfifo } from '../kfifo.js';
+import { kfifo_close, kfifo_reader, kfifo_size, type Kfifo } from '../kfifo/index.js';
 import { nr_cpu_ids, sched_setaffinity, sched_setscheduler, SCHED_FIFO, SCHED_OTHER, SCHED_RR } from '../sched.js';
-import { R_GO, R_STATE, R_TID, R_WORDS } from '../internal/realtime-thread-shared.js';
+import { R_GO, R_STATE, R_TID, R_WORDS } from './realtime-thread-shared.js';
 
-const ENTRY = new URL('../internal/realtime-thread-entry.js', import.meta.url);
+const ENTRY = new URL('./realtime-thread-entry.js', import.meta.url);
 /** Backstop for a thread that never reports its start (a wedged machine), not a performance bound. */
 const START_TIMEOUT_MS = 60_000;
 /**

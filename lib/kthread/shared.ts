@@ -1,8 +1,8 @@
 /**
  * kthread_worker: the shared state word of a kthread_work, and the messages
  * between the creating thread and a worker thread. Both sides import this one
- * file (lib/kthread.ts on the caller's side, lib/internal/kthread-thread.ts on
- * the worker's).
+ * file (lib/kthread/worker.ts and ops.ts on the caller's side, lib/kthread/thread.ts
+ * on the worker's).
  *
  * The state word. Every kthread_work has one Int32 in a process-wide
  * SharedArrayBuffer (the work table), changed only with compare-and-swap, so a

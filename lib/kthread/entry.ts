@@ -7,10 +7,10 @@
  * @internal
  */
 import { workerData } from 'node:worker_threads';
-import { T_FAILED, T_STATE } from './kthread-shared.js';
+import { T_FAILED, T_STATE } from './shared.js';
 
 try {
-  await import('./kthread-thread.js');
+  await import('./thread.js');
 } catch (e) {
   const ctl = new Int32Array((workerData as { ctl: SharedArrayBuffer }).ctl);
   Atomics.store(ctl, T_STATE, T_FAILED);

@@ -4,7 +4,7 @@
  * It owns work_list (an array of entries: a work instance {id, gen}, or a
  * flush / stop marker), the timers of delayed works (timer_lists of this
  * thread's own ktimers state, TIMER_IRQSAFE as the kernel's) and the running
- * work. Requests arrive as messages (lib/internal/kthread-shared.ts); the
+ * work. Requests arrive as messages (lib/kthread/shared.ts); the
  * event loop is never blocked waiting for them, so the hrtimers and
  * timer_lists that work functions arm fire here. One work per round: after
  * each work the loop goes back to the event loop (setImmediate), so due timers
@@ -20,11 +20,12 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
 import { SCHED_OTHER, gettid, sched_setaffinity, sched_setscheduler } from '../sched.js';
-import { TIMER_IRQSAFE, add_timer, timer_delete, timer_list, timer_pending, timer_setup } from '../timer.js';
-import { kthread_delayed_work, kthread_work, kthread_worker, _localWorker } from '../kthread.js';
-import * as K from './kthread-shared.js';
-import { moduleSpecifier, postError } from './thread-error.js';
-import { installTable, kside } from './kthread-state.js';
+import { TIMER_IRQSAFE, add_timer, timer_delete, timer_list, timer_pending, timer_setup } from '../timer/index.js';
+import { kthread_delayed_work, kthread_work, dworkOf, setWorkId, setWorkerOf, workId } from './work.js';
+import { kthread_worker, _localWorker, setTask, stateOf } from './worker.js';
+import * as K from './shared.js';
+import { moduleSpecifier, postError } from '../internal/thread-error.js';
+import { installTable, kside } from './state.js';
 
 interface Wd {
   table: SharedArrayBuffer;
@@ -84,14 +85,14 @@ function report(kind: 'threw' | 'load' | 'uncaught' | 'rejection', error: unknow
 function handleFor(id: number, module: string, name: string, dw: boolean): Handle {
   const key = `${name} (${module})`;
   let h = handles.get(id);
-  if (h !== undefined && h.key === key && (h.work._dwork !== null) === dw) return h;
+  if (h !== undefined && h.key === key && (dworkOf(h.work) !== null) === dw) return h;
   if (h?.timer) timer_delete(h.timer);
   let work: kthread_work;
   if (dw) work = new kthread_delayed_work().work;
   else work = new kthread_work();
-  work._id = id;
+  setWorkId(work, id);
   work.func = Object.freeze({ module, name });
-  work._worker = self;
+  setWorkerOf(work, self);
   h = { work, key, timer: null, tgen: 0 };
   handles.set(id, h);
   return h;
@@ -106,8 +107,8 @@ function kick(): void {
 
 function onTimer(h: Handle): void {
   // Softirq context on this thread (TIMER_IRQSAFE): the kernel's kthread_delayed_work_timer_fn.
-  if (K.timerMayAppend(tab, h.work._id, h.tgen)) {
-    list.push({ id: h.work._id, gen: h.tgen });
+  if (K.timerMayAppend(tab, workId(h.work), h.tgen)) {
+    list.push({ id: workId(h.work), gen: h.tgen });
     kick();
   }
 }
@@ -116,7 +117,7 @@ function onTimer(h: Handle): void {
 function enqueue(h: Handle, gen: number, exp: bigint | undefined): void {
   if (h.timer !== null && timer_pending(h.timer) === 1) timer_delete(h.timer); // an older instance's timer
   if (exp === undefined) {
-    list.push({ id: h.work._id, gen });
+    list.push({ id: workId(h.work), gen });
   } else {
     if (h.timer === null) {
       const t = new timer_list();
@@ -241,7 +242,7 @@ function finish(h: Handle, error: unknown, threw: boolean): void {
   running = 0;
   runningWork = null;
   Atomics.store(ctl, K.T_CURRENT, 0);
-  Atomics.and(tab, h.work._id, ~K.K_RUNNING);
+  Atomics.and(tab, workId(h.work), ~K.K_RUNNING);
   if (threw) report('threw', error, h.key);
   const a = afterRun;
   afterRun = [];
@@ -281,9 +282,9 @@ function stop(seq: number): void {
   for (const h of handles.values()) {
     if (h.timer !== null && timer_pending(h.timer) === 1) {
       timer_delete(h.timer);
-      if (K.live(tab, h.work._id, h.tgen)) {
+      if (K.live(tab, workId(h.work), h.tgen)) {
         delayed++;
-        K.drop(tab, h.work._id, h.tgen);
+        K.drop(tab, workId(h.work), h.tgen);
       }
     }
   }
@@ -341,7 +342,7 @@ const self: kthread_worker = _localWorker(wd.flags, wd.name, wd.cpu, ctl, {
     return self;
   },
 });
-kside.local = self._local;
+kside.local = stateOf(self).local;
 
 process.on('uncaughtException', (e) => report('uncaught', e));
 process.on('unhandledRejection', (e) => report('rejection', e));
@@ -373,7 +374,7 @@ function start(): void {
   }
   nameThread(wd.comm);
   Atomics.store(ctl, K.T_TID, tid);
-  self._setTask(tid);
+  setTask(self, tid);
   Atomics.store(ctl, K.T_STATE, 1);
   Atomics.notify(ctl, K.T_STATE);
 }

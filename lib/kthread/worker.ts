@@ -12,11 +12,11 @@
  * thread SCHED_FIFO, as drivers pair `kthread_run_worker()` with
  * `sched_set_fifo()`.
  *
- * Model (details in lib/internal/kthread-shared.ts). Each work has one state
+ * Model (details in lib/kthread/shared.ts). Each work has one state
  * word in a process-wide SharedArrayBuffer, changed only by compare-and-swap:
  * queueing answers the kernel's bool at once and exactly, on the main thread
  * and inside work functions (self-requeue). The worker thread owns work_list,
- * the delayed-work timers and current_work (lib/internal/kthread-thread.ts):
+ * the delayed-work timers and current_work (lib/kthread/thread.ts):
  * queueing from another thread is the CAS plus a message, which the worker
  * appends in arrival order; a queueing on the worker itself first takes in the
  * messages already posted, so FIFO order follows the order of the calls. The
@@ -42,19 +42,20 @@
  *   destroyed (or destroying) worker throws ERR_KTIMERS_KTHREAD_DESTROYED.
  * - `sched_set_fifo()` & co. throw the OS's refusal (EPERM naming
  *   CAP_SYS_NICE / RLIMIT_RTPRIO): the kernel's `_nocheck` variants cannot fail.
- * - No `kthread_init_worker()` / `kthread_worker_fn()`: a worker is always made
- *   with its thread. KTW_FREEZABLE is accepted and has no effect.
+ * - `kthread_init_worker()` makes the worker's thread at once and holds it:
+ *   `kthread_worker_fn()` / `kthread_run()` start its loop. KTW_FREEZABLE is
+ *   accepted and has no effect.
  */
 import { Worker } from 'node:worker_threads';
 import { constants } from 'node:os';
-import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
-import { might_sleep } from './context.js';
-import { reportError } from './internal/virtual.js';
-import { fnArg, type WorkFnRef } from './workqueue/work-fn.js';
-import { nr_cpu_ids } from './sched.js';
-import * as K from './internal/kthread-shared.js';
-import { restoreProps } from './internal/thread-error.js';
-import { formatName, table, allocId, freeId, kside, type LocalSide } from './internal/kthread-state.js';
+import { KtimersError, describe, kwarn, rangeError, typeError } from '../errors.js';
+import { might_sleep } from '../context.js';
+import { reportError } from '../internal/virtual.js';
+import { nr_cpu_ids } from '../sched.js';
+import * as K from './shared.js';
+import { restoreProps } from '../internal/thread-error.js';
+import { formatName, table, kside, type LocalSide } from './state.js';
+import { byId, type kthread_work } from './work.js';
 
 /** kthread_worker flag: freezable during suspend in the kernel. Accepted; nothing freezes in a process. */
 export const KTW_FREEZABLE = 1 << 0;
@@ -63,132 +64,52 @@ export const TASK_COMM_LEN = 16;
 /** MAX_RT_PRIO: sched_set_fifo() uses MAX_RT_PRIO / 2. */
 export const MAX_RT_PRIO = 100;
 
-const ENTRY = new URL('./internal/kthread-entry.js', import.meta.url);
+const ENTRY = new URL('./entry.js', import.meta.url);
 const TOKEN = Symbol('kthread_worker');
 /** Backstop for a thread that never reports its start (a wedged machine), not a performance bound. */
 const START_TIMEOUT_MS = 60_000;
 
-// --- works -------------------------------------------------------------------------
-
-/**
- * `struct kthread_work`: a work for a kthread_worker. Set it up with
- * {@link kthread_init_work}. Its function receives it when it runs (on the
- * worker thread, as a handle of its own with the same identity for queueing).
- */
-export class kthread_work {
-  /** @internal slot in the work table, -1 before kthread_init_work */
-  _id = -1;
-  /** @internal set for the work of a kthread_delayed_work */
-  _dwork: kthread_delayed_work | null = null;
-  /** @internal the worker it was last queued on (this thread's view) */
-  _worker: kthread_worker | null = null;
-  /** The work function, `{ module, name }`; null before kthread_init_work. */
-  func: WorkFnRef | null = null;
-  /**
-   * Anything structured-cloneable (SharedArrayBuffers stay shared) that the work
-   * function should see as `work.data`: sent to the worker thread with each
-   * queueing made on this thread (a ktimers addition, as the workqueue's; the
-   * kernel embeds the work in the caller's struct instead).
-   */
-  data: unknown = undefined;
-  /** The worker it was last queued on since kthread_init_work (the kernel's `work->worker`), or null. */
-  get worker(): kthread_worker | null {
-    return this._worker;
-  }
-}
-
-/** `struct kthread_delayed_work`: a work plus the timer that queues it later. */
-export class kthread_delayed_work {
-  /** The embedded work (what its function receives). */
-  readonly work: kthread_work = new kthread_work();
-  /** A delayed work, not set up yet: see {@link kthread_init_delayed_work}. */
-  constructor() {
-    this.work._dwork = this;
-  }
-}
-
-/**
- * `to_kthread_delayed_work()` (container_of): the delayed work a work belongs to.
- * @param work - a work (what a work function receives)
- *
- * Context: any. Return: the kthread_delayed_work, or null for a plain work.
- */
-export function to_kthread_delayed_work(work: kthread_work): kthread_delayed_work | null {
-  return workArg(work)._dwork;
-}
-
-const byId = new Map<number, WeakRef<kthread_work>>();
-const freer = new FinalizationRegistry<number>((id) => {
-  byId.delete(id);
-  freeId(id);
-});
-
-function workArg(v: unknown, name = 'work'): kthread_work {
-  if (!(v instanceof kthread_work)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a kthread_work, got ${describe(v)}`);
-  return v;
-}
-function kfnArg(v: unknown): WorkFnRef {
-  if (typeof v === 'function') {
-    throw typeError('ERR_INVALID_ARG_TYPE', 'fn must be { module, name }: kthread work functions run on the worker thread and are imported there');
-  }
-  return fnArg(v) as WorkFnRef;
-}
-
-function initWork(w: kthread_work, fn: unknown): void {
-  if (kside.local !== null) {
-    throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', 'kthread_init_work() is not available on a kthread_worker thread: initialise works on the thread that creates them');
-  }
-  const f = kfnArg(fn);
-  if (w._id >= 0) {
-    const t = table();
-    for (;;) {
-      const o = Atomics.load(t, w._id);
-      if (o & (K.K_PENDING | K.K_CANCEL_MASK)) {
-        throw new KtimersError('ERR_KTIMERS_WORK_BUSY', 'kthread_init_work() on a pending work (or one being cancelled) would corrupt its worker\'s list');
-      }
-      // Keep RUNNING (an execution may still be under way) and the gen (stale entries stay stale).
-      if (Atomics.compareExchange(t, w._id, o, o & ~K.K_BOUND) === o) break;
-    }
-  } else {
-    w._id = allocId();
-    freer.register(w, w._id);
-    byId.set(w._id, new WeakRef(w));
-  }
-  w.func = f;
-  w._worker = null;
-}
-
-/**
- * `kthread_init_work(work, fn)`: set up (or reset) a work. Re-initialising an idle
- * work is how it moves to another worker.
- * @param work - the work
- * @param fn - `{ module, name }`: an exported function of an ES module (absolute path or URL)
- *
- * Context: any thread but a kthread_worker's. Return: nothing. Throws
- * ERR_KTIMERS_WORK_BUSY on a pending work (the kernel corrupts its lists),
- * ERR_KTIMERS_WORK_MODULE_NOT_FOUND when the module file does not exist.
- */
-export function kthread_init_work(work: kthread_work, fn: WorkFnRef): void {
-  const w = workArg(work);
-  if (w._dwork !== null) throw typeError('ERR_INVALID_ARG_TYPE', 'work belongs to a kthread_delayed_work: use kthread_init_delayed_work()');
-  initWork(w, fn);
-}
-
-/**
- * `kthread_init_delayed_work(dwork, fn)`: set up (or reset) a delayed work.
- * @param dwork - the delayed work
- * @param fn - `{ module, name }`
- *
- * Context: as {@link kthread_init_work}. Return: nothing.
- */
-export function kthread_init_delayed_work(dwork: kthread_delayed_work, fn: WorkFnRef): void {
-  if (!(dwork instanceof kthread_delayed_work)) throw typeError('ERR_INVALID_ARG_TYPE', `dwork must be a kthread_delayed_work, got ${describe(dwork)}`);
-  initWork(dwork.work, fn);
-}
-
 // --- workers -----------------------------------------------------------------------
 
 type Waiter = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+/**
+ * What the other files of lib/kthread/ (the operations, the worker thread's loop) need of a worker
+ * besides its public fields: its thread, its control block, where it is in its life.
+ */
+export interface WorkerState {
+  /** The Worker running its loop; null once the thread has ended. */
+  thread: Worker | null;
+  /** Control block shared with the thread. */
+  readonly ctl: Int32Array;
+  destroying: boolean;
+  /** Something (a work, a flush, destroy) has woken a created, not-run worker. */
+  woken: boolean;
+  /** From kthread_init_worker, and kthread_worker_fn has not started its loop yet. */
+  held: boolean;
+  /** Settles with kthread_worker_fn's return value once the thread has ended. */
+  fnDone: Promise<number> | null;
+  /** Ids of the works queued on it from this thread (to un-pend them if its thread dies). */
+  readonly queued: Set<number>;
+  /** Set when this object is the worker thread's view of itself. */
+  local: LocalSide | null;
+}
+
+// Handed out by kthread_worker's static block (timer_list's style): the fields are true private
+// fields, so user code can neither read a worker's thread nor mark it destroyed, and only these
+// functions reach them.
+/** A worker's private state. */
+export let stateOf: (w: kthread_worker) => WorkerState;
+/** Sets the worker's `task` (the thread id; null once the thread has ended). */
+export let setTask: (w: kthread_worker, tid: number | null) => void;
+/** The next request number of a worker. */
+export let nextSeq: (w: kthread_worker) => number;
+/** Posts a request to the worker thread; the Promise settles with its answer. */
+export let ask: (w: kthread_worker, msg: K.ToWorker & { seq: number }) => Promise<unknown>;
+/** Posts a message to the worker thread (a queueing, a wake-up). */
+export let post: (w: kthread_worker, msg: K.ToWorker) => void;
+let answer: (w: kthread_worker, seq: number, value: unknown, error?: unknown) => void;
+let gone: (w: kthread_worker, err: unknown) => void;
 
 /**
  * `struct kthread_worker`: a dedicated thread running queued works. Made by
@@ -208,22 +129,7 @@ export class kthread_worker {
   readonly comm: string;
   /** The CPU it is bound to (`_on_cpu`), or -1. */
   readonly cpu: number;
-  /** @internal */
-  _thread: Worker | null = null;
-  /** @internal control block shared with the thread */
-  _ctl: Int32Array;
-  /** @internal */
-  _destroying = false;
-  /** @internal */
-  _woken = false;
-  /** @internal from kthread_init_worker, and kthread_worker_fn has not started its loop yet */
-  _held = false;
-  /** @internal settles with kthread_worker_fn's return value once the thread has ended */
-  _fnDone: Promise<number> | null = null;
-  /** @internal ids of the works queued on it from this thread (to un-pend them if its thread dies) */
-  _queued = new Set<number>();
-  /** @internal this object is the worker thread's view of itself */
-  _local: LocalSide | null = null;
+  #s: WorkerState;
   #seq = 0;
   #waits = new Map<number, Waiter>();
   #refd = true;
@@ -236,16 +142,12 @@ export class kthread_worker {
     this.name = name;
     this.comm = name.slice(0, TASK_COMM_LEN - 1);
     this.cpu = cpu;
-    this._ctl = ctl;
+    this.#s = { thread: null, ctl, destroying: false, woken: false, held: false, fnDone: null, queued: new Set<number>(), local: null };
   }
 
   /** The worker thread's kernel thread id (the kernel's `worker->task`), or null once destroyed. */
   get task(): number | null {
     return this.#task;
-  }
-  /** @internal */
-  _setTask(tid: number | null): void {
-    this.#task = tid;
   }
 
   /**
@@ -254,58 +156,62 @@ export class kthread_worker {
    * snapshot (the work object of this thread with that identity, when it has one).
    */
   get current_work(): kthread_work | null {
-    if (this._local !== null) return this._local.current();
-    const id = Atomics.load(this._ctl, K.T_CURRENT) - 1;
+    if (this.#s.local !== null) return this.#s.local.current();
+    const id = Atomics.load(this.#s.ctl, K.T_CURRENT) - 1;
     return id < 0 ? null : (byId.get(id)?.deref() ?? null);
   }
 
   /** Keep the process alive while this worker exists (the default). Return: this. */
   ref(): this {
     this.#refd = true;
-    this._thread?.ref();
+    this.#s.thread?.ref();
     return this;
   }
   /** Let the process exit while this worker exists and is idle. Return: this. */
   unref(): this {
     this.#refd = false;
-    if (this.#waits.size === 0) this._thread?.unref();
+    if (this.#waits.size === 0) this.#s.thread?.unref();
     return this;
   }
 
-  /** @internal posts a request; the Promise settles with the worker's answer. */
-  _ask(msg: K.ToWorker & { seq: number }): Promise<unknown> {
-    const th = this._thread;
+  #ask(msg: K.ToWorker & { seq: number }): Promise<unknown> {
+    const th = this.#s.thread;
     if (th === null) return Promise.reject(destroyed(this));
     return new Promise((resolve, reject) => {
       this.#waits.set(msg.seq, { resolve, reject });
       th.ref();
-      this._post(msg);
+      this.#post(msg);
     });
   }
-  /** @internal */
-  _nextSeq(): number {
-    return ++this.#seq;
+  #post(msg: K.ToWorker): void {
+    if (msg.t === 'q' || msg.t === 'stop' || msg.t === 'flushw' || msg.t === 'flush') this.#s.woken = true;
+    this.#s.thread!.postMessage(msg);
   }
-  /** @internal */
-  _post(msg: K.ToWorker): void {
-    if (msg.t === 'q' || msg.t === 'stop' || msg.t === 'flushw' || msg.t === 'flush') this._woken = true;
-    this._thread!.postMessage(msg);
-  }
-  /** @internal an answer from the thread */
-  _answer(seq: number, value: unknown, error?: unknown): void {
+  /** An answer from the thread. */
+  #answer(seq: number, value: unknown, error?: unknown): void {
     const w = this.#waits.get(seq);
     if (w === undefined) return;
     this.#waits.delete(seq);
-    if (this.#waits.size === 0 && !this.#refd) this._thread?.unref();
+    if (this.#waits.size === 0 && !this.#refd) this.#s.thread?.unref();
     if (error !== undefined) w.reject(error);
     else w.resolve(value);
   }
-  /** @internal the thread is gone: every pending request fails */
-  _gone(err: unknown): void {
-    for (const seq of [...this.#waits.keys()]) this._answer(seq, undefined, err);
+
+  static {
+    stateOf = (w) => w.#s;
+    setTask = (w, tid) => {
+      w.#task = tid;
+    };
+    nextSeq = (w) => ++w.#seq;
+    ask = (w, msg) => w.#ask(msg);
+    post = (w, msg) => w.#post(msg);
+    answer = (w, seq, value, error) => w.#answer(seq, value, error);
+    // The thread is gone: every pending request fails.
+    gone = (w, err) => {
+      for (const seq of [...w.#waits.keys()]) w.#answer(seq, undefined, err);
+    };
   }
 }
-
 
 function destroyed(w: kthread_worker): KtimersError {
   return new KtimersError('ERR_KTIMERS_KTHREAD_DESTROYED', `kthread_worker "${w.name}" has been destroyed`);
@@ -362,22 +268,22 @@ function create(flags: number, name: string, cpu: number, wake: boolean, hold = 
       errno: -state,
     });
   }
-  worker._thread = th;
+  stateOf(worker).thread = th;
   // An initialised worker has no task until kthread_worker_fn runs on it (the kernel's
   // worker->task is set by kthread_worker_fn).
-  worker._setTask(hold ? null : Atomics.load(ctl, K.T_TID));
-  worker._woken = wake;
-  worker._held = hold;
+  setTask(worker, hold ? null : Atomics.load(ctl, K.T_TID));
+  stateOf(worker).woken = wake;
+  stateOf(worker).held = hold;
   th.on('message', (m: K.FromWorker) => onMessage(worker, m));
   let failure: unknown;
   th.on('error', (e) => {
     failure = e; // reported with the exit that follows
   });
   th.on('exit', (code) => {
-    worker._thread = null;
-    worker._setTask(null);
-    if (!worker._destroying) lost(worker, code, failure);
-    worker._gone(destroyed(worker));
+    stateOf(worker).thread = null;
+    setTask(worker, null);
+    if (!stateOf(worker).destroying) lost(worker, code, failure);
+    gone(worker, destroyed(worker));
   });
   return worker;
 }
@@ -390,12 +296,13 @@ function create(flags: number, name: string, cpu: number, wake: boolean, hold = 
 function lost(worker: kthread_worker, code: number, failure: unknown): void {
   const t = table();
   let dropped = 0;
-  for (const id of worker._queued) {
-    if (byId.get(id)?.deref()?._worker !== worker) continue;
+  const queued = stateOf(worker).queued;
+  for (const id of queued) {
+    if (byId.get(id)?.deref()?.worker !== worker) continue;
     const o = Atomics.and(t, id, ~(K.K_PENDING | K.K_RUNNING));
     if (o & K.K_PENDING) dropped++;
   }
-  worker._queued.clear();
+  queued.clear();
   const why = failure === undefined ? `exited (code ${code})` : `failed: ${(failure as Error)?.message ?? String(failure)}`;
   const err = new KtimersError(
     'ERR_KTIMERS_WORKER_EXIT',
@@ -409,8 +316,8 @@ function lost(worker: kthread_worker, code: number, failure: unknown): void {
 function onMessage(worker: kthread_worker, m: K.FromWorker): void {
   switch (m.t) {
     case 'done':
-      if (m.error !== undefined) worker._answer(m.seq, undefined, new KtimersError(m.error.code, m.error.message));
-      else worker._answer(m.seq, undefined);
+      if (m.error !== undefined) answer(worker, m.seq, undefined, new KtimersError(m.error.code, m.error.message));
+      else answer(worker, m.seq, undefined);
       return;
     case 'stopped':
       if (m.delayed > 0) {
@@ -419,7 +326,7 @@ function onMessage(worker: kthread_worker, m: K.FromWorker): void {
       if (m.pending > 0) {
         kwarn('KTIMERS_WARN_KTHREAD_DESTROY_PENDING', `kthread_destroy_worker("${worker.name}"): ${m.pending} work(s) queued after the final flush were not run`);
       }
-      worker._answer(m.seq, undefined);
+      answer(worker, m.seq, undefined);
       return;
     case 'warn':
       kwarn(m.code, m.message);
@@ -533,11 +440,12 @@ export function kthread_init_worker(flags: number = 0): kthread_worker {
 
 function heldArg(v: unknown, name: string): kthread_worker {
   if (!(v instanceof kthread_worker)) throw typeError('ERR_INVALID_ARG_TYPE', `worker must be a kthread_worker, got ${describe(v)}`);
-  if (v._local !== null || kside.local !== null) {
+  const s = stateOf(v);
+  if (s.local !== null || kside.local !== null) {
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', `${name}() cannot be called from a kthread_worker thread`);
   }
-  if (v._destroying || v._thread === null) throw destroyed(v);
-  if (!v._held) {
+  if (s.destroying || s.thread === null) throw destroyed(v);
+  if (!s.held) {
     // The kernel: WARN_ON(worker->task && worker->task != current), then a second loop on the
     // same list. Refused here: one worker, one loop.
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', `${name}(): kthread_worker "${v.name}" already runs its loop (kthread_worker_fn runs a worker from kthread_init_worker once)`);
@@ -546,18 +454,19 @@ function heldArg(v: unknown, name: string): kthread_worker {
 }
 
 function startLoop(w: kthread_worker, named: boolean): Promise<number> {
-  const th = w._thread!;
-  w._held = false;
-  w._setTask(Atomics.load(w._ctl, K.T_TID));
+  const s = stateOf(w);
+  const th = s.thread!;
+  s.held = false;
+  setTask(w, Atomics.load(s.ctl, K.T_TID));
   const m: K.ToWorker = { t: 'wake', fn: true };
   if (named) {
     m.name = w.name;
     m.comm = w.comm;
   }
-  w._thread!.postMessage(m);
-  w._woken = true;
-  w._fnDone = new Promise<number>((resolve) => th.once('exit', () => resolve(0)));
-  return w._fnDone;
+  th.postMessage(m);
+  s.woken = true;
+  s.fnDone = new Promise<number>((resolve) => th.once('exit', () => resolve(0)));
+  return s.fnDone;
 }
 
 /**
@@ -605,12 +514,10 @@ export function kthread_run(threadfn: (worker: kthread_worker) => Promise<number
   return w.task!;
 }
 
-/** @internal the worker thread's own view of its worker (lib/internal/kthread-thread.ts) */
+/** @internal the worker thread's own view of its worker (lib/kthread/thread.ts) */
 export function _localWorker(flags: number, name: string, cpu: number, ctl: Int32Array, side: LocalSide): kthread_worker {
   const w = new kthread_worker(TOKEN, flags, name, cpu, ctl);
-  w._local = side;
-  w._setTask(Atomics.load(ctl, K.T_TID) || null);
+  stateOf(w).local = side;
+  setTask(w, Atomics.load(ctl, K.T_TID) || null);
   return w;
 }
-
-export * from './internal/kthread-ops.js';

@@ -1,15 +1,14 @@
 /**
- * kthread_worker: per-thread state shared by lib/kthread.ts and
- * lib/internal/kthread-ops.ts — the process-wide work table (allocated on the
- * thread that creates works, handed to each worker thread at its start), work
- * id allocation, the name formatter, and which side of a worker this thread
- * is on (`kside.local`, set by lib/internal/kthread-thread.ts before it
- * imports any work function, so calls made by work functions take the
- * worker-side paths).
+ * kthread_worker: per-thread state shared by the files of lib/kthread/ — the
+ * process-wide work table (allocated on the thread that creates works, handed
+ * to each worker thread at its start), work id allocation, the name formatter,
+ * and which side of a worker this thread is on (`kside.local`, set by
+ * lib/kthread/thread.ts before it imports any work function, so calls made by
+ * work functions take the worker-side paths).
  * @internal
  */
 import { KtimersError, describe, rangeError, typeError } from '../errors.js';
-import { WORKS_MAX } from './kthread-shared.js';
+import { WORKS_MAX } from './shared.js';
 
 let tab: Int32Array | null = null;
 let next = 1; // id 0 is never used: T_CURRENT stores id + 1
@@ -73,9 +72,9 @@ export interface LocalSide {
   /** Appends instance `gen` of work `id` to work_list (exp undefined) or arms its timer at jiffy `exp`. */
   queue(id: number, gen: number, exp: bigint | undefined): void;
   /** The handle of the work whose function runs now, or null. */
-  current(): import('../kthread.js').kthread_work | null;
+  current(): import('./work.js').kthread_work | null;
   /** This thread's kthread_worker object. */
-  self: import('../kthread.js').kthread_worker;
+  self: import('./worker.js').kthread_worker;
 }
 
 export const kside: { local: LocalSide | null } = { local: null };

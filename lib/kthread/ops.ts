@@ -1,9 +1,9 @@
 /**
  * kthread_worker operations: queueing (answered at once by a CAS on the work's
- * state word, lib/internal/kthread-shared.ts), the sleeping calls (a request to
- * the worker thread and a Promise for its answer), destroy, and the RT
- * scheduling helpers applied to a worker's thread. The types and creation are
- * in lib/kthread.ts, which re-exports this file.
+ * state word, lib/kthread/shared.ts), the sleeping calls (a request to the
+ * worker thread and a Promise for its answer), destroy, and the RT scheduling
+ * helpers applied to a worker's thread. The types are in lib/kthread/work.ts
+ * and lib/kthread/worker.ts (with creation).
  *
  * Two paths per queueing call: on the thread that owns the worker object, the
  * CAS plus a message to the worker thread; on the worker thread itself (a work
@@ -14,11 +14,13 @@
  */
 import { KtimersError, describe, kwarn, rangeError, typeError } from '../errors.js';
 import { might_sleep } from '../context.js';
-import { get_jiffies_64, jiffiesArg } from '../jiffies.js';
+import { get_jiffies_64 } from '../jiffies.js';
+import { jiffiesArg } from '../internal/jiffies-clock.js';
 import { SCHED_FIFO, SCHED_OTHER, sched_setscheduler, setpriority } from '../sched.js';
-import { kthread_delayed_work, kthread_work, kthread_worker, MAX_RT_PRIO } from '../kthread.js';
-import * as K from './kthread-shared.js';
-import { kside, table } from './kthread-state.js';
+import { kthread_delayed_work, kthread_work, dworkOf, workerOf, workId, setWorkerOf } from './work.js';
+import { kthread_worker, MAX_RT_PRIO, ask, nextSeq, post, stateOf } from './worker.js';
+import * as K from './shared.js';
+import { kside, table } from './state.js';
 
 function destroyed(w: kthread_worker): KtimersError {
   return new KtimersError('ERR_KTIMERS_KTHREAD_DESTROYED', `kthread_worker "${w.name}" has been destroyed`);
@@ -26,46 +28,49 @@ function destroyed(w: kthread_worker): KtimersError {
 
 function workerArg(v: unknown): kthread_worker {
   if (!(v instanceof kthread_worker)) throw typeError('ERR_INVALID_ARG_TYPE', `worker must be a kthread_worker, got ${describe(v)}`);
-  if (v._local !== null) return v;
+  const s = stateOf(v);
+  if (s.local !== null) return v;
   if (kside.local !== null) {
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', 'a work function can only queue on its own kthread_worker (work.worker)');
   }
-  if (v._destroying || v._thread === null) throw destroyed(v);
+  if (s.destroying || s.thread === null) throw destroyed(v);
   return v;
 }
 function workArg(v: unknown, name = 'work'): kthread_work {
   if (!(v instanceof kthread_work)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a kthread_work, got ${describe(v)}`);
-  if (v._id < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', `${name} was never initialised: call kthread_init_work() first`);
+  if (workId(v) < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', `${name} was never initialised: call kthread_init_work() first`);
   return v;
 }
 function dworkArg(v: unknown): kthread_delayed_work {
   if (!(v instanceof kthread_delayed_work)) throw typeError('ERR_INVALID_ARG_TYPE', `dwork must be a kthread_delayed_work, got ${describe(v)}`);
-  if (v.work._id < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', 'dwork was never initialised: call kthread_init_delayed_work() first');
+  if (workId(v.work) < 0) throw typeError('ERR_KTIMERS_NOT_SETUP', 'dwork was never initialised: call kthread_init_delayed_work() first');
   return v;
 }
 
 /** The kernel's WARN_ON_ONCE(work->worker && work->worker != worker). */
 function checkWorker(w: kthread_work, worker: kthread_worker, what: string): void {
-  if (w._worker !== null && w._worker !== worker) {
-    kwarn('KTIMERS_WARN_KTHREAD_OTHER_WORKER', `${what}: the work was last queued on kthread_worker "${w._worker.name}", now "${worker.name}" (re-initialise a work before using it with another worker)`, true);
+  const prev = workerOf(w);
+  if (prev !== null && prev !== worker) {
+    kwarn('KTIMERS_WARN_KTHREAD_OTHER_WORKER', `${what}: the work was last queued on kthread_worker "${prev.name}", now "${worker.name}" (re-initialise a work before using it with another worker)`, true);
   }
 }
 
 function send(worker: kthread_worker, w: kthread_work, gen: number, exp: bigint | undefined): void {
-  w._worker = worker;
-  if (worker._local !== null) {
-    worker._local.queue(w._id, gen, exp);
+  setWorkerOf(w, worker);
+  const s = stateOf(worker);
+  if (s.local !== null) {
+    s.local.queue(workId(w), gen, exp);
     return;
   }
-  worker._queued.add(w._id);
+  s.queued.add(workId(w));
   const f = w.func!;
-  const m: K.ToWorker = { t: 'q', id: w._id, gen, fn: [String(f.module), f.name], dw: w._dwork !== null };
+  const m: K.ToWorker = { t: 'q', id: workId(w), gen, fn: [String(f.module), f.name], dw: dworkOf(w) !== null };
   if (exp !== undefined) m.exp = exp;
   if (w.data !== undefined) m.data = w.data;
   try {
-    worker._post(m);
+    post(worker, m);
   } catch (e) {
-    K.drop(table(), w._id, gen); // never sent: not pending after all
+    K.drop(table(), workId(w), gen); // never sent: not pending after all
     const err = new KtimersError('ERR_KTIMERS_WORK_DATA', `work.data cannot be sent to kthread_worker "${worker.name}": ${(e as Error)?.message ?? String(e)}`);
     (err as { cause?: unknown }).cause = e;
     throw err;
@@ -86,7 +91,7 @@ export function kthread_queue_work(worker: kthread_worker, work: kthread_work): 
   const k = workerArg(worker);
   const w = workArg(work);
   checkWorker(w, k, 'kthread_queue_work');
-  const gen = K.tryQueue(table(), w._id);
+  const gen = K.tryQueue(table(), workId(w));
   if (gen < 0) return false;
   send(k, w, gen, undefined);
   return true;
@@ -112,7 +117,7 @@ export function kthread_queue_delayed_work(worker: kthread_worker, dwork: kthrea
   const dw = dworkArg(dwork);
   const d = delayArg(delay);
   checkWorker(dw.work, k, 'kthread_queue_delayed_work');
-  const gen = K.tryQueue(table(), dw.work._id);
+  const gen = K.tryQueue(table(), workId(dw.work));
   if (gen < 0) return false;
   send(k, dw.work, gen, d === 0n ? undefined : get_jiffies_64() + d);
   return true;
@@ -136,7 +141,7 @@ export function kthread_mod_delayed_work(worker: kthread_worker, dwork: kthread_
   const dw = dworkArg(dwork);
   const d = delayArg(delay);
   checkWorker(dw.work, k, 'kthread_mod_delayed_work');
-  const [ret, gen] = K.modQueue(table(), dw.work._id);
+  const [ret, gen] = K.modQueue(table(), workId(dw.work));
   if (gen >= 0) send(k, dw.work, gen, d === 0n ? undefined : get_jiffies_64() + d);
   return ret;
 }
@@ -150,8 +155,8 @@ function sleeping(what: string): void {
 
 /** The worker a queued work went to, if it still has a thread. */
 function liveWorker(w: kthread_work): kthread_worker | null {
-  const k = w._worker;
-  return k !== null && k._thread !== null ? k : null;
+  const k = workerOf(w);
+  return k !== null && stateOf(k).thread !== null ? k : null;
 }
 
 /**
@@ -168,13 +173,13 @@ function liveWorker(w: kthread_work): kthread_worker | null {
 export function kthread_flush_work(work: kthread_work): Promise<void> {
   sleeping('kthread_flush_work');
   const w = workArg(work);
-  const o = Atomics.load(table(), w._id);
+  const o = Atomics.load(table(), workId(w));
   const k = liveWorker(w);
   if (!(o & K.K_BOUND) || !(o & (K.K_PENDING | K.K_RUNNING)) || k === null) return Promise.resolve();
-  const seq = k._nextSeq();
+  const seq = nextSeq(k);
   // The state seen now travels with the request: the worker places the marker
   // after that instance, even if it has been re-queued or cancelled meanwhile.
-  return k._ask({ t: 'flush', seq, id: w._id, gen: K.genOf(o), pending: (o & K.K_PENDING) !== 0 }) as Promise<void>;
+  return ask(k, { t: 'flush', seq, id: workId(w), gen: K.genOf(o), pending: (o & K.K_PENDING) !== 0 }) as Promise<void>;
 }
 
 /**
@@ -188,13 +193,13 @@ export function kthread_flush_work(work: kthread_work): Promise<void> {
 export function kthread_flush_worker(worker: kthread_worker): Promise<void> {
   sleeping('kthread_flush_worker');
   const k = workerArg(worker);
-  const seq = k._nextSeq();
-  return k._ask({ t: 'flushw', seq }) as Promise<void>;
+  const seq = nextSeq(k);
+  return ask(k, { t: 'flushw', seq }) as Promise<void>;
 }
 
 async function cancel(w: kthread_work): Promise<boolean> {
   const t = table();
-  const r = K.cancelBegin(t, w._id);
+  const r = K.cancelBegin(t, workId(w));
   if (r === null) return false;
   if (r === 'full') {
     throw new KtimersError('ERR_KTIMERS_KTHREAD_CANCEL_LIMIT', `more than ${K.K_CANCEL_MAX} cancels of one running work at once`);
@@ -202,13 +207,13 @@ async function cancel(w: kthread_work): Promise<boolean> {
   const [wasPending, running] = r;
   const k = liveWorker(w);
   if (k === null) {
-    if (running) K.cancelEnd(t, w._id);
+    if (running) K.cancelEnd(t, workId(w));
     return wasPending;
   }
   // Always told, so a stale timer is deleted now rather than firing for nothing;
   // waited for only while the work runs (the kernel's canceling window).
-  const seq = k._nextSeq();
-  const p = k._ask({ t: 'cancel', seq, id: w._id });
+  const seq = nextSeq(k);
+  const p = ask(k, { t: 'cancel', seq, id: workId(w) });
   if (!running) {
     p.catch(() => {});
     return wasPending;
@@ -218,7 +223,7 @@ async function cancel(w: kthread_work): Promise<boolean> {
   } catch {
     // the thread is gone: nothing runs any more
   } finally {
-    K.cancelEnd(t, w._id);
+    K.cancelEnd(t, workId(w));
   }
   return wasPending;
 }
@@ -236,7 +241,7 @@ async function cancel(w: kthread_work): Promise<boolean> {
 export function kthread_cancel_work_sync(work: kthread_work): Promise<boolean> {
   sleeping('kthread_cancel_work_sync');
   const w = workArg(work);
-  if (w._dwork !== null) {
+  if (dworkOf(w) !== null) {
     throw typeError('ERR_INVALID_ARG_TYPE', 'kthread_cancel_work_sync() on a delayed work: use kthread_cancel_delayed_work_sync() (the kernel forbids this)');
   }
   return cancel(w);
@@ -270,13 +275,14 @@ export function kthread_cancel_delayed_work_sync(dwork: kthread_delayed_work): P
 export function kthread_destroy_worker(worker: kthread_worker): Promise<void> {
   sleeping('kthread_destroy_worker');
   const k = workerArg(worker);
-  k._destroying = true;
-  const th = k._thread!;
+  const s = stateOf(k);
+  s.destroying = true;
+  const th = s.thread!;
   const exited = new Promise<void>((resolve) => th.once('exit', () => resolve()));
-  const seq = k._nextSeq();
+  const seq = nextSeq(k);
   return (async () => {
     try {
-      await k._ask({ t: 'stop', seq });
+      await ask(k, { t: 'stop', seq });
     } finally {
       await th.terminate();
       await exited;
@@ -289,10 +295,11 @@ export function kthread_destroy_worker(worker: kthread_worker): Promise<void> {
 function taskArg(p: unknown): number {
   if (p instanceof kthread_worker) {
     const t = p.task;
-    if (p._held && !p._destroying && p._thread !== null) {
+    const s = stateOf(p);
+    if (s.held && !s.destroying && s.thread !== null) {
       throw new KtimersError('ERR_KTIMERS_KTHREAD_CONTEXT', `kthread_worker "${p.name}" has no task yet: kthread_worker_fn (or kthread_run) has not started its loop`);
     }
-    if (t === null || p._destroying) throw destroyed(p);
+    if (t === null || s.destroying) throw destroyed(p);
     return t;
   }
   if (typeof p === 'number' && Number.isInteger(p) && p > 0 && p <= 0x7fffffff) return p;
