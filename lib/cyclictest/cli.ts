@@ -265,7 +265,7 @@ async function run(o: CyclictestOptions, argv: string[], io: Io): Promise<number
   }, tLines, io);
   let breakHit: { tid: number; valueUs: number } | null = null;
   const start = new Date();
-  if (o.verbose) out.write(verboseHeader(nr_cpu_ids(), o.apis.flatMap(() => o.threads.map(() => o.intervalUs))));
+  if (o.verbose) out.write(verboseHeader(nr_cpu_ids(), o.apis.flatMap(() => o.threads.map(() => o.intervalUs)), o.distanceUs));
 
   // cyclictest's live T: lines on stdout (multi.ts LiveStatus), as a script
   // reading a pipe expects them. Not on a terminal: the progress line on

@@ -107,9 +107,16 @@ export function breakLines(tids: readonly number[], hit: { tid: number; valueUs:
     (hit === null ? '' : `# Break thread: ${hit.tid}\n# Break value: ${hit.valueUs}\n`);
 }
 
-/** `-v`: the header cyclictest prints before the samples. */
-export function verboseHeader(cpus: number, intervalsUs: readonly number[]): string {
-  return `Max CPUs = ${cpus}\nOnline CPUs = ${cpus}\n` + intervalsUs.map((iv, i) => `Thread ${i} Interval: ${Math.round(iv)}\n`).join('');
+/**
+ * `-v`: the header cyclictest prints before the samples. cyclictest prints each
+ * thread's line after adding the distance for the next thread, so "Thread N
+ * Interval:" shows thread N's interval plus -d (the T: lines' `I:` are the real
+ * intervals). Printed the same way, so that scripts reading it read the same
+ * numbers; `distanceUs` is 0 with -h, as there.
+ */
+export function verboseHeader(cpus: number, intervalsUs: readonly number[], distanceUs: number): string {
+  return `Max CPUs = ${cpus}\nOnline CPUs = ${cpus}\n` +
+    intervalsUs.map((iv, i) => `Thread ${i} Interval: ${Math.round(iv + distanceUs)}\n`).join('');
 }
 
 /** `-v`: cyclictest's `%8d:%8lu:%8ld` per sample (thread, cycle, latency). */

@@ -98,7 +98,7 @@ export async function runThreads(o: CyclictestOptions, io: MultiIo, hooks: {
   const views: { api: string; threads: ThreadView[] }[] = [];
   const start = new Date();
   let breakHit: { tid: number; valueUs: number } | null = null;
-  if (o.verbose) io.stdout.write(verboseHeader(ncpus, setups.map((x) => x.o.intervalUs)));
+  if (o.verbose) io.stdout.write(verboseHeader(ncpus, setups.map((x) => x.o.intervalUs), o.distanceUs));
   try {
     for (const api of o.apis) {
       if (stops.some((s) => s.requested)) break;
