@@ -21,7 +21,14 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
-        ["OS!='linux'", { "type": "none" }]
+        ["OS!='linux'", { "type": "none" }],
+        # armv7: a 64-bit time_t (glibc >= 2.34 maps timerfd_settime & co to their
+        # *64 versions), else a CLOCK_REALTIME deadline past 2038 fails with EINVAL.
+        # An older glibc's headers ignore these and build with a 32-bit time_t.
+        ["target_arch=='arm'", {
+          "defines": ["_FILE_OFFSET_BITS=64", "_TIME_BITS=64"],
+          "cflags_cc": ["-Wno-psabi"]
+        }]
       ]
     }
   ]

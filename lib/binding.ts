@@ -66,5 +66,39 @@ export interface NativeState {
 const require = createRequire(import.meta.url);
 const load = require('node-gyp-build') as (dir: string) => NativeBinding;
 
+/**
+ * node-gyp-build's own failures name neither the cause nor the way out: a
+ * prebuild linked against a newer glibc than the machine's (the armv7 one
+ * needs 2.34 for its 64-bit time_t, docs/prebuilds.md), or no prebuild for
+ * this platform and no local build (musl, armv6, an install with
+ * --ignore-scripts). Both say which, and that a build from source is the cure.
+ */
+function loadAddon(dir: string): NativeBinding {
+  try {
+    return load(dir);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const needs = /version [`']((?:GLIBC|GLIBCXX)_[\d.]+)' not found/.exec(msg);
+    if (needs) {
+      throw new KtimersError(
+        'ERR_KTIMERS_GLIBC_TOO_OLD',
+        `ktimers' prebuild for linux-${process.arch} needs ${needs[1]}, which this system's C library does not have ` +
+          `(see docs/prebuilds.md for each prebuild's floor). Build it from source instead: ` +
+          `\`npm rebuild ktimers --build-from-source\` (needs a C++ compiler, make and python3). (${msg})`,
+      );
+    }
+    if (/No native build was found/.test(msg)) {
+      throw new KtimersError(
+        'ERR_KTIMERS_NO_BUILD',
+        `ktimers has no prebuild for linux-${process.arch}` +
+          `${process.arch === 'arm' ? ` (ARMv${(process.config.variables as { arm_version?: string }).arm_version ?? '?'})` : ''} with this C library, ` +
+          `and no local build: run \`npm rebuild ktimers\` (needs a C++ compiler, make and python3) ` +
+          `and do not install with --ignore-scripts. (${msg.split('\n')[0]})`,
+      );
+    }
+    throw err;
+  }
+}
+
 /** @internal */
-export const native: NativeBinding = load(fileURLToPath(new URL('..', import.meta.url)));
+export const native: NativeBinding = loadAddon(fileURLToPath(new URL('..', import.meta.url)));

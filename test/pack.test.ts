@@ -1,25 +1,38 @@
-// The package as a user gets it: `npm pack` ships the linux-x64 prebuild, the
-// sources to rebuild it, dist/ and README/LICENSE, nothing else; installed
-// into a fresh project with --ignore-scripts (so no local build can happen),
-// the prebuild is what loads, and ESM, CommonJS (require(esm)) and TypeScript
-// consumers work against it.
+// The package as a user gets it: `npm pack` ships the prebuilds (linux-x64,
+// and linux-arm64 and linux-arm where their cross toolchains are installed:
+// docs/prebuilds.md), the sources to rebuild them, dist/ and README/LICENSE,
+// nothing else; installed into a fresh project with --ignore-scripts (so no
+// local build can happen), the prebuild is what loads, and ESM, CommonJS
+// (require(esm)) and TypeScript consumers (.ts and .cts, checked by
+// @arethetypeswrong/cli too) work against it. The arm prebuilds run under
+// emulation in `npm run test:cross` (scripts/test-cross.mjs).
 //
 // Offline by construction: the tarball's two dependencies are packed from this
 // checkout's node_modules (the versions `npm ci` installed) and installed as
 // local tarballs with --offline and an empty cache, so nothing is fetched.
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLOWDOWN } from './helpers.js';
+// A plain .mjs script, without types: TARGETS is read as Target[].
+import { TARGETS } from '../scripts/prebuild.mjs';
+
+type Target = { arch: string; file: string; triple?: string };
+const onPath = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+/** The prebuilds this machine builds: the host's, and each cross one whose toolchain is installed (`npm test` installs none). */
+const shipped = (TARGETS as Target[]).filter((t) => (t.triple ? process.arch === 'x64' && onPath(`${t.triple}-g++`) : t.arch === process.arch));
+const prebuildFiles = shipped.map((t) => `prebuilds/linux-${t.arch}/${t.file}`);
+const hostPrebuild = prebuildFiles.find((f) => f.startsWith(`prebuilds/linux-${process.arch}/`))!;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 let work = '';
 let project = '';
 let files: string[] = [];
+let tarball = '';
 
 // Builds and installs run at the machine's normal priority, with limits that
 // are backstops only: a compile under nice 19 beside CPU-bound work gets almost
@@ -47,6 +60,7 @@ beforeAll(() => {
   expect(existsSync(join(root, 'dist', 'index.js'))).toBe(true);
   const main = pack(root);
   files = main.files;
+  tarball = main.tarball;
   const deps = Object.keys(pkg.dependencies).map((name) => pack(join(root, 'node_modules', name)).tarball);
   project = join(work, 'consumer');
   mkdirSync(project);
@@ -67,13 +81,14 @@ describe('npm pack', { timeout: LIMIT }, () => {
   it('ships the prebuild, the native sources, dist (js + d.ts + source maps), README, LICENSE and package.json — nothing else', () => {
     const allowed = [
       /^package\.json$/, /^README\.md$/, /^LICENSE$/, /^binding\.gyp$/, /^native\/[\w-]+\.(cc|h)$/,
-      /^prebuilds\/linux-x64\/ktimers\.node$/, /^dist\/[\w/-]+\.(js|d\.ts|js\.map)$/, /^bin\/[\w-]+\.js$/,
+      /^prebuilds\/linux-x64\/ktimers\.glibc\.node$/, /^prebuilds\/linux-arm64\/ktimers\.glibc\.node$/,
+      /^prebuilds\/linux-arm\/ktimers\.armv7\.glibc\.node$/, /^dist\/[\w/-]+\.(js|d\.ts|js\.map)$/, /^bin\/[\w-]+\.js$/,
     ];
     expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
     const gyp = readFileSync(join(root, 'binding.gyp'), 'utf8');
     const sources = [...gyp.matchAll(/"(native\/[\w-]+\.cc)"/g)].map((m) => m[1]!);
     expect(sources.length).toBeGreaterThan(0);
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'binding.gyp', 'prebuilds/linux-x64/ktimers.node', ...sources]) {
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'binding.gyp', ...prebuildFiles, ...sources]) {
       expect(files).toContain(f);
     }
     // Every entry point of "exports", with its types.
@@ -107,14 +122,14 @@ describe('npm pack', { timeout: LIMIT }, () => {
 
   it('the installed package has no build/: only the prebuild can load', () => {
     const dir = join(project, 'node_modules', 'ktimers');
-    expect(existsSync(join(dir, 'prebuilds', 'linux-x64', 'ktimers.node'))).toBe(true);
+    expect(existsSync(join(dir, hostPrebuild))).toBe(true);
     expect(existsSync(join(dir, 'build'))).toBe(false);
     expect(existsSync(join(dir, 'lib'))).toBe(false);
   });
 });
 
 /** Which ktimers.node the consumer process mapped (read from /proc/self/maps, not from what a loader says). */
-const LOADED = `(await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('ktimers.node')).map((l) => l.slice(l.indexOf('/')))[0]`;
+const LOADED = `(await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('.node') && l.includes('/ktimers.')).map((l) => l.slice(l.indexOf('/')))[0]`;
 
 describe('consumers of the installed tarball', { timeout: LIMIT }, () => {
   // Without KTIMERS_PREBUILD: `npm run test:asan` sets it to point the repository's loader at
@@ -125,7 +140,7 @@ describe('consumers of the installed tarball', { timeout: LIMIT }, () => {
     expect(r.status, r.stderr).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   };
-  const prebuild = () => realpathSync(join(project, 'node_modules', 'ktimers', 'prebuilds', 'linux-x64', 'ktimers.node'));
+  const prebuild = () => realpathSync(join(project, 'node_modules', 'ktimers', hostPrebuild));
 
   it('ESM: import from ktimers, ktimers/promises and ktimers/testing; the prebuild is what loaded; the workqueue runs from the package', () => {
     // A work function of the consumer's own, importing ktimers: the pool worker that calls it must be the
@@ -170,7 +185,7 @@ w.data = { out: new Int32Array(new SharedArrayBuffer(12)) };
 const queued = k.queue_work(wq, w);
 await k.flush_workqueue(wq);
 await k.destroy_workqueue(wq);
-const addons = [...new Set((await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('ktimers.node')).map((l) => l.slice(l.indexOf('/'))))];
+const addons = [...new Set((await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('.node') && l.includes('/ktimers.')).map((l) => l.slice(l.indexOf('/'))))];
 console.log(JSON.stringify({ loaded: ${LOADED}, slept: slept >= k.ms(2), fired, ticks, overrunsOk: overruns >= 3n, at: String(at),
   work: { queued, out: [...w.data.out], addons } }));
 `,
@@ -201,7 +216,7 @@ const { monitorEventLoopDelay } = require('ktimers/perf_hooks');
   k.mod_timer(t, k.get_jiffies_64() + k.msecs_to_jiffies(10));
   clock.advanceJiffies(k.msecs_to_jiffies(20));
   clock.uninstall();
-  const loaded = require('node:fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('ktimers.node')).map((l) => l.slice(l.indexOf('/')))[0];
+  const loaded = require('node:fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('.node') && l.includes('/ktimers.')).map((l) => l.slice(l.indexOf('/')))[0];
   const entries = typeof legacy.init_timer === 'function' && legacy.mod_timer === k.mod_timer && monitorEventLoopDelay === k.monitorEventLoopDelay;
   console.log(JSON.stringify({ loaded, abort: err instanceof AbortError && err.code === 'ABORT_ERR' && err.cause === 'stop', ran, ns: String(k.us(1.5)), entries }));
 })();
@@ -272,6 +287,99 @@ export { it, p, clock, hasRef, wrong };
     // missing), those directives would be unused, itself an error (TS2578).
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  it('TypeScript, CommonJS: a .cts consumer require()s every entry point under moduleResolution node16, nodenext and bundler', async () => {
+    writeFileSync(
+      join(project, 'consumer.cts'),
+      `import k = require('ktimers');
+import promises = require('ktimers/promises');
+import testing = require('ktimers/testing');
+const period: k.ktime_t = k.ms(1);
+const p: Promise<void> = promises.sleep(period);
+const clock: testing.VirtualClock = testing.installVirtualClock();
+const t = new k.hrtimer();
+k.hrtimer_setup(t, () => k.HRTIMER_NORESTART, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
+// @ts-expect-error: durations are bigint ns
+promises.sleep(10);
+export = { p, clock };
+`,
+    );
+    // node16 resolution paired with module node20: require() of an ES module is Node >= 20.19's
+    // (TypeScript's module node16/node18 model Nodes without it, below "engines": see the next case).
+    const configs = [
+      { module: 'Node20', moduleResolution: 'Node16' },
+      { module: 'NodeNext', moduleResolution: 'NodeNext' },
+      { module: 'Preserve', moduleResolution: 'Bundler' },
+    ];
+    // Asynchronous, so that vitest's worker stays responsive through four compiles; --skipLibCheck
+    // because the shipped .d.ts themselves are checked by the case above.
+    const tsc = (files: string[], c: { module: string; moduleResolution: string }) =>
+      new Promise<string>((resolve) => {
+        execFile(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--strict', '--noEmit', '--skipLibCheck',
+          '--target', 'ES2022', '--module', c.module, '--moduleResolution', c.moduleResolution, '--types', 'node',
+          '--typeRoots', join(root, 'node_modules', '@types'), ...files],
+        { cwd: project, encoding: 'utf8', timeout: LIMIT }, (_err, stdout, stderr) => resolve(stdout + stderr));
+      });
+    for (const c of configs) expect(await tsc(['consumer.cts'], c), JSON.stringify(c)).toBe('');
+    // module node16 (a Node without require(esm)) refuses `import = require` of the ES module, as it
+    // should; a type-only import with resolution-mode still types a plain require() there.
+    writeFileSync(
+      join(project, 'node16.cts'),
+      `const k: typeof import('ktimers', { with: { 'resolution-mode': 'import' } }) = require('ktimers');
+const promises: typeof import('ktimers/promises', { with: { 'resolution-mode': 'import' } }) = require('ktimers/promises');
+const p: Promise<void> = promises.sleep(k.ms(1));
+// @ts-expect-error: durations are bigint ns
+promises.sleep(10);
+export = { p };
+`,
+    );
+    const errors = (await tsc(['consumer.cts', 'node16.cts'], { module: 'Node16', moduleResolution: 'Node16' })).trim().split('\n');
+    const found = errors.map((l) => /^(\S+?)\(\d+,\d+\): error (TS\d+)/.exec(l)?.slice(1).join(' '));
+    expect(found).toContain('consumer.cts TS1471');
+    expect(found.filter((e) => !e?.startsWith('consumer.cts ')), errors.join('\n')).toEqual([]);
+  });
+
+  it('@arethetypeswrong/cli finds nothing wrong with the tarball but what "ESM only" means by design', () => {
+    const r = spawnSync(process.execPath, [join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarball, '--format', 'json'],
+      { cwd: work, encoding: 'utf8', timeout: LIMIT });
+    const analysis = JSON.parse(r.stdout).analysis;
+    const problems = analysis.problems.map((p: { kind: string; entrypoint: string; resolutionKind: string }) => `${p.kind} ${p.entrypoint} ${p.resolutionKind}`);
+    // CJSResolvesToESM under node16-cjs: a require() reaches the ES module, which Node >= 20.19 loads
+    // (require(esm), the CommonJS case above); every other resolution (node10 through typesVersions) is clean.
+    expect(problems.filter((p: string) => !p.startsWith('CJSResolvesToESM ') || !p.endsWith(' node16-cjs'))).toEqual([]);
+    expect(Object.keys(analysis.entrypoints).sort()).toEqual(Object.keys(pkg.exports).sort());
+  });
+
+  it('on musl (node-gyp-build reads LIBC) the glibc prebuild is not chosen, and the load error says what to do', () => {
+    writeFileSync(join(project, 'musl.mjs'), `try { await import('ktimers'); console.log(JSON.stringify({ loaded: true })); }
+catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+`);
+    const r = spawnSync(process.execPath, ['musl.mjs'], { cwd: project, encoding: 'utf8', timeout: 60_000 * SLOWDOWN, env: { ...consumerEnv, LIBC: 'musl' } });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out.code, r.stderr).toBe('ERR_KTIMERS_NO_BUILD');
+    expect(out.message).toMatch(/no prebuild for linux-x64.*npm rebuild ktimers/s);
+  });
+
+  it('a prebuild needing a newer glibc than the machine has fails to load with a message that says so', () => {
+    // A copy of the installed package whose prebuild asks for GLIBC_2.99: the dynamic loader's own
+    // refusal, as an armv7 Node on glibc 2.31 (Debian bullseye) meets the GLIBC_2.34 of that prebuild.
+    const old = join(work, 'old-glibc');
+    cpSync(join(project, 'node_modules'), join(old, 'node_modules'), { recursive: true });
+    const so = join(old, 'node_modules', 'ktimers', hostPrebuild);
+    const bytes = readFileSync(so);
+    const at = bytes.indexOf('GLIBC_2.17\0');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('GLIBC_2.99', at, 'latin1');
+    writeFileSync(so, bytes);
+    writeFileSync(join(old, 'package.json'), JSON.stringify({ name: 'old', private: true, type: 'module' }));
+    writeFileSync(join(old, 'load.mjs'), `try { await import('ktimers'); console.log(JSON.stringify({ loaded: true })); }
+catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+`);
+    const r = spawnSync(process.execPath, ['load.mjs'], { cwd: old, encoding: 'utf8', timeout: 60_000 * SLOWDOWN, env: consumerEnv });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out.code, r.stderr).toBe('ERR_KTIMERS_GLIBC_TOO_OLD');
+    expect(out.message).toMatch(/needs GLIBC_2\.99, which this system's C library does not have.*--build-from-source/s);
   });
 
   // Last: it adds a build/ that node-gyp-build then prefers over the prebuild.
