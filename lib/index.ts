@@ -1,8 +1,8 @@
 /**
  * ktimers — the Linux kernel's timer API for Node.js, on real OS clocks.
  *
- * Kernel names, kernel semantics: see the README for the map and for where
- * ktimers differs from the kernel and from Node's timers.
+ * Kernel names, kernel semantics: the README gives the map, docs/differences.md
+ * where ktimers differs from the kernel and from Node's timers.
  */
 export * from './ktime.js';
 export * from './hrtimer.js';

@@ -368,7 +368,7 @@ export function generate() {
     '',
     'Every public export of each entry point in package.json `exports`. Kernel names follow the',
     "kernel's kernel-doc: **Context:** (where a call is allowed) and **Return:** (what it returns).",
-    'Where ktimers differs from the kernel and from Node, see the [README](../README.md#where-ktimers-differs-from-the-kernel).',
+    'Where ktimers differs from the kernel and from Node, see [docs/differences.md](differences.md).',
     '',
     ...toc,
     '',

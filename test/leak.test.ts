@@ -3,7 +3,7 @@
 // process (--expose-gc, so the figures are its own and after a full GC), in
 // rounds of 1,000 timers so the native slot pools must be reused, not grown.
 // The long soak (10 M cycles, firing timers, RSS sampled over time) is
-// `npm run soak` (scripts/soak.js), with its figures in the README.
+// `npm run soak` (scripts/soak.js), with its figures in docs/reliability.md.
 //
 // Bounds, and why:
 // - open fds (/proc/self/fd): exactly the start count (the engine's epoll fd and

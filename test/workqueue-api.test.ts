@@ -77,7 +77,7 @@ describe('WQ_* values (include/linux/workqueue.h, enum wq_flags)', () => {
       WQ_BH: 0x1, WQ_UNBOUND: 0x2, WQ_FREEZABLE: 0x4, WQ_MEM_RECLAIM: 0x8, WQ_HIGHPRI: 0x10, WQ_CPU_INTENSIVE: 0x20,
       WQ_SYSFS: 0x40, WQ_POWER_EFFICIENT: 0x80, WQ_PERCPU: 0x100,
       WQ_MAX_ACTIVE: 2048, WQ_UNBOUND_MAX_ACTIVE: 2048, WQ_DFL_ACTIVE: 1024, WQ_DFL_MIN_ACTIVE: 8, WQ_NAME_LEN: 32,
-      WORK_BUSY_PENDING: 1, WORK_BUSY_RUNNING: 2, WORK_CPU_UNBOUND: 8192, // NR_CPUS of x86-64 defconfigs (README)
+      WORK_BUSY_PENDING: 1, WORK_BUSY_RUNNING: 2, WORK_CPU_UNBOUND: 8192, // NR_CPUS of x86-64 defconfigs (docs/differences.md)
     });
   });
 });
@@ -448,7 +448,7 @@ describe('a delayed_work whose timer the user froze', () => {
   });
 });
 
-describe('work-function modules that fail to load (README: ERR_KTIMERS_WORK_LOAD, the cause attached; the queue keeps working)', () => {
+describe('work-function modules that fail to load (docs/differences.md: ERR_KTIMERS_WORK_LOAD, the cause attached; the queue keeps working)', () => {
   const fixture = (f: string) => new URL(`./fixtures/wq/${f}`, import.meta.url);
   const cases: [string, string, (cause: Error & { code?: string }) => void][] = [
     ['a syntax error', 'load-syntax.mjs', (c) => expect(c).toBeInstanceOf(SyntaxError)],

@@ -1,7 +1,7 @@
 // Items with data on a pool whose workers block: an item with data is offered to a
 // worker only until that worker starts it (lib/internal/wq-pool.ts, wq-shared.ts
 // O_CLAIMS), so it never waits behind a blocked item while another worker idles or
-// could be started (README "How the pool works, and why"). Before that, a batch of
+// could be started (docs/design/workqueue-pool.md). Before that, a batch of
 // data items handed to one worker ran there one after another while the others idled.
 // This file runs in its own process (vitest forks): the first test sees a cold pool.
 import { spawnSync } from 'node:child_process';

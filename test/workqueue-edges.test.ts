@@ -1,6 +1,6 @@
 // The workqueue's edge paths: every coded error and warning of lib/workqueue/ and
 // lib/internal/wq-*.ts that test/workqueue.test.ts does not reach, triggered as a user
-// would, with the state each leaves behind (kernel/workqueue.c, README "Workqueue").
+// would, with the state each leaves behind (kernel/workqueue.c, docs/guide/workqueue.md).
 // Once-warnings are once per process per code (lib/errors.ts kwarn) and vitest runs
 // this file in its own process: each once-warning is triggered by one test only, and
 // what needs a fresh process (the process's error path, a cpuset) runs in a child.

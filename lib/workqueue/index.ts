@@ -28,7 +28,7 @@
  * kworker); init.ts, alloc.ts, queueing.ts, flush.ts and cancel.ts the API;
  * work-fn.ts work function references. This file is the public API only.
  *
- * Differences from the kernel (also in the README):
+ * Differences from the kernel (also in docs/differences.md):
  * - Work functions are named, not passed: `{ module, name }`, imported by the
  *   worker. `WQ_BH` queues take plain functions, run on the main thread in
  *   softirq context (setImmediate after the queueing code), as the kernel runs
