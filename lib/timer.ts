@@ -32,7 +32,8 @@ import {
   hrtimer_start,
   HRTIMER_MODE_ABS_SOFT,
   HRTIMER_NORESTART,
-} from './hrtimer.js';
+} from './hrtimer/index.js';
+import { hrtimerState } from './hrtimer/hrtimer.js';
 import { native } from './binding.js';
 import { disarm } from './internal/engine.js';
 import { reportError, virt } from './internal/virtual.js';
@@ -272,7 +273,7 @@ function realWheel(): Wheel<timer_list> {
     // The real wheel reads the clock only when a forward could use it (Wheel.jiffiesFor).
     real = new Wheel<timer_list>(LVL_DEPTH, Number(realJiffies()), realJiffiesNum, true);
     tick = new hrtimer();
-    tick._realOnly = true; // real-time infrastructure: stays on the real timeline under ktimers/testing
+    hrtimerState(tick).realOnly = true; // real-time infrastructure: stays on the real timeline under ktimers/testing
     hrtimer_setup(tick, onTick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
     tick.unref();
   }
@@ -321,11 +322,11 @@ function rearm(): void {
   const b = w.nextExpiryOf(BASE_GLOBAL);
   const next = a < 0 ? b : b < 0 ? a : a < b ? a : b;
   if (next < 0) {
-    if (tickAt >= 0) disarm(tick!);
+    if (tickAt >= 0) disarm(hrtimerState(tick!));
     tickAt = -1;
     return;
   }
-  if (tickAt === next && tick!._queued) return;
+  if (tickAt === next && hrtimerState(tick!).queued) return;
   tickAt = next;
   // A bucket already due (a past expiry armed from task context) runs at the
   // next tick, as in the kernel: this jiffy's expiry pass counts as done.

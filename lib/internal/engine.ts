@@ -3,13 +3,15 @@
  *
  * HOW and WHY
  * -----------
- * Native side (native/addon.cc, native/hrtimer_queue.h): per environment, 8 clock
- * bases as in the kernel (MONOTONIC, REALTIME, BOOTTIME, TAI; then their SOFT
- * twins), each an indexed min-heap keyed (hard expiry, seq). One timerfd per clock
- * is programmed to the clock's earliest hard expiry. An armed timer is a 32-byte
- * heap entry named by a *slot* number; JS keeps `armed[slot] = timer`, which is
- * also the strong reference that keeps an armed timer alive. A disarmed timer
- * has no native state at all, so a dropped one is ordinary garbage.
+ * Native side (native/addon.cc, native/hrtimer_queue.h): per environment, 16 clock
+ * bases: the kernel's 8 (MONOTONIC, REALTIME, BOOTTIME, TAI; then their SOFT
+ * twins) and the same 8 again for the virtual timeline of ktimers/testing (8..15),
+ * each an indexed min-heap keyed (hard expiry, seq). One timerfd per clock
+ * is programmed to the clock's earliest real hard expiry. An armed timer is a
+ * heap entry named by a *slot* number; JS keeps `armed[slot] = state`, the
+ * timer's private TimerState (below), whose `timer` is the strong reference that
+ * keeps an armed timer alive. A disarmed timer has no native state at all, so a
+ * dropped one is ordinary garbage.
  *
  * Costs: start / restart / cancel are one N-API call and an O(log n) sift; the
  * timerfd is re-armed only when the clock's earliest expiry changes. A timer's
@@ -50,30 +52,41 @@ import { clockNs, reportError, virt } from './virtual.js';
 import { refreshJiffies } from '../jiffies.js';
 import { KtimersError, typeError, unwritable } from '../errors.js';
 
-/** The fields of an hrtimer the engine owns (see lib/hrtimer.ts). */
-export interface TimerState {
+/** What the engine needs of the hrtimer object itself: its callback, called with the object. */
+export interface TimerOwner {
   function: ((timer: any) => unknown) | null;
+}
+
+/**
+ * The engine's record of one hrtimer. Each `hrtimer` holds its own in a private
+ * field (lib/hrtimer/hrtimer.ts) and the engine keeps `armed[slot]` pointing at it,
+ * so no user code can reach it: a slot number here is always the timer's own.
+ */
+export class TimerState {
   /** 0..7: clock base index (clock + 4 for SOFT). -1 before setup. */
-  _base: number;
-  /** native base of the queued instance: _base, or _base + 8 on the virtual timeline */
-  _nbase: number;
+  base = -1;
+  /** native base of the queued instance: base, or base + 8 on the virtual timeline */
+  nbase = -1;
   /** ktimers' own real-time infrastructure (the wheel's tick): never virtual */
-  _realOnly: boolean;
-  _soft: bigint;
-  _hard: bigint;
+  realOnly = false;
+  soft = 0n;
+  hard = 0n;
   /** native slot while in the native heap, else -1 */
-  _slot: number;
+  slot = -1;
   /** in the native heap or in the current batch, waiting to run */
-  _queued: boolean;
+  queued = false;
   /** callback executing */
-  _running: boolean;
-  _seq: number;
-  _refd: boolean;
+  running = false;
+  seq = 0;
+  refd = true;
   /** hybrid wake-up: ns to wake early and busy-wait (0: none); real clocks only */
-  _spin: number;
+  spin = 0;
   /** bookkeeping for RESTART-loop detection */
-  _passId: number;
-  _passRuns: number;
+  passId = 0;
+  passRuns = 0;
+  /** the CLOCK_* id of the timer's clock, -1 before setup */
+  clockid = -1;
+  constructor(readonly timer: TimerOwner) {}
 }
 
 interface BatchEntry {
@@ -113,33 +126,37 @@ function keyLess(hA: bigint, sA: number, hB: bigint, sB: number): boolean {
 }
 
 function setSlot(t: TimerState, slot: number): void {
-  t._slot = slot;
+  t.slot = slot;
   armed[slot] = t;
 }
 
 /**
- * The native slot of `t`, trusted only if it maps back to `t`: the fields are
- * plain properties, and a forged `_slot` must never reach another timer's entry.
+ * Whether the user froze the hrtimer object. Its state is private and freezing
+ * cannot touch it; a frozen timer is dropped anyway, as every hrtimer call
+ * refuses one (lib/hrtimer/hrtimer.ts, timerState): the same rule from arming to expiry.
  */
-function ownSlot(t: TimerState): number {
-  const slot = t._slot;
-  return slot >= 0 && armed[slot] === t ? slot : -1;
+function frozen(o: TimerOwner): boolean {
+  return !Object.isExtensible(o) && Object.isFrozen(o);
+}
+
+/** What reportError() receives for a frozen timer: ERR_KTIMERS_TIMER_FROZEN, its cause a TypeError. */
+function frozenError(): KtimersError {
+  return unwritable(typeError('ERR_INVALID_ARG_TYPE', 'the hrtimer was frozen while armed'));
 }
 
 function dropFromNative(t: TimerState): void {
-  const slot = ownSlot(t);
-  t._slot = -1;
+  const slot = t.slot;
   if (slot >= 0) {
     native.cancel(slot);
     armed[slot] = undefined;
-    t._slot = -1;
+    t.slot = -1;
   }
 }
 
 /** Arms `t` at absolute (soft, hard) expiries (restart semantics). */
 export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
   const seq = ++seqCounter;
-  const nbase = virt.active && !t._realOnly ? t._base + 8 : t._base;
+  const nbase = virt.active && !t.realOnly ? t.base + 8 : t.base;
   if (dispatching && nbase === passBase && batchPos < batch.length) {
     const last = batch[batch.length - 1]!;
     if (keyLess(hard, seq, last.hard, last.seq)) {
@@ -164,7 +181,7 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
       // for the next pass.
       for (let i = lo; i < batch.length; i++) {
         const e = batch[i]!;
-        if (e.t._queued && e.t._slot === -1 && e.t._seq === e.seq) requeue(e.t, e.seq);
+        if (e.t.queued && e.t.slot === -1 && e.t.seq === e.seq) requeue(e.t, e.seq);
       }
       batch.length = lo;
     }
@@ -179,56 +196,55 @@ export function armAbs(t: TimerState, soft: bigint, hard: bigint): void {
  * releasing its old slot, if any, and recording the new one.
  */
 function armNative(t: TimerState, nbase: number, a: bigint, b: bigint, rel: boolean, seq: number): void {
-  const old = ownSlot(t);
+  const old = t.slot;
   // Virtual timers never keep the process alive (the test drives them) and
   // never spin (virtual time does not move while a thread busy-waits).
   const real = nbase < 8;
-  const slot = native.start(old, nbase, a, b, rel, seq, t._refd && real, real ? t._spin : 0);
+  const slot = native.start(old, nbase, a, b, rel, seq, t.refd && real, real ? t.spin : 0);
   if (old >= 0) armed[old] = undefined;
   setSlot(t, slot);
 }
 
 function markQueued(t: TimerState, nbase: number, soft: bigint, hard: bigint, seq: number): void {
-  t._nbase = nbase;
-  t._soft = soft;
-  t._hard = hard;
-  t._seq = seq;
-  t._queued = true;
+  t.nbase = nbase;
+  t.soft = soft;
+  t.hard = hard;
+  t.seq = seq;
+  t.queued = true;
 }
 
 /** Puts a collected, not yet run timer back in its native queue, keeping its arming order. */
 function requeue(t: TimerState, seq: number): void {
-  armNative(t, t._nbase, t._soft, t._hard, false, seq);
+  armNative(t, t.nbase, t.soft, t.hard, false, seq);
 }
 
 /** Arms `t` relative to its clock's current time: soft = tim + now, hard = soft + range (both ktime_add_safe). */
 export function armRel(t: TimerState, tim: bigint, range: bigint): void {
-  if ((virt.active && !t._realOnly) || (dispatching && t._base === passBase)) {
+  if ((virt.active && !t.realOnly) || (dispatching && t.base === passBase)) {
     // Virtual time, or the JS-side batch decision: compute absolute times here.
-    const now = clockNs(t._base & 3);
+    const now = clockNs(t.base & 3);
     const soft = addSafe(tim, now);
     armAbs(t, soft, addSafe(soft, range));
     return;
   }
   const io = engine().io;
   const seq = ++seqCounter;
-  armNative(t, t._base, tim, range, true, seq); // native adds now; soft, hard come back in io[4], io[5]
-  markQueued(t, t._base, io[4]!, io[5]!, seq);
+  armNative(t, t.base, tim, range, true, seq); // native adds now; soft, hard come back in io[4], io[5]
+  markQueued(t, t.base, io[4]!, io[5]!, seq);
 }
 
 /** Removes a queued timer (native heap or batch). Returns whether it was queued. */
 export function disarm(t: TimerState): boolean {
-  if (!t._queued) return false;
+  if (!t.queued) return false;
   dropFromNative(t);
-  t._queued = false; // a batch entry of it is now stale and will be skipped
+  t.queued = false; // a batch entry of it is now stale and will be skipped
   return true;
 }
 
 export function setRef(t: TimerState, refd: boolean): void {
-  if (t._refd === refd) return;
-  t._refd = refd;
-  const slot = ownSlot(t);
-  if (slot >= 0 && t._nbase < 8) native.setRef(slot, refd);
+  if (t.refd === refd) return;
+  t.refd = refd;
+  if (t.slot >= 0 && t.nbase < 8) native.setRef(t.slot, refd);
 }
 
 /** The loop watch of this environment (native/loop_watch.cc); needs the engine initialised. */
@@ -255,15 +271,15 @@ export function engineState() {
  * the error reported) once it reaches RESTART_LOOP_LIMIT. @param how - what re-armed it
  */
 function passLivelock(t: TimerState, how: string): boolean {
-  if (t._passId !== passId) {
-    t._passId = passId;
-    t._passRuns = 0;
+  if (t.passId !== passId) {
+    t.passId = passId;
+    t.passRuns = 0;
   }
-  if (++t._passRuns < RESTART_LOOP_LIMIT) return false;
+  if (++t.passRuns < RESTART_LOOP_LIMIT) return false;
   reportError(
     new KtimersError(
       'ERR_KTIMERS_RESTART_LOOP',
-      `hrtimer callback ${t.function!.name || '(anonymous)'} ${how} ${RESTART_LOOP_LIMIT} ` +
+      `hrtimer callback ${t.timer.function!.name || '(anonymous)'} ${how} ${RESTART_LOOP_LIMIT} ` +
         'times in one expiry pass without moving its expiry past now (use hrtimer_forward_now); ' +
         'the kernel would livelock here, ktimers stops the timer',
     ),
@@ -272,31 +288,43 @@ function passLivelock(t: TimerState, how: string): boolean {
 }
 
 function runOne(t: TimerState): void {
-  t._queued = false;
-  t._running = true;
+  t.queued = false;
+  const timer = t.timer;
+  if (frozen(timer)) {
+    // Frozen by an earlier callback of this batch: it cannot run, the rest must.
+    reportError(frozenError());
+    return;
+  }
+  t.running = true;
   let ret: unknown;
   try {
-    ret = t.function!(t);
+    ret = timer.function!(timer);
   } catch (err) {
     ret = 0;
     reportError(err);
   } finally {
-    t._running = false;
+    t.running = false;
   }
-  if (t._queued) {
+  if (frozen(timer)) {
+    // Frozen by its own callback: treated as NORESTART, whatever it returned or armed.
+    disarm(t);
+    reportError(frozenError());
+    return;
+  }
+  if (t.queued) {
     // Restarted from inside its callback (hrtimer_start on itself): at or
     // before now, it is collected again in this pass — the same livelock as
     // RESTART without hrtimer_forward, stopped the same way.
-    if (t._soft <= passNow && passLivelock(t, 're-armed itself (hrtimer_start) at or before now')) disarm(t);
+    if (t.soft <= passNow && passLivelock(t, 're-armed itself (hrtimer_start) at or before now')) disarm(t);
   } else if (ret === HRTIMER_RESTART) {
-    if (t._soft <= passNow && passLivelock(t, 'returned HRTIMER_RESTART')) return;
-    armAbs(t, t._soft, t._hard);
+    if (t.soft <= passNow && passLivelock(t, 'returned HRTIMER_RESTART')) return;
+    armAbs(t, t.soft, t.hard);
   }
   if (ret !== 0 && ret !== HRTIMER_RESTART && ret !== undefined) {
     reportError(
       typeError(
         'ERR_KTIMERS_INVALID_RESTART',
-        `hrtimer callback ${t.function!.name || '(anonymous)'} returned ${
+        `hrtimer callback ${t.timer.function!.name || '(anonymous)'} returned ${
           ret instanceof Promise ? 'a Promise (callbacks run in interrupt context and cannot be async)' : String(ret)
         }; expected HRTIMER_RESTART or HRTIMER_NORESTART. Treated as HRTIMER_NORESTART.`,
       ),
@@ -321,14 +349,14 @@ function runBase(base: number, buf: Int32Array, io: BigInt64Array): void {
         const slot = buf[i]!;
         const t = armed[slot]!;
         armed[slot] = undefined;
-        try {
-          t._slot = -1;
-          b[m++] = { t, hard: t._hard, seq: t._seq };
-        } catch (err) {
-          // Frozen (or its fields made read-only) while armed: it cannot run,
-          // but the rest of the batch must.
-          reportError(unwritable(err));
+        t.slot = -1;
+        if (frozen(t.timer)) {
+          // Frozen while armed: it cannot run, but the rest of the batch must.
+          t.queued = false;
+          reportError(frozenError());
+          continue;
         }
+        b[m++] = { t, hard: t.hard, seq: t.seq };
       }
       b.length = m;
       batch = b;
@@ -336,13 +364,13 @@ function runBase(base: number, buf: Int32Array, io: BigInt64Array): void {
       while (batchPos < batch.length) {
         const e = batch[batchPos++]!;
         const t = e.t;
-        if (!t._queued || t._slot !== -1 || t._seq !== e.seq) continue; // cancelled or re-armed
+        if (!t.queued || t.slot !== -1 || t.seq !== e.seq) continue; // cancelled or re-armed
         try {
           runOne(t);
         } catch (err) {
-          // Only the bookkeeping around the callback can get here (runOne
-          // catches the callback's own errors): a timer frozen by its callback.
-          reportError(unwritable(err));
+          // runOne catches the callback's own errors; whatever else fails around
+          // it (a re-arm) must not unwind the pass either.
+          reportError(err);
         }
       }
     }
@@ -419,7 +447,7 @@ export function cancelVirtual(): number {
   let n = 0;
   for (let slot = 0; slot < armed.length; slot++) {
     const t = armed[slot];
-    if (t !== undefined && t._nbase >= 8) {
+    if (t !== undefined && t.nbase >= 8) {
       disarm(t);
       n++;
     }

@@ -24,14 +24,20 @@
  *   opts out. Microtasks queued by a callback run after the whole expiry pass.
  * - ktimers extension, no kernel counterpart: hrtimer_set_spin_ns() (hybrid
  *   wake-up: wake early, busy-wait to the expiry).
+ *
+ * This file is the public API: argument checks and the kernel's arithmetic on a
+ * timer's expiries. `struct hrtimer` and its private state are in ./hrtimer.ts;
+ * the queues and the expiry pass underneath, in lib/internal/engine.ts.
  */
-import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
-import { armAbs, armRel, clockNow, disarm, setRef, type TimerState } from './internal/engine.js';
-import { functionArg, ktimeArg, u64Arg } from './internal/validate.js';
-import { addSafe } from './internal/arith.js';
-import { CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI, type ktime_t } from './ktime.js';
+import { KtimersError, kwarn, rangeError, typeError } from '../errors.js';
+import { armAbs, armRel, clockNow, disarm, type TimerState } from '../internal/engine.js';
+import { functionArg, ktimeArg, u64Arg } from '../internal/validate.js';
+import { addSafe } from '../internal/arith.js';
+import type { ktime_t } from '../ktime.js';
+import { CLOCK_OF_INDEX, clockArg, hrtimer, modeArg, setupState, timerState } from './hrtimer.js';
 
-export { RESTART_LOOP_LIMIT } from './internal/engine.js';
+export { hrtimer };
+export { RESTART_LOOP_LIMIT } from '../internal/engine.js';
 
 /** `enum hrtimer_restart`: a callback returning this (or nothing) leaves the timer stopped. */
 export const HRTIMER_NORESTART = 0;
@@ -84,116 +90,19 @@ export const hrtimer_resolution: ktime_t = 1n;
  */
 export type HrtimerCallback<T extends hrtimer = hrtimer> = (timer: T) => hrtimer_restart | void;
 
-const CLOCK_INDEX = new Map<number, number>([
-  [CLOCK_MONOTONIC, 0],
-  [CLOCK_REALTIME, 1],
-  [CLOCK_BOOTTIME, 2],
-  [CLOCK_TAI, 3],
-]);
-const CLOCK_OF_INDEX = [CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_TAI];
-
-/**
- * `struct hrtimer`. Create with `new hrtimer()`, then {@link hrtimer_setup}
- * (or the pre-6.15 {@link hrtimer_init} followed by assigning `timer.function`).
- * Subclass it to embed your own fields; the callback receives the same object
- * (the JS form of `container_of`).
- */
-export class hrtimer {
-  // Brand: only objects built by this constructor are timers. `instanceof` can be
-  // fooled (Object.create(hrtimer.prototype)) into handing a forged slot to the engine.
-  #brand = true;
-  /** @internal */
-  static isTimer(o: unknown): o is hrtimer {
-    return typeof o === 'object' && o !== null && #brand in o;
-  }
-  /** The callback. Assign it after {@link hrtimer_init} (old API); prefer {@link hrtimer_setup}. */
-  function: HrtimerCallback<any> | null = null;
-  /** @internal */ _base = -1;
-  /** @internal */ _nbase = -1;
-  /** @internal */ _realOnly = false;
-  /** @internal */ _soft = 0n;
-  /** @internal */ _hard = 0n;
-  /** @internal */ _slot = -1;
-  /** @internal */ _queued = false;
-  /** @internal */ _running = false;
-  /** @internal */ _seq = 0;
-  /** @internal */ _refd = true;
-  /** @internal */ _spin = 0;
-  /** @internal */ _passId = 0;
-  /** @internal */ _passRuns = 0;
-  /** @internal */ _clockid = -1;
-
-  /** Lets the process exit while this timer is armed (like Node's `Timeout#unref`). Returns this. */
-  unref(): this {
-    setRef(this, false);
-    return this;
-  }
-  /** Makes an armed timer keep the process alive again (the default). Returns this. */
-  ref(): this {
-    setRef(this, true);
-    return this;
-  }
-  /** Whether this timer keeps the process alive while armed. */
-  hasRef(): boolean {
-    return this._refd;
-  }
-  /** The clock id the timer runs on (after setup; REL + REALTIME reads MONOTONIC). */
-  get clockid(): number {
-    return this._clockid;
-  }
-}
-
-function timerArg(t: unknown): hrtimer {
-  if (!hrtimer.isTimer(t)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be an hrtimer, got ${describe(t)}`);
-  // The engine keeps its bookkeeping on the timer object; a frozen (or sealed)
-  // one could not be updated, and a half-applied change would lose it.
-  if (!Object.isExtensible(t)) {
-    throw typeError('ERR_INVALID_ARG_TYPE', 'timer must not be frozen, sealed or made non-extensible: ktimers keeps its state on it');
-  }
-  return t;
-}
-
-function setupTimerArg(t: unknown): hrtimer {
-  const timer = timerArg(t);
-  if (timer._base < 0) {
-    throw typeError('ERR_KTIMERS_NOT_SETUP', 'hrtimer was never set up: call hrtimer_setup() (or hrtimer_init()) first');
-  }
-  return timer;
-}
-
-function modeArg(mode: unknown): number {
-  if (typeof mode !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `mode must be an HRTIMER_MODE_* number, got ${describe(mode)}`);
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0x1f || (mode & 0x0c) === 0x0c) {
-    throw rangeError('ERR_KTIMERS_INVALID_MODE', `invalid hrtimer mode ${describe(mode)}: expected a combination of ABS/REL, PINNED and one of SOFT/HARD`);
-  }
-  return mode;
-}
-
-function clockArg(clockid: unknown): number {
-  if (typeof clockid !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `clock_id must be a CLOCK_* number, got ${describe(clockid)}`);
-  const idx = CLOCK_INDEX.get(clockid);
-  if (idx === undefined) {
-    throw rangeError(
-      'ERR_KTIMERS_INVALID_CLOCK',
-      `invalid clock id ${describe(clockid)}: hrtimers run on CLOCK_MONOTONIC (1), CLOCK_REALTIME (0), CLOCK_BOOTTIME (7) or CLOCK_TAI (11)`,
-    );
-  }
-  return idx;
-}
-
-function init(t: hrtimer, fn: HrtimerCallback<any> | null, clock_id: unknown, mode: unknown, what: string): void {
+function init(t: TimerState, fn: HrtimerCallback<any> | null, clock_id: unknown, mode: unknown, what: string): void {
   let idx = clockArg(clock_id);
   const m = modeArg(mode);
-  if (t._queued || t._running) {
+  if (t.queued || t.running) {
     throw new KtimersError('ERR_KTIMERS_TIMER_ACTIVE', `${what}() on an active hrtimer would corrupt its queue: cancel it first`);
   }
   // POSIX: relative CLOCK_REALTIME timers are not affected by clock changes.
   if (idx === 1 && m & HRTIMER_MODE_REL) idx = 0;
-  t.function = fn;
-  t._base = idx + (m & HRTIMER_MODE_SOFT ? 4 : 0);
-  t._clockid = CLOCK_OF_INDEX[idx]!;
-  t._soft = 0n;
-  t._hard = 0n;
+  t.timer.function = fn;
+  t.base = idx + (m & HRTIMER_MODE_SOFT ? 4 : 0);
+  t.clockid = CLOCK_OF_INDEX[idx]!;
+  t.soft = 0n;
+  t.hard = 0n;
 }
 
 /**
@@ -212,7 +121,7 @@ function init(t: hrtimer, fn: HrtimerCallback<any> | null, clock_id: unknown, mo
  *               CLOCK_MONOTONIC, HRTIMER_MODE_REL);
  */
 export function hrtimer_setup<T extends hrtimer>(timer: T, fn: HrtimerCallback<T>, clock_id: number, mode: number): void {
-  const t = timerArg(timer);
+  const t = timerState(timer);
   init(t, functionArg<HrtimerCallback<any>>(fn, 'function'), clock_id, mode, 'hrtimer_setup');
 }
 
@@ -226,7 +135,7 @@ export function hrtimer_setup<T extends hrtimer>(timer: T, fn: HrtimerCallback<T
  * @param mode - an HRTIMER_MODE_* value.
  */
 export function hrtimer_init(timer: hrtimer, clock_id: number, mode: number): void {
-  init(timerArg(timer), null, clock_id, mode, 'hrtimer_init');
+  init(timerState(timer), null, clock_id, mode, 'hrtimer_init');
 }
 
 /**
@@ -238,20 +147,20 @@ export function hrtimer_init(timer: hrtimer, clock_id: number, mode: number): vo
  * @param fn - the new callback.
  */
 export function hrtimer_update_function<T extends hrtimer>(timer: T, fn: HrtimerCallback<T>): void {
-  const t = setupTimerArg(timer);
+  const t = setupState(timer);
   const f = functionArg<HrtimerCallback<any>>(fn, 'function');
-  if (t._queued) {
+  if (t.queued) {
     kwarn('KTIMERS_WARN_UPDATE_QUEUED', 'hrtimer_update_function() on a queued hrtimer: ignored', true);
     return;
   }
-  t.function = f;
+  t.timer.function = f;
 }
 
-function startChecks(t: hrtimer, mode: number): void {
-  if (typeof t.function !== 'function') {
+function startChecks(t: TimerState, mode: number): void {
+  if (typeof t.timer.function !== 'function') {
     throw typeError('ERR_KTIMERS_NO_FUNCTION', 'hrtimer has no callback: set one with hrtimer_setup() or timer.function');
   }
-  if (!!(mode & HRTIMER_MODE_SOFT) !== t._base >= 4) {
+  if (!!(mode & HRTIMER_MODE_SOFT) !== t.base >= 4) {
     kwarn('KTIMERS_WARN_SOFT_MISMATCH', 'hrtimer started with a SOFT mode bit that differs from its setup mode', true);
   }
 }
@@ -275,7 +184,7 @@ function startChecks(t: hrtimer, mode: number): void {
  * @param mode - HRTIMER_MODE_ABS or _REL (plus the SOFT/HARD bit the timer was set up with).
  */
 export function hrtimer_start_range_ns(timer: hrtimer, tim: ktime_t, range_ns: bigint | number, mode: number): void {
-  const t = setupTimerArg(timer);
+  const t = setupState(timer);
   const m = modeArg(mode);
   const soft = ktimeArg(tim, 'tim');
   startRange(t, m, soft, BigInt.asIntN(64, u64Arg(range_ns, 'range_ns')));
@@ -291,13 +200,13 @@ export function hrtimer_start_range_ns(timer: hrtimer, tim: ktime_t, range_ns: b
  * @param mode - HRTIMER_MODE_ABS or _REL (plus the timer's SOFT/HARD bit).
  */
 export function hrtimer_start(timer: hrtimer, tim: ktime_t, mode: number): void {
-  const t = setupTimerArg(timer);
+  const t = setupState(timer);
   const m = modeArg(mode);
   startRange(t, m, ktimeArg(tim, 'tim'), 0n);
 }
 
 /** The one start path, on validated arguments: hard = ktime_add_safe(soft, range). */
-function startRange(t: hrtimer, m: number, soft: bigint, range: bigint): void {
+function startRange(t: TimerState, m: number, soft: bigint, range: bigint): void {
   startChecks(t, m);
   if (m & HRTIMER_MODE_REL) armRel(t, soft, range);
   else armAbs(t, soft, addSafe(soft, range));
@@ -312,9 +221,10 @@ function startRange(t: hrtimer, m: number, soft: bigint, range: bigint): void {
  * @param mode - normally HRTIMER_MODE_ABS (the stored expiry is absolute).
  */
 export function hrtimer_start_expires(timer: hrtimer, mode: number): void {
-  const t = setupTimerArg(timer);
-  const delta = BigInt.asUintN(64, t._hard - t._soft);
-  hrtimer_start_range_ns(t, t._soft, delta, mode);
+  const t = setupState(timer);
+  const m = modeArg(mode);
+  // The stored range, read back as hrtimer_start_range_ns() reads its u64 range_ns.
+  startRange(t, m, t.soft, BigInt.asIntN(64, BigInt.asUintN(64, t.hard - t.soft)));
 }
 
 /**
@@ -338,8 +248,8 @@ export function hrtimer_restart(timer: hrtimer): void {
  * @param timer - the hrtimer.
  */
 export function hrtimer_try_to_cancel(timer: hrtimer): -1 | 0 | 1 {
-  const t = timerArg(timer);
-  if (t._running) return -1;
+  const t = timerState(timer);
+  if (t.running) return -1;
   return disarm(t) ? 1 : 0;
 }
 
@@ -354,8 +264,8 @@ export function hrtimer_try_to_cancel(timer: hrtimer): -1 | 0 | 1 {
  * @param timer - the hrtimer.
  */
 export function hrtimer_cancel(timer: hrtimer): 0 | 1 {
-  const t = timerArg(timer);
-  if (t._running) {
+  const t = timerState(timer);
+  if (t.running) {
     throw new KtimersError(
       'ERR_KTIMERS_DEADLOCK',
       'hrtimer_cancel() called from the timer\'s own callback: the kernel would wait forever for the callback to finish. ' +
@@ -378,12 +288,15 @@ export function hrtimer_cancel(timer: hrtimer): 0 | 1 {
  * @param interval - the period in ns (values below hrtimer_resolution count as 1 ns).
  */
 export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t): bigint {
-  const t = timerArg(timer);
-  const n = ktimeArg(now, 'now');
-  let iv = ktimeArg(interval, 'interval');
-  const delta = BigInt.asIntN(64, n - t._hard);
+  const t = timerState(timer);
+  return forward(t, ktimeArg(now, 'now'), ktimeArg(interval, 'interval'));
+}
+
+/** hrtimer_forward() on validated arguments. */
+function forward(t: TimerState, n: bigint, iv: bigint): bigint {
+  const delta = BigInt.asIntN(64, n - t.hard);
   if (delta < 0n) return 0n;
-  if (t._queued) {
+  if (t.queued) {
     kwarn('KTIMERS_WARN_FORWARD_QUEUED', 'hrtimer_forward() on a queued hrtimer: ignored, returns 0');
     return 0n;
   }
@@ -392,13 +305,13 @@ export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t)
   if (delta >= iv) {
     orun = delta / iv;
     const inc = BigInt.asUintN(64, iv * orun);
-    t._hard = BigInt.asIntN(64, t._hard + inc);
-    t._soft = BigInt.asIntN(64, t._soft + inc);
-    if (t._hard > n) return orun;
+    t.hard = BigInt.asIntN(64, t.hard + inc);
+    t.soft = BigInt.asIntN(64, t.soft + inc);
+    if (t.hard > n) return orun;
     orun += 1n;
   }
-  t._hard = addSafe(t._hard, iv);
-  t._soft = addSafe(t._soft, iv);
+  t.hard = addSafe(t.hard, iv);
+  t.soft = addSafe(t.soft, iv);
   return orun;
 }
 
@@ -412,8 +325,8 @@ export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t)
  * @param interval - the period in ns.
  */
 export function hrtimer_forward_now(timer: hrtimer, interval: ktime_t): bigint {
-  const t = setupTimerArg(timer);
-  return hrtimer_forward(t, clockNow(t._base), interval);
+  const t = setupState(timer);
+  return forward(t, clockNow(t.base), ktimeArg(interval, 'interval'));
 }
 
 /**
@@ -424,7 +337,7 @@ export function hrtimer_forward_now(timer: hrtimer, interval: ktime_t): bigint {
  * @param timer - a set-up hrtimer.
  */
 export function hrtimer_cb_get_time(timer: hrtimer): ktime_t {
-  return clockNow(setupTimerArg(timer)._base);
+  return clockNow(setupState(timer).base);
 }
 
 /**
@@ -435,8 +348,8 @@ export function hrtimer_cb_get_time(timer: hrtimer): ktime_t {
  * @param timer - a set-up hrtimer.
  */
 export function hrtimer_get_remaining(timer: hrtimer): ktime_t {
-  const t = setupTimerArg(timer);
-  return BigInt.asIntN(64, t._hard - clockNow(t._base));
+  const t = setupState(timer);
+  return BigInt.asIntN(64, t.hard - clockNow(t.base));
 }
 
 /**
@@ -455,7 +368,7 @@ export const hrtimer_expires_remaining = hrtimer_get_remaining;
  * @param timer - the hrtimer.
  */
 export function hrtimer_get_expires(timer: hrtimer): ktime_t {
-  return timerArg(timer)._hard;
+  return timerState(timer).hard;
 }
 
 /**
@@ -466,11 +379,11 @@ export function hrtimer_get_expires(timer: hrtimer): ktime_t {
  * @param timer - the hrtimer.
  */
 export function hrtimer_get_softexpires(timer: hrtimer): ktime_t {
-  return timerArg(timer)._soft;
+  return timerState(timer).soft;
 }
 
-function expiresWritable(t: hrtimer, what: string): void {
-  if (t._queued) {
+function expiresWritable(t: TimerState, what: string): void {
+  if (t.queued) {
     // In the kernel this corrupts the queue order. Here the queued instance keeps
     // its old expiry; the new value applies at the next start. Say so once.
     kwarn('KTIMERS_WARN_EXPIRES_QUEUED', `${what}() on a queued hrtimer: takes effect at the next start`, true);
@@ -487,11 +400,11 @@ function expiresWritable(t: hrtimer, what: string): void {
  * @param time - the new expiry, absolute ns on the timer's clock.
  */
 export function hrtimer_set_expires(timer: hrtimer, time: ktime_t): void {
-  const t = timerArg(timer);
+  const t = timerState(timer);
   const v = ktimeArg(time, 'time');
   expiresWritable(t, 'hrtimer_set_expires');
-  t._soft = v;
-  t._hard = v;
+  t.soft = v;
+  t.hard = v;
 }
 
 /**
@@ -504,12 +417,12 @@ export function hrtimer_set_expires(timer: hrtimer, time: ktime_t): void {
  * @param delta - the slack (a ktime_t).
  */
 export function hrtimer_set_expires_range(timer: hrtimer, time: ktime_t, delta: ktime_t): void {
-  const t = timerArg(timer);
+  const t = timerState(timer);
   const v = ktimeArg(time, 'time');
   const d = ktimeArg(delta, 'delta');
   expiresWritable(t, 'hrtimer_set_expires_range');
-  t._soft = v;
-  t._hard = addSafe(v, d);
+  t.soft = v;
+  t.hard = addSafe(v, d);
 }
 
 /**
@@ -522,12 +435,12 @@ export function hrtimer_set_expires_range(timer: hrtimer, time: ktime_t, delta: 
  * @param delta - the slack in ns (u64).
  */
 export function hrtimer_set_expires_range_ns(timer: hrtimer, time: ktime_t, delta: bigint | number): void {
-  const t = timerArg(timer);
+  const t = timerState(timer);
   const v = ktimeArg(time, 'time');
   const d = BigInt.asIntN(64, u64Arg(delta, 'delta'));
   expiresWritable(t, 'hrtimer_set_expires_range_ns');
-  t._soft = v;
-  t._hard = addSafe(v, d);
+  t.soft = v;
+  t.hard = addSafe(v, d);
 }
 
 /**
@@ -539,11 +452,11 @@ export function hrtimer_set_expires_range_ns(timer: hrtimer, time: ktime_t, delt
  * @param time - the amount to add.
  */
 export function hrtimer_add_expires(timer: hrtimer, time: ktime_t): void {
-  const t = timerArg(timer);
+  const t = timerState(timer);
   const v = ktimeArg(time, 'time');
   expiresWritable(t, 'hrtimer_add_expires');
-  t._hard = addSafe(t._hard, v);
-  t._soft = addSafe(t._soft, v);
+  t.hard = addSafe(t.hard, v);
+  t.soft = addSafe(t.soft, v);
 }
 
 /**
@@ -555,11 +468,11 @@ export function hrtimer_add_expires(timer: hrtimer, time: ktime_t): void {
  * @param ns - nanoseconds to add (u64).
  */
 export function hrtimer_add_expires_ns(timer: hrtimer, ns: bigint | number): void {
-  const t = timerArg(timer);
+  const t = timerState(timer);
   const v = u64Arg(ns, 'ns');
   expiresWritable(t, 'hrtimer_add_expires_ns');
-  t._hard = BigInt.asIntN(64, t._hard + v);
-  t._soft = BigInt.asIntN(64, t._soft + v);
+  t.hard = BigInt.asIntN(64, t.hard + v);
+  t.soft = BigInt.asIntN(64, t.soft + v);
 }
 
 /**
@@ -570,8 +483,8 @@ export function hrtimer_add_expires_ns(timer: hrtimer, ns: bigint | number): voi
  * @param timer - the hrtimer.
  */
 export function hrtimer_active(timer: hrtimer): boolean {
-  const t = timerArg(timer);
-  return t._queued || t._running;
+  const t = timerState(timer);
+  return t.queued || t.running;
 }
 
 /**
@@ -582,7 +495,7 @@ export function hrtimer_active(timer: hrtimer): boolean {
  * @param timer - the hrtimer.
  */
 export function hrtimer_is_queued(timer: hrtimer): boolean {
-  return timerArg(timer)._queued;
+  return timerState(timer).queued;
 }
 
 /**
@@ -593,7 +506,7 @@ export function hrtimer_is_queued(timer: hrtimer): boolean {
  * @param timer - the hrtimer.
  */
 export function hrtimer_callback_running(timer: hrtimer): boolean {
-  return timerArg(timer)._running;
+  return timerState(timer).running;
 }
 
 /**
@@ -634,12 +547,12 @@ export const HRTIMER_SPIN_MAX_NS: ktime_t = 1_000_000_000n;
  * hrtimer_set_spin_ns(t, 50_000n);            // wake 50 us early, spin the rest
  */
 export function hrtimer_set_spin_ns(timer: hrtimer, spin_ns: bigint | number): void {
-  const t = timerArg(timer);
+  const t = timerState(timer);
   const v = u64Arg(spin_ns, 'spin_ns');
   if (v > HRTIMER_SPIN_MAX_NS) {
     throw rangeError('ERR_OUT_OF_RANGE', `spin_ns must be in [0, ${HRTIMER_SPIN_MAX_NS}] (at most 1 s of busy-waiting), got ${v}`);
   }
-  t._spin = Number(v);
+  t.spin = Number(v);
 }
 
 /**
@@ -650,5 +563,5 @@ export function hrtimer_set_spin_ns(timer: hrtimer, spin_ns: bigint | number): v
  * @param timer - the hrtimer.
  */
 export function hrtimer_get_spin_ns(timer: hrtimer): ktime_t {
-  return BigInt(timerArg(timer)._spin);
+  return BigInt(timerState(timer).spin);
 }
