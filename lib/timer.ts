@@ -33,9 +33,8 @@ import {
   HRTIMER_MODE_ABS_SOFT,
   HRTIMER_NORESTART,
 } from './hrtimer/index.js';
-import { hrtimerState } from './hrtimer/hrtimer.js';
 import { native } from './binding.js';
-import { disarm } from './internal/engine.js';
+import { disarm, timerFields } from './internal/engine.js';
 import { reportError, virt } from './internal/virtual.js';
 import { enterIrq, exitIrq, irq } from './internal/irq.js';
 import { functionArg } from './internal/validate.js';
@@ -273,7 +272,7 @@ function realWheel(): Wheel<timer_list> {
     // The real wheel reads the clock only when a forward could use it (Wheel.jiffiesFor).
     real = new Wheel<timer_list>(LVL_DEPTH, Number(realJiffies()), realJiffiesNum, true);
     tick = new hrtimer();
-    hrtimerState(tick).realOnly = true; // real-time infrastructure: stays on the real timeline under ktimers/testing
+    timerFields.markRealOnly(tick); // real-time infrastructure: stays on the real timeline under ktimers/testing
     hrtimer_setup(tick, onTick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
     tick.unref();
   }
@@ -322,11 +321,11 @@ function rearm(): void {
   const b = w.nextExpiryOf(BASE_GLOBAL);
   const next = a < 0 ? b : b < 0 ? a : a < b ? a : b;
   if (next < 0) {
-    if (tickAt >= 0) disarm(hrtimerState(tick!));
+    if (tickAt >= 0) disarm(tick!);
     tickAt = -1;
     return;
   }
-  if (tickAt === next && hrtimerState(tick!).queued) return;
+  if (tickAt === next && timerFields.queued(tick!)) return;
   tickAt = next;
   // A bucket already due (a past expiry armed from task context) runs at the
   // next tick, as in the kernel: this jiffy's expiry pass counts as done.

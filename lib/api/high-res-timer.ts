@@ -38,7 +38,6 @@ import {
   HRTIMER_RESTART,
   type hrtimer_restart as HrtimerRestart,
 } from '../hrtimer/index.js';
-import { hrtimerState } from '../hrtimer/hrtimer.js';
 import { disarm } from '../internal/engine.js';
 import { functionArg, ktimeArg } from '../internal/validate.js';
 import { CLOCK_MONOTONIC } from '../ktime.js';
@@ -246,7 +245,7 @@ export class HighResTimer {
     if (hrtimer_callback_running(t)) {
       const wouldRestart = (this.#period > 0n && !this.#stopped) || hrtimer_is_queued(t);
       this.#stopped = true;
-      disarm(hrtimerState(t));
+      disarm(t);
       return wouldRestart;
     }
     return hrtimer_cancel(t) === 1;

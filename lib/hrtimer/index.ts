@@ -30,11 +30,11 @@
  * the queues and the expiry pass underneath, in lib/internal/engine.ts.
  */
 import { KtimersError, kwarn, rangeError, typeError } from '../errors.js';
-import { armAbs, armRel, clockNow, disarm, type TimerState } from '../internal/engine.js';
+import { armAbs, armRel, clockNow, disarm, timerFields as F } from '../internal/engine.js';
 import { functionArg, ktimeArg, u64Arg } from '../internal/validate.js';
 import { addSafe } from '../internal/arith.js';
 import type { ktime_t } from '../ktime.js';
-import { CLOCK_OF_INDEX, clockArg, hrtimer, modeArg, setupState, timerState } from './hrtimer.js';
+import { CLOCK_OF_INDEX, clockArg, hrtimer, modeArg, setupTimerArg, timerArg } from './hrtimer.js';
 
 export { hrtimer };
 export { RESTART_LOOP_LIMIT } from '../internal/engine.js';
@@ -90,19 +90,16 @@ export const hrtimer_resolution: ktime_t = 1n;
  */
 export type HrtimerCallback<T extends hrtimer = hrtimer> = (timer: T) => hrtimer_restart | void;
 
-function init(t: TimerState, fn: HrtimerCallback<any> | null, clock_id: unknown, mode: unknown, what: string): void {
+function init(t: hrtimer, fn: HrtimerCallback<any> | null, clock_id: unknown, mode: unknown, what: string): void {
   let idx = clockArg(clock_id);
   const m = modeArg(mode);
-  if (t.queued || t.running) {
+  if (F.queued(t) || F.running(t)) {
     throw new KtimersError('ERR_KTIMERS_TIMER_ACTIVE', `${what}() on an active hrtimer would corrupt its queue: cancel it first`);
   }
   // POSIX: relative CLOCK_REALTIME timers are not affected by clock changes.
   if (idx === 1 && m & HRTIMER_MODE_REL) idx = 0;
-  t.timer.function = fn;
-  t.base = idx + (m & HRTIMER_MODE_SOFT ? 4 : 0);
-  t.clockid = CLOCK_OF_INDEX[idx]!;
-  t.soft = 0n;
-  t.hard = 0n;
+  t.function = fn;
+  F.setup(t, idx + (m & HRTIMER_MODE_SOFT ? 4 : 0), CLOCK_OF_INDEX[idx]!);
 }
 
 /**
@@ -121,7 +118,7 @@ function init(t: TimerState, fn: HrtimerCallback<any> | null, clock_id: unknown,
  *               CLOCK_MONOTONIC, HRTIMER_MODE_REL);
  */
 export function hrtimer_setup<T extends hrtimer>(timer: T, fn: HrtimerCallback<T>, clock_id: number, mode: number): void {
-  const t = timerState(timer);
+  const t = timerArg(timer);
   init(t, functionArg<HrtimerCallback<any>>(fn, 'function'), clock_id, mode, 'hrtimer_setup');
 }
 
@@ -135,7 +132,7 @@ export function hrtimer_setup<T extends hrtimer>(timer: T, fn: HrtimerCallback<T
  * @param mode - an HRTIMER_MODE_* value.
  */
 export function hrtimer_init(timer: hrtimer, clock_id: number, mode: number): void {
-  init(timerState(timer), null, clock_id, mode, 'hrtimer_init');
+  init(timerArg(timer), null, clock_id, mode, 'hrtimer_init');
 }
 
 /**
@@ -147,20 +144,20 @@ export function hrtimer_init(timer: hrtimer, clock_id: number, mode: number): vo
  * @param fn - the new callback.
  */
 export function hrtimer_update_function<T extends hrtimer>(timer: T, fn: HrtimerCallback<T>): void {
-  const t = setupState(timer);
+  const t = setupTimerArg(timer);
   const f = functionArg<HrtimerCallback<any>>(fn, 'function');
-  if (t.queued) {
+  if (F.queued(t)) {
     kwarn('KTIMERS_WARN_UPDATE_QUEUED', 'hrtimer_update_function() on a queued hrtimer: ignored', true);
     return;
   }
-  t.timer.function = f;
+  t.function = f;
 }
 
-function startChecks(t: TimerState, mode: number): void {
-  if (typeof t.timer.function !== 'function') {
+function startChecks(t: hrtimer, mode: number): void {
+  if (typeof t.function !== 'function') {
     throw typeError('ERR_KTIMERS_NO_FUNCTION', 'hrtimer has no callback: set one with hrtimer_setup() or timer.function');
   }
-  if (!!(mode & HRTIMER_MODE_SOFT) !== t.base >= 4) {
+  if (!!(mode & HRTIMER_MODE_SOFT) !== F.base(t) >= 4) {
     kwarn('KTIMERS_WARN_SOFT_MISMATCH', 'hrtimer started with a SOFT mode bit that differs from its setup mode', true);
   }
 }
@@ -184,7 +181,7 @@ function startChecks(t: TimerState, mode: number): void {
  * @param mode - HRTIMER_MODE_ABS or _REL (plus the SOFT/HARD bit the timer was set up with).
  */
 export function hrtimer_start_range_ns(timer: hrtimer, tim: ktime_t, range_ns: bigint | number, mode: number): void {
-  const t = setupState(timer);
+  const t = setupTimerArg(timer);
   const m = modeArg(mode);
   const soft = ktimeArg(tim, 'tim');
   startRange(t, m, soft, BigInt.asIntN(64, u64Arg(range_ns, 'range_ns')));
@@ -200,13 +197,13 @@ export function hrtimer_start_range_ns(timer: hrtimer, tim: ktime_t, range_ns: b
  * @param mode - HRTIMER_MODE_ABS or _REL (plus the timer's SOFT/HARD bit).
  */
 export function hrtimer_start(timer: hrtimer, tim: ktime_t, mode: number): void {
-  const t = setupState(timer);
+  const t = setupTimerArg(timer);
   const m = modeArg(mode);
   startRange(t, m, ktimeArg(tim, 'tim'), 0n);
 }
 
 /** The one start path, on validated arguments: hard = ktime_add_safe(soft, range). */
-function startRange(t: TimerState, m: number, soft: bigint, range: bigint): void {
+function startRange(t: hrtimer, m: number, soft: bigint, range: bigint): void {
   startChecks(t, m);
   if (m & HRTIMER_MODE_REL) armRel(t, soft, range);
   else armAbs(t, soft, addSafe(soft, range));
@@ -221,10 +218,10 @@ function startRange(t: TimerState, m: number, soft: bigint, range: bigint): void
  * @param mode - normally HRTIMER_MODE_ABS (the stored expiry is absolute).
  */
 export function hrtimer_start_expires(timer: hrtimer, mode: number): void {
-  const t = setupState(timer);
+  const t = setupTimerArg(timer);
   const m = modeArg(mode);
   // The stored range, read back as hrtimer_start_range_ns() reads its u64 range_ns.
-  startRange(t, m, t.soft, BigInt.asIntN(64, BigInt.asUintN(64, t.hard - t.soft)));
+  startRange(t, m, F.soft(t), BigInt.asIntN(64, BigInt.asUintN(64, F.hard(t) - F.soft(t))));
 }
 
 /**
@@ -248,8 +245,8 @@ export function hrtimer_restart(timer: hrtimer): void {
  * @param timer - the hrtimer.
  */
 export function hrtimer_try_to_cancel(timer: hrtimer): -1 | 0 | 1 {
-  const t = timerState(timer);
-  if (t.running) return -1;
+  const t = timerArg(timer);
+  if (F.running(t)) return -1;
   return disarm(t) ? 1 : 0;
 }
 
@@ -264,8 +261,8 @@ export function hrtimer_try_to_cancel(timer: hrtimer): -1 | 0 | 1 {
  * @param timer - the hrtimer.
  */
 export function hrtimer_cancel(timer: hrtimer): 0 | 1 {
-  const t = timerState(timer);
-  if (t.running) {
+  const t = timerArg(timer);
+  if (F.running(t)) {
     throw new KtimersError(
       'ERR_KTIMERS_DEADLOCK',
       'hrtimer_cancel() called from the timer\'s own callback: the kernel would wait forever for the callback to finish. ' +
@@ -288,15 +285,17 @@ export function hrtimer_cancel(timer: hrtimer): 0 | 1 {
  * @param interval - the period in ns (values below hrtimer_resolution count as 1 ns).
  */
 export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t): bigint {
-  const t = timerState(timer);
+  const t = timerArg(timer);
   return forward(t, ktimeArg(now, 'now'), ktimeArg(interval, 'interval'));
 }
 
 /** hrtimer_forward() on validated arguments. */
-function forward(t: TimerState, n: bigint, iv: bigint): bigint {
-  const delta = BigInt.asIntN(64, n - t.hard);
+function forward(t: hrtimer, n: bigint, iv: bigint): bigint {
+  let hard = F.hard(t);
+  let soft = F.soft(t);
+  const delta = BigInt.asIntN(64, n - hard);
   if (delta < 0n) return 0n;
-  if (t.queued) {
+  if (F.queued(t)) {
     kwarn('KTIMERS_WARN_FORWARD_QUEUED', 'hrtimer_forward() on a queued hrtimer: ignored, returns 0');
     return 0n;
   }
@@ -305,13 +304,15 @@ function forward(t: TimerState, n: bigint, iv: bigint): bigint {
   if (delta >= iv) {
     orun = delta / iv;
     const inc = BigInt.asUintN(64, iv * orun);
-    t.hard = BigInt.asIntN(64, t.hard + inc);
-    t.soft = BigInt.asIntN(64, t.soft + inc);
-    if (t.hard > n) return orun;
+    hard = BigInt.asIntN(64, hard + inc);
+    soft = BigInt.asIntN(64, soft + inc);
+    if (hard > n) {
+      F.setExpires(t, soft, hard);
+      return orun;
+    }
     orun += 1n;
   }
-  t.hard = addSafe(t.hard, iv);
-  t.soft = addSafe(t.soft, iv);
+  F.setExpires(t, addSafe(soft, iv), addSafe(hard, iv));
   return orun;
 }
 
@@ -325,8 +326,8 @@ function forward(t: TimerState, n: bigint, iv: bigint): bigint {
  * @param interval - the period in ns.
  */
 export function hrtimer_forward_now(timer: hrtimer, interval: ktime_t): bigint {
-  const t = setupState(timer);
-  return forward(t, clockNow(t.base), ktimeArg(interval, 'interval'));
+  const t = setupTimerArg(timer);
+  return forward(t, clockNow(F.base(t)), ktimeArg(interval, 'interval'));
 }
 
 /**
@@ -337,7 +338,7 @@ export function hrtimer_forward_now(timer: hrtimer, interval: ktime_t): bigint {
  * @param timer - a set-up hrtimer.
  */
 export function hrtimer_cb_get_time(timer: hrtimer): ktime_t {
-  return clockNow(setupState(timer).base);
+  return clockNow(F.base(setupTimerArg(timer)));
 }
 
 /**
@@ -348,8 +349,8 @@ export function hrtimer_cb_get_time(timer: hrtimer): ktime_t {
  * @param timer - a set-up hrtimer.
  */
 export function hrtimer_get_remaining(timer: hrtimer): ktime_t {
-  const t = setupState(timer);
-  return BigInt.asIntN(64, t.hard - clockNow(t.base));
+  const t = setupTimerArg(timer);
+  return BigInt.asIntN(64, F.hard(t) - clockNow(F.base(t)));
 }
 
 /**
@@ -368,7 +369,7 @@ export const hrtimer_expires_remaining = hrtimer_get_remaining;
  * @param timer - the hrtimer.
  */
 export function hrtimer_get_expires(timer: hrtimer): ktime_t {
-  return timerState(timer).hard;
+  return F.hard(timerArg(timer));
 }
 
 /**
@@ -379,11 +380,11 @@ export function hrtimer_get_expires(timer: hrtimer): ktime_t {
  * @param timer - the hrtimer.
  */
 export function hrtimer_get_softexpires(timer: hrtimer): ktime_t {
-  return timerState(timer).soft;
+  return F.soft(timerArg(timer));
 }
 
-function expiresWritable(t: TimerState, what: string): void {
-  if (t.queued) {
+function expiresWritable(t: hrtimer, what: string): void {
+  if (F.queued(t)) {
     // In the kernel this corrupts the queue order. Here the queued instance keeps
     // its old expiry; the new value applies at the next start. Say so once.
     kwarn('KTIMERS_WARN_EXPIRES_QUEUED', `${what}() on a queued hrtimer: takes effect at the next start`, true);
@@ -400,11 +401,10 @@ function expiresWritable(t: TimerState, what: string): void {
  * @param time - the new expiry, absolute ns on the timer's clock.
  */
 export function hrtimer_set_expires(timer: hrtimer, time: ktime_t): void {
-  const t = timerState(timer);
+  const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
   expiresWritable(t, 'hrtimer_set_expires');
-  t.soft = v;
-  t.hard = v;
+  F.setExpires(t, v, v);
 }
 
 /**
@@ -417,12 +417,11 @@ export function hrtimer_set_expires(timer: hrtimer, time: ktime_t): void {
  * @param delta - the slack (a ktime_t).
  */
 export function hrtimer_set_expires_range(timer: hrtimer, time: ktime_t, delta: ktime_t): void {
-  const t = timerState(timer);
+  const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
   const d = ktimeArg(delta, 'delta');
   expiresWritable(t, 'hrtimer_set_expires_range');
-  t.soft = v;
-  t.hard = addSafe(v, d);
+  F.setExpires(t, v, addSafe(v, d));
 }
 
 /**
@@ -435,12 +434,11 @@ export function hrtimer_set_expires_range(timer: hrtimer, time: ktime_t, delta: 
  * @param delta - the slack in ns (u64).
  */
 export function hrtimer_set_expires_range_ns(timer: hrtimer, time: ktime_t, delta: bigint | number): void {
-  const t = timerState(timer);
+  const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
   const d = BigInt.asIntN(64, u64Arg(delta, 'delta'));
   expiresWritable(t, 'hrtimer_set_expires_range_ns');
-  t.soft = v;
-  t.hard = addSafe(v, d);
+  F.setExpires(t, v, addSafe(v, d));
 }
 
 /**
@@ -452,11 +450,10 @@ export function hrtimer_set_expires_range_ns(timer: hrtimer, time: ktime_t, delt
  * @param time - the amount to add.
  */
 export function hrtimer_add_expires(timer: hrtimer, time: ktime_t): void {
-  const t = timerState(timer);
+  const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
   expiresWritable(t, 'hrtimer_add_expires');
-  t.hard = addSafe(t.hard, v);
-  t.soft = addSafe(t.soft, v);
+  F.setExpires(t, addSafe(F.soft(t), v), addSafe(F.hard(t), v));
 }
 
 /**
@@ -468,11 +465,10 @@ export function hrtimer_add_expires(timer: hrtimer, time: ktime_t): void {
  * @param ns - nanoseconds to add (u64).
  */
 export function hrtimer_add_expires_ns(timer: hrtimer, ns: bigint | number): void {
-  const t = timerState(timer);
+  const t = timerArg(timer);
   const v = u64Arg(ns, 'ns');
   expiresWritable(t, 'hrtimer_add_expires_ns');
-  t.hard = BigInt.asIntN(64, t.hard + v);
-  t.soft = BigInt.asIntN(64, t.soft + v);
+  F.setExpires(t, BigInt.asIntN(64, F.soft(t) + v), BigInt.asIntN(64, F.hard(t) + v));
 }
 
 /**
@@ -483,8 +479,8 @@ export function hrtimer_add_expires_ns(timer: hrtimer, ns: bigint | number): voi
  * @param timer - the hrtimer.
  */
 export function hrtimer_active(timer: hrtimer): boolean {
-  const t = timerState(timer);
-  return t.queued || t.running;
+  const t = timerArg(timer);
+  return F.queued(t) || F.running(t);
 }
 
 /**
@@ -495,7 +491,7 @@ export function hrtimer_active(timer: hrtimer): boolean {
  * @param timer - the hrtimer.
  */
 export function hrtimer_is_queued(timer: hrtimer): boolean {
-  return timerState(timer).queued;
+  return F.queued(timerArg(timer));
 }
 
 /**
@@ -506,7 +502,7 @@ export function hrtimer_is_queued(timer: hrtimer): boolean {
  * @param timer - the hrtimer.
  */
 export function hrtimer_callback_running(timer: hrtimer): boolean {
-  return timerState(timer).running;
+  return F.running(timerArg(timer));
 }
 
 /**
@@ -547,12 +543,12 @@ export const HRTIMER_SPIN_MAX_NS: ktime_t = 1_000_000_000n;
  * hrtimer_set_spin_ns(t, 50_000n);            // wake 50 us early, spin the rest
  */
 export function hrtimer_set_spin_ns(timer: hrtimer, spin_ns: bigint | number): void {
-  const t = timerState(timer);
+  const t = timerArg(timer);
   const v = u64Arg(spin_ns, 'spin_ns');
   if (v > HRTIMER_SPIN_MAX_NS) {
     throw rangeError('ERR_OUT_OF_RANGE', `spin_ns must be in [0, ${HRTIMER_SPIN_MAX_NS}] (at most 1 s of busy-waiting), got ${v}`);
   }
-  t.spin = Number(v);
+  F.setSpin(t, Number(v));
 }
 
 /**
@@ -563,5 +559,5 @@ export function hrtimer_set_spin_ns(timer: hrtimer, spin_ns: bigint | number): v
  * @param timer - the hrtimer.
  */
 export function hrtimer_get_spin_ns(timer: hrtimer): ktime_t {
-  return BigInt(timerState(timer).spin);
+  return BigInt(F.spin(timerArg(timer)));
 }
