@@ -5,9 +5,10 @@
       "sources": [
         "native/binding.cc",
         "native/addon.cc",
-        "native/hrtimer_base.cc",
+        "native/hrtimer_napi.cc",
         "native/loop_watch.cc",
         "native/errors.cc",
+        "native/args.cc",
         "native/sched.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

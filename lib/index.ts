@@ -5,7 +5,7 @@
  * where ktimers differs from the kernel and from Node's timers.
  */
 export * from './ktime.js';
-export * from './hrtimer.js';
+export * from './hrtimer/index.js';
 export * from './context.js';
 export * from './sched.js';
 export { KtimersError } from './errors.js';

@@ -33,7 +33,7 @@ import {
   hrtimer_start,
   HRTIMER_MODE_ABS,
   HRTIMER_RESTART,
-} from './hrtimer.js';
+} from './hrtimer/index.js';
 import { loopWatch, loopWatchRead } from './internal/engine.js';
 import { EMPTY_MIN, LogHistogram } from './internal/histogram.js';
 import { CLOCK_MONOTONIC, ktime_get } from './ktime.js';

@@ -8,7 +8,7 @@
  * for await (const overruns of interval(ms(10))) { … }   // absolute deadlines: no drift
  * ```
  *
- * Both are thin layers over one kernel `hrtimer` each (lib/hrtimer.ts): the
+ * Both are thin layers over one kernel `hrtimer` each (lib/hrtimer/index.ts): the
  * same engine, the same ordering and never-early rule, the same ref counting,
  * and the same virtual clock (`ktimers/testing`): installed, they run on
  * virtual time and resolve when the test advances it.
@@ -40,7 +40,7 @@ import {
   HRTIMER_MODE_ABS,
   HRTIMER_MODE_REL,
   HRTIMER_NORESTART,
-} from './hrtimer.js';
+} from './hrtimer/index.js';
 import { ktimeArg } from './internal/validate.js';
 import { addSafe } from './internal/arith.js';
 import { CLOCK_MONOTONIC } from './ktime.js';

@@ -13,25 +13,25 @@
 // * The four timerfds sit in one epoll set; the epoll fd is watched by the
 //   environment's own libuv loop through a uv_poll handle. Expiries therefore
 //   reach JS on the JS thread with no extra thread and no thread-safe function.
-//   This path was chosen by measurement on this kind of machine (README,
-//   "Delivery path"): uv_poll p50 ~31 us / p99 ~57 us at 1 kHz, versus a native
-//   thread + napi_threadsafe_function at p50 ~37 us / p99 ~75 us, worse when the
-//   JS thread is busy, and the TSFN path coalesced ticks.
+//   This path was chosen by measurement (docs/performance.md):
+//   it had lower median and tail latency than a native thread +
+//   napi_threadsafe_function, which fell further behind when the JS thread was
+//   busy and coalesced ticks.
 // * A wake-up is one batch: Wake() reads each clock once, then makes ONE call
 //   into JS (MakeCallback, so microtasks run after the whole pass, as task
 //   context runs after an interrupt). JS pulls expired timers with collect(),
 //   which pops them in (hard, seq) order into a shared Int32Array, up to 4096 per
 //   call: a pass costs a handful of N-API calls, not one per timer.
 // * Re-arming the timerfd happens *after* the callbacks ran (in_pass_ defers all
-//   re-arms to the end of Wake()): a re-arm syscall on the wake path delays the
-//   first callback by 3-9 us on this machine. timerfd_settime also clears the
+//   re-arms to the end of Wake()): a re-arm syscall on the wake path would delay
+//   the first callback by its own cost. timerfd_settime also clears the
 //   fd's readable state, so the expiration count is never read (one syscall
 //   saved per wake-up).
 // * The uv_poll handle is ref'd exactly while at least one ref'd timer is armed,
 //   like Node's own timers; unref'd timers never keep the process alive.
 // * Spin (hybrid wake-up, hrtimer_set_spin_ns). The OS wake-up path (timerfd
-//   expiry -> epoll -> libuv -> JS) costs tens of us here, mostly the CPU leaving
-//   idle and the scheduler switching to the thread. A spinning timer moves that
+//   expiry -> epoll -> libuv -> JS) costs the OS wake-up latency, mostly the CPU
+//   leaving idle and the scheduler switching to the thread. A spinning timer moves that
 //   cost before its expiry: the clock's timerfd is programmed at the earliest
 //   *wake-up time* (hard - spin over the clock's spinning entries, else the
 //   earliest hard expiry), and Wake() busy-waits on the timer's own clock until

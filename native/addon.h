@@ -63,7 +63,7 @@ class Addon {
   static Addon* Create(Napi::Env env, Napi::Function on_wake, std::string* err);
   ~Addon();
 
-  // JS-callable operations (validated by the N-API layer in hrtimer_base.cc).
+  // JS-callable operations (validated by the N-API layer in hrtimer_napi.cc).
   // Arms slot (or a fresh slot when slot < 0); returns the slot, or -1 with errno set.
   // spin: ns to arm the timerfd early and busy-wait (ignored on virtual bases).
   int32_t Start(int32_t slot, int base, int64_t soft, int64_t hard, uint64_t seq, bool refd, int32_t spin);
@@ -71,7 +71,6 @@ class Addon {
   void SetRef(int32_t slot, bool refd);
   int Collect(int base);  // pops due timers of `base` at the pass time into collect_buf_
   bool SlotInUse(int64_t slot) const { return slots_.InUse(slot); }
-  int BaseOfSlot(int32_t slot) { return slots_[slot].base; }
 
   int64_t Now(int clock) const;
   // Re-programs a clock's timerfd to its earliest hard expiry. Returns 0 or errno.

@@ -5,7 +5,8 @@
 
 #include <napi.h>
 
-#include "hrtimer_base.h"
+#include "hrtimer_napi.h"
+#include "loop_watch.h"
 #include "sched.h"
 
 namespace {

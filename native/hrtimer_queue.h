@@ -47,7 +47,7 @@ struct QueueEntry {
 
 struct Slot {
   int32_t pos;    // position in its base's heap, or -1 when the slot is free
-  uint8_t base;   // which of the 8 clock bases holds it
+  uint8_t base;   // which of the 16 clock bases holds it (8..15: virtual)
   uint8_t refd;   // counts toward keeping the event loop alive
   uint16_t pad_;
 };

@@ -20,9 +20,12 @@
 
 #include <string>
 
+#include "loop_watch.h"
+
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
-#include "hrtimer_base.h"
+#include "hrtimer_napi.h"
 
 namespace ktimers {
 

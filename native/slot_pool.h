@@ -1,9 +1,9 @@
 // slot_pool.h — fixed-size entries addressed by small integer slots.
 //
-// Both timer stores (the hrtimer heaps' SlotTable and the wheel) name each armed
-// timer by a slot number that the JS side uses as an array index. Slots are
-// reused LIFO from a free list so that JS array stays dense ("packed" in V8)
-// and no timer costs an allocation of its own.
+// The hrtimer heaps' SlotTable (hrtimer_queue.h) names each armed timer by a
+// slot number that the JS side uses as an array index (the timer wheel is all
+// JS: lib/internal/wheel.ts). Slots are reused LIFO from a free list so that
+// JS array stays dense ("packed" in V8) and no timer costs an allocation of its own.
 #pragma once
 
 #include <cstddef>

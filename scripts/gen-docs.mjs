@@ -35,13 +35,13 @@ function entryPoints() {
 
 /** Reading order of the main entry point: kernel timers first, then the support modules, then the idiomatic layer. */
 const GROUP_ORDER = [
-  'lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer/index.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts',
+  'lib/hrtimer/index.ts', 'lib/ktime.ts', 'lib/timer/index.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts',
   'lib/kthread/index.ts', 'lib/kfifo/index.ts',
   'lib/api/duration.ts', 'lib/api/high-res-timer.ts', 'lib/api/work-queue.ts', 'lib/errors.ts',
 ];
 
 /** Modules that export kernel names: their snake_case functions get kernel-doc's Context:/Return: lines. */
-const KERNEL_MODULES = ['lib/hrtimer.ts', 'lib/ktime.ts', 'lib/timer/index.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts'];
+const KERNEL_MODULES = ['lib/hrtimer/index.ts', 'lib/ktime.ts', 'lib/timer/index.ts', 'lib/jiffies.ts', 'lib/workqueue/index.ts', 'lib/context.ts', 'lib/sched.ts'];
 
 /**
  * A file of a kernel area's folder (lib/workqueue/work.ts) is documented with its

@@ -10,7 +10,7 @@
 # Reduced suite: the files that drive the native code hardest without long
 # real-time waits — test/hrtimer.test.ts (every native entry point, the wake
 # path on real timerfds), test/timer.test.ts and test/testing.test.ts (the
-# native wheel, the virtual clock's collect passes), test/validation.test.ts
+# wheel's NO_HZ tick on a native hrtimer, the virtual clock's collect passes), test/validation.test.ts
 # without its two random fuzzes (342k + 40k calls; what stays is the native
 # binding's argument checks and error paths, every parameter's bad values), and test/lifecycle.test.ts without the child processes that only
 # test ref/unref timing, error reporting or loading: what stays is workers

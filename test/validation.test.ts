@@ -24,7 +24,7 @@ import * as TL from '../dist/timer/driver.js';
 import { installVirtualClock, type VirtualClock, type VirtualClockOptions } from '../dist/testing.js';
 import { virt } from '../dist/internal/virtual.js';
 import { setMonotonicSource } from '../dist/internal/clock.js';
-import { cancelVirtual } from '../dist/internal/engine.js';
+import { cancelVirtual, timerFields } from '../dist/internal/engine.js';
 import { mulberry32 } from './helpers.js';
 import * as SCHED from '../dist/sched.js';
 import * as KTHREAD from '../dist/kthread/index.js';
@@ -846,8 +846,8 @@ describe('timers', () => {
   });
 });
 
-// ktimers keeps an hrtimer's bookkeeping in its (public) fields. An hrtimer frozen
-// (or sealed, or made non-extensible) is refused by every call before any effect;
+// An hrtimer frozen (or sealed, or made non-extensible) is refused by every call
+// before any effect (a rule from when its bookkeeping lived in public fields);
 // one frozen while armed cannot run, and must not take the rest of its expiry pass
 // with it. A timer_list keeps its state in private fields, which freezing does not
 // touch: only the calls that write its `function` or `flags` refuse it.
@@ -861,7 +861,7 @@ describe('timers frozen by the user', () => {
         expectError(() => (f as (t: unknown) => unknown)(h), T, ARG, `${f.name}(${lock.name} hrtimer)`);
       }
       expectError(() => k.hrtimer_setup(h, noop, k.CLOCK_MONOTONIC, 0), T, ARG, `hrtimer_setup(${lock.name})`);
-      expect(h._queued).toBe(true); // read directly: the API refuses it
+      expect(timerFields.queued(h)).toBe(true); // read directly: the API refuses it
       expect(native.state().slotsInUse).toBeGreaterThan(0);
       // it cannot be cancelled any more: keep it out of afterEach's cleanup
       made.splice(made.indexOf(h), 1);
@@ -1756,7 +1756,7 @@ describe('native binding validates its own arguments', () => {
     armedT = new k.hrtimer();
     k.hrtimer_setup(armedT, noop, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
     k.hrtimer_start(armedT, 60n * k.NSEC_PER_SEC, k.HRTIMER_MODE_REL);
-    slot = (armedT as unknown as { _slot: number })._slot;
+    slot = timerFields.slot(armedT);
   });
   afterAll(() => {
     if (k.hrtimer_active(armedT)) k.hrtimer_cancel(armedT);
@@ -1821,7 +1821,7 @@ describe('native binding validates its own arguments', () => {
     expect(k.hrtimer_cancel(armedT)).toBe(1); // its native slot was still there to cancel
     expect(native.state().slotsInUse).toBe(before.slotsInUse! - 1);
     k.hrtimer_start(armedT, 60n * k.NSEC_PER_SEC, k.HRTIMER_MODE_REL);
-    slot = (armedT as unknown as { _slot: number })._slot;
+    slot = timerFields.slot(armedT);
   });
 
   it('collect: bases 0..15 only (8..15: the virtual timeline)', () => {

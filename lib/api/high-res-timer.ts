@@ -5,7 +5,7 @@
  * with `ref()`, `unref()`, `hasRef()`, `refresh()`, `[Symbol.dispose]`) with
  * nanosecond deadlines on a chosen clock and no drift. It is not a second timer
  * implementation: each handle owns one `hrtimer` and drives it through the
- * kernel-named functions of lib/hrtimer.ts, so it has their semantics exactly
+ * kernel-named functions of lib/hrtimer/index.ts, so it has their semantics exactly
  * (never early, FIFO among equal deadlines, the engine's ref counting).
  *
  * A periodic handle is the kernel pattern written once: its hrtimer callback
@@ -37,7 +37,7 @@ import {
   HRTIMER_NORESTART,
   HRTIMER_RESTART,
   type hrtimer_restart as HrtimerRestart,
-} from '../hrtimer.js';
+} from '../hrtimer/index.js';
 import { disarm } from '../internal/engine.js';
 import { functionArg, ktimeArg } from '../internal/validate.js';
 import { CLOCK_MONOTONIC } from '../ktime.js';

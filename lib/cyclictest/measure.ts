@@ -33,7 +33,7 @@ import {
   HRTIMER_MODE_ABS,
   HRTIMER_NORESTART,
   HRTIMER_RESTART,
-} from '../hrtimer.js';
+} from '../hrtimer/index.js';
 import { CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI } from '../ktime.js';
 import { INITIAL_JIFFIES, TICK_NSEC, get_jiffies_64 } from '../jiffies.js';
 import { mod_timer, timer_delete, timer_list, timer_setup } from '../timer/index.js';

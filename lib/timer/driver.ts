@@ -23,10 +23,10 @@
  *   which the virtual clock runs (runTimers); the real wheel and its tick stay
  *   on the real timeline.
  */
-import { hrtimer, hrtimer_setup, hrtimer_start, HRTIMER_MODE_ABS_SOFT, HRTIMER_NORESTART } from '../hrtimer.js';
+import { hrtimer, hrtimer_setup, hrtimer_start, HRTIMER_MODE_ABS_SOFT, HRTIMER_NORESTART } from '../hrtimer/index.js';
 import { CLOCK_MONOTONIC } from '../ktime.js';
 import { native } from '../binding.js';
-import { disarm } from '../internal/engine.js';
+import { disarm, timerFields } from '../internal/engine.js';
 import { reportError, virt } from '../internal/virtual.js';
 import { enterIrq, exitIrq } from '../internal/irq.js';
 import { HZ, INITIAL_JIFFIES, jiffiesArg, jiffiesAtNs, jiffyStartNs, refreshJiffies, TICK_NSEC } from '../internal/jiffies-clock.js';
@@ -89,7 +89,7 @@ function realWheel(): Wheel<timer_list> {
     // The real wheel reads the clock only when a forward could use it (Wheel.jiffiesFor).
     real = new Wheel<timer_list>(DEPTH, Number(realJiffies()), realJiffiesNum, true);
     tick = new hrtimer();
-    tick._realOnly = true; // real-time infrastructure: stays on the real timeline under ktimers/testing
+    timerFields.markRealOnly(tick); // real-time infrastructure: stays on the real timeline under ktimers/testing
     hrtimer_setup(tick, onTick, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
     tick.unref();
     setKeepAlive(tick);
@@ -126,7 +126,7 @@ function rearm(): void {
     tickAt = -1;
     return;
   }
-  if (tickAt === next && tick!._queued) return;
+  if (tickAt === next && timerFields.queued(tick!)) return;
   tickAt = next;
   // A bucket already due (a past expiry armed from task context) runs at the
   // next tick, as in the kernel: this jiffy's expiry pass counts as done.

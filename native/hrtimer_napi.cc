@@ -1,16 +1,17 @@
-// hrtimer_base.cc — the JS-callable surface of the hrtimer core.
+// hrtimer_napi.cc — the JS-callable surface of the hrtimer core.
 //
 // The kernel API (validation with precise errors, state flags, restart logic,
-// hrtimer_forward arithmetic) lives in lib/hrtimer.ts. These functions are the
+// hrtimer_forward arithmetic) lives in lib/hrtimer/ and lib/internal/engine.ts. These functions are the
 // thin, hot path underneath it: arm / disarm / re-ref a slot, pop expired slots,
 // read a clock. Every argument is checked again here, because the binding is
 // reachable directly and must never corrupt memory, whatever it is given.
-#include "hrtimer_base.h"
+#include "hrtimer_napi.h"
 
 #include <cerrno>
 #include <string>
 
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
 
 namespace ktimers {

@@ -24,14 +24,20 @@
  *   opts out. Microtasks queued by a callback run after the whole expiry pass.
  * - ktimers extension, no kernel counterpart: hrtimer_set_spin_ns() (hybrid
  *   wake-up: wake early, busy-wait to the expiry).
+ *
+ * This file is the public API: argument checks and the kernel's arithmetic on a
+ * timer's expiries. `struct hrtimer` and its private state are in ./hrtimer.ts;
+ * the queues and the expiry pass underneath, in lib/internal/engine.ts.
  */
-import { KtimersError, describe, kwarn, rangeError, typeError } from './errors.js';
-import { armAbs, armRel, clockNow, disarm, setRef, type TimerState } from './internal/engine.js';
-import { functionArg, ktimeArg, u64Arg } from './internal/validate.js';
-import { addSafe } from './internal/arith.js';
-import { CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI, type ktime_t } from './ktime.js';
+import { KtimersError, kwarn, rangeError, typeError } from '../errors.js';
+import { armAbs, armRel, clockNow, disarm, timerFields as F } from '../internal/engine.js';
+import { functionArg, ktimeArg, u64Arg } from '../internal/validate.js';
+import { addSafe } from '../internal/arith.js';
+import type { ktime_t } from '../ktime.js';
+import { CLOCK_OF_INDEX, clockArg, hrtimer, modeArg, setupTimerArg, timerArg } from './hrtimer.js';
 
-export { RESTART_LOOP_LIMIT } from './internal/engine.js';
+export { hrtimer };
+export { RESTART_LOOP_LIMIT } from '../internal/engine.js';
 
 /** `enum hrtimer_restart`: a callback returning this (or nothing) leaves the timer stopped. */
 export const HRTIMER_NORESTART = 0;
@@ -84,116 +90,16 @@ export const hrtimer_resolution: ktime_t = 1n;
  */
 export type HrtimerCallback<T extends hrtimer = hrtimer> = (timer: T) => hrtimer_restart | void;
 
-const CLOCK_INDEX = new Map<number, number>([
-  [CLOCK_MONOTONIC, 0],
-  [CLOCK_REALTIME, 1],
-  [CLOCK_BOOTTIME, 2],
-  [CLOCK_TAI, 3],
-]);
-const CLOCK_OF_INDEX = [CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_TAI];
-
-/**
- * `struct hrtimer`. Create with `new hrtimer()`, then {@link hrtimer_setup}
- * (or the pre-6.15 {@link hrtimer_init} followed by assigning `timer.function`).
- * Subclass it to embed your own fields; the callback receives the same object
- * (the JS form of `container_of`).
- */
-export class hrtimer {
-  // Brand: only objects built by this constructor are timers. `instanceof` can be
-  // fooled (Object.create(hrtimer.prototype)) into handing a forged slot to the engine.
-  #brand = true;
-  /** @internal */
-  static isTimer(o: unknown): o is hrtimer {
-    return typeof o === 'object' && o !== null && #brand in o;
-  }
-  /** The callback. Assign it after {@link hrtimer_init} (old API); prefer {@link hrtimer_setup}. */
-  function: HrtimerCallback<any> | null = null;
-  /** @internal */ _base = -1;
-  /** @internal */ _nbase = -1;
-  /** @internal */ _realOnly = false;
-  /** @internal */ _soft = 0n;
-  /** @internal */ _hard = 0n;
-  /** @internal */ _slot = -1;
-  /** @internal */ _queued = false;
-  /** @internal */ _running = false;
-  /** @internal */ _seq = 0;
-  /** @internal */ _refd = true;
-  /** @internal */ _spin = 0;
-  /** @internal */ _passId = 0;
-  /** @internal */ _passRuns = 0;
-  /** @internal */ _clockid = -1;
-
-  /** Lets the process exit while this timer is armed (like Node's `Timeout#unref`). Returns this. */
-  unref(): this {
-    setRef(this, false);
-    return this;
-  }
-  /** Makes an armed timer keep the process alive again (the default). Returns this. */
-  ref(): this {
-    setRef(this, true);
-    return this;
-  }
-  /** Whether this timer keeps the process alive while armed. */
-  hasRef(): boolean {
-    return this._refd;
-  }
-  /** The clock id the timer runs on (after setup; REL + REALTIME reads MONOTONIC). */
-  get clockid(): number {
-    return this._clockid;
-  }
-}
-
-function timerArg(t: unknown): hrtimer {
-  if (!hrtimer.isTimer(t)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be an hrtimer, got ${describe(t)}`);
-  // The engine keeps its bookkeeping on the timer object; a frozen (or sealed)
-  // one could not be updated, and a half-applied change would lose it.
-  if (!Object.isExtensible(t)) {
-    throw typeError('ERR_INVALID_ARG_TYPE', 'timer must not be frozen, sealed or made non-extensible: ktimers keeps its state on it');
-  }
-  return t;
-}
-
-function setupTimerArg(t: unknown): hrtimer {
-  const timer = timerArg(t);
-  if (timer._base < 0) {
-    throw typeError('ERR_KTIMERS_NOT_SETUP', 'hrtimer was never set up: call hrtimer_setup() (or hrtimer_init()) first');
-  }
-  return timer;
-}
-
-function modeArg(mode: unknown): number {
-  if (typeof mode !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `mode must be an HRTIMER_MODE_* number, got ${describe(mode)}`);
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0x1f || (mode & 0x0c) === 0x0c) {
-    throw rangeError('ERR_KTIMERS_INVALID_MODE', `invalid hrtimer mode ${describe(mode)}: expected a combination of ABS/REL, PINNED and one of SOFT/HARD`);
-  }
-  return mode;
-}
-
-function clockArg(clockid: unknown): number {
-  if (typeof clockid !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `clock_id must be a CLOCK_* number, got ${describe(clockid)}`);
-  const idx = CLOCK_INDEX.get(clockid);
-  if (idx === undefined) {
-    throw rangeError(
-      'ERR_KTIMERS_INVALID_CLOCK',
-      `invalid clock id ${describe(clockid)}: hrtimers run on CLOCK_MONOTONIC (1), CLOCK_REALTIME (0), CLOCK_BOOTTIME (7) or CLOCK_TAI (11)`,
-    );
-  }
-  return idx;
-}
-
 function init(t: hrtimer, fn: HrtimerCallback<any> | null, clock_id: unknown, mode: unknown, what: string): void {
   let idx = clockArg(clock_id);
   const m = modeArg(mode);
-  if (t._queued || t._running) {
+  if (F.queued(t) || F.running(t)) {
     throw new KtimersError('ERR_KTIMERS_TIMER_ACTIVE', `${what}() on an active hrtimer would corrupt its queue: cancel it first`);
   }
   // POSIX: relative CLOCK_REALTIME timers are not affected by clock changes.
   if (idx === 1 && m & HRTIMER_MODE_REL) idx = 0;
   t.function = fn;
-  t._base = idx + (m & HRTIMER_MODE_SOFT ? 4 : 0);
-  t._clockid = CLOCK_OF_INDEX[idx]!;
-  t._soft = 0n;
-  t._hard = 0n;
+  F.setup(t, idx + (m & HRTIMER_MODE_SOFT ? 4 : 0), CLOCK_OF_INDEX[idx]!);
 }
 
 /**
@@ -240,7 +146,7 @@ export function hrtimer_init(timer: hrtimer, clock_id: number, mode: number): vo
 export function hrtimer_update_function<T extends hrtimer>(timer: T, fn: HrtimerCallback<T>): void {
   const t = setupTimerArg(timer);
   const f = functionArg<HrtimerCallback<any>>(fn, 'function');
-  if (t._queued) {
+  if (F.queued(t)) {
     kwarn('KTIMERS_WARN_UPDATE_QUEUED', 'hrtimer_update_function() on a queued hrtimer: ignored', true);
     return;
   }
@@ -251,7 +157,7 @@ function startChecks(t: hrtimer, mode: number): void {
   if (typeof t.function !== 'function') {
     throw typeError('ERR_KTIMERS_NO_FUNCTION', 'hrtimer has no callback: set one with hrtimer_setup() or timer.function');
   }
-  if (!!(mode & HRTIMER_MODE_SOFT) !== t._base >= 4) {
+  if (!!(mode & HRTIMER_MODE_SOFT) !== F.base(t) >= 4) {
     kwarn('KTIMERS_WARN_SOFT_MISMATCH', 'hrtimer started with a SOFT mode bit that differs from its setup mode', true);
   }
 }
@@ -313,8 +219,9 @@ function startRange(t: hrtimer, m: number, soft: bigint, range: bigint): void {
  */
 export function hrtimer_start_expires(timer: hrtimer, mode: number): void {
   const t = setupTimerArg(timer);
-  const delta = BigInt.asUintN(64, t._hard - t._soft);
-  hrtimer_start_range_ns(t, t._soft, delta, mode);
+  const m = modeArg(mode);
+  // The stored range, read back as hrtimer_start_range_ns() reads its u64 range_ns.
+  startRange(t, m, F.soft(t), BigInt.asIntN(64, BigInt.asUintN(64, F.hard(t) - F.soft(t))));
 }
 
 /**
@@ -339,7 +246,7 @@ export function hrtimer_restart(timer: hrtimer): void {
  */
 export function hrtimer_try_to_cancel(timer: hrtimer): -1 | 0 | 1 {
   const t = timerArg(timer);
-  if (t._running) return -1;
+  if (F.running(t)) return -1;
   return disarm(t) ? 1 : 0;
 }
 
@@ -355,7 +262,7 @@ export function hrtimer_try_to_cancel(timer: hrtimer): -1 | 0 | 1 {
  */
 export function hrtimer_cancel(timer: hrtimer): 0 | 1 {
   const t = timerArg(timer);
-  if (t._running) {
+  if (F.running(t)) {
     throw new KtimersError(
       'ERR_KTIMERS_DEADLOCK',
       'hrtimer_cancel() called from the timer\'s own callback: the kernel would wait forever for the callback to finish. ' +
@@ -379,11 +286,16 @@ export function hrtimer_cancel(timer: hrtimer): 0 | 1 {
  */
 export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t): bigint {
   const t = timerArg(timer);
-  const n = ktimeArg(now, 'now');
-  let iv = ktimeArg(interval, 'interval');
-  const delta = BigInt.asIntN(64, n - t._hard);
+  return forward(t, ktimeArg(now, 'now'), ktimeArg(interval, 'interval'));
+}
+
+/** hrtimer_forward() on validated arguments. */
+function forward(t: hrtimer, n: bigint, iv: bigint): bigint {
+  let hard = F.hard(t);
+  let soft = F.soft(t);
+  const delta = BigInt.asIntN(64, n - hard);
   if (delta < 0n) return 0n;
-  if (t._queued) {
+  if (F.queued(t)) {
     kwarn('KTIMERS_WARN_FORWARD_QUEUED', 'hrtimer_forward() on a queued hrtimer: ignored, returns 0');
     return 0n;
   }
@@ -392,13 +304,15 @@ export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t)
   if (delta >= iv) {
     orun = delta / iv;
     const inc = BigInt.asUintN(64, iv * orun);
-    t._hard = BigInt.asIntN(64, t._hard + inc);
-    t._soft = BigInt.asIntN(64, t._soft + inc);
-    if (t._hard > n) return orun;
+    hard = BigInt.asIntN(64, hard + inc);
+    soft = BigInt.asIntN(64, soft + inc);
+    if (hard > n) {
+      F.setExpires(t, soft, hard);
+      return orun;
+    }
     orun += 1n;
   }
-  t._hard = addSafe(t._hard, iv);
-  t._soft = addSafe(t._soft, iv);
+  F.setExpires(t, addSafe(soft, iv), addSafe(hard, iv));
   return orun;
 }
 
@@ -413,7 +327,7 @@ export function hrtimer_forward(timer: hrtimer, now: ktime_t, interval: ktime_t)
  */
 export function hrtimer_forward_now(timer: hrtimer, interval: ktime_t): bigint {
   const t = setupTimerArg(timer);
-  return hrtimer_forward(t, clockNow(t._base), interval);
+  return forward(t, clockNow(F.base(t)), ktimeArg(interval, 'interval'));
 }
 
 /**
@@ -424,7 +338,7 @@ export function hrtimer_forward_now(timer: hrtimer, interval: ktime_t): bigint {
  * @param timer - a set-up hrtimer.
  */
 export function hrtimer_cb_get_time(timer: hrtimer): ktime_t {
-  return clockNow(setupTimerArg(timer)._base);
+  return clockNow(F.base(setupTimerArg(timer)));
 }
 
 /**
@@ -436,7 +350,7 @@ export function hrtimer_cb_get_time(timer: hrtimer): ktime_t {
  */
 export function hrtimer_get_remaining(timer: hrtimer): ktime_t {
   const t = setupTimerArg(timer);
-  return BigInt.asIntN(64, t._hard - clockNow(t._base));
+  return BigInt.asIntN(64, F.hard(t) - clockNow(F.base(t)));
 }
 
 /**
@@ -455,7 +369,7 @@ export const hrtimer_expires_remaining = hrtimer_get_remaining;
  * @param timer - the hrtimer.
  */
 export function hrtimer_get_expires(timer: hrtimer): ktime_t {
-  return timerArg(timer)._hard;
+  return F.hard(timerArg(timer));
 }
 
 /**
@@ -466,11 +380,11 @@ export function hrtimer_get_expires(timer: hrtimer): ktime_t {
  * @param timer - the hrtimer.
  */
 export function hrtimer_get_softexpires(timer: hrtimer): ktime_t {
-  return timerArg(timer)._soft;
+  return F.soft(timerArg(timer));
 }
 
 function expiresWritable(t: hrtimer, what: string): void {
-  if (t._queued) {
+  if (F.queued(t)) {
     // In the kernel this corrupts the queue order. Here the queued instance keeps
     // its old expiry; the new value applies at the next start. Say so once.
     kwarn('KTIMERS_WARN_EXPIRES_QUEUED', `${what}() on a queued hrtimer: takes effect at the next start`, true);
@@ -490,8 +404,7 @@ export function hrtimer_set_expires(timer: hrtimer, time: ktime_t): void {
   const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
   expiresWritable(t, 'hrtimer_set_expires');
-  t._soft = v;
-  t._hard = v;
+  F.setExpires(t, v, v);
 }
 
 /**
@@ -508,8 +421,7 @@ export function hrtimer_set_expires_range(timer: hrtimer, time: ktime_t, delta: 
   const v = ktimeArg(time, 'time');
   const d = ktimeArg(delta, 'delta');
   expiresWritable(t, 'hrtimer_set_expires_range');
-  t._soft = v;
-  t._hard = addSafe(v, d);
+  F.setExpires(t, v, addSafe(v, d));
 }
 
 /**
@@ -526,8 +438,7 @@ export function hrtimer_set_expires_range_ns(timer: hrtimer, time: ktime_t, delt
   const v = ktimeArg(time, 'time');
   const d = BigInt.asIntN(64, u64Arg(delta, 'delta'));
   expiresWritable(t, 'hrtimer_set_expires_range_ns');
-  t._soft = v;
-  t._hard = addSafe(v, d);
+  F.setExpires(t, v, addSafe(v, d));
 }
 
 /**
@@ -542,8 +453,7 @@ export function hrtimer_add_expires(timer: hrtimer, time: ktime_t): void {
   const t = timerArg(timer);
   const v = ktimeArg(time, 'time');
   expiresWritable(t, 'hrtimer_add_expires');
-  t._hard = addSafe(t._hard, v);
-  t._soft = addSafe(t._soft, v);
+  F.setExpires(t, addSafe(F.soft(t), v), addSafe(F.hard(t), v));
 }
 
 /**
@@ -558,8 +468,7 @@ export function hrtimer_add_expires_ns(timer: hrtimer, ns: bigint | number): voi
   const t = timerArg(timer);
   const v = u64Arg(ns, 'ns');
   expiresWritable(t, 'hrtimer_add_expires_ns');
-  t._hard = BigInt.asIntN(64, t._hard + v);
-  t._soft = BigInt.asIntN(64, t._soft + v);
+  F.setExpires(t, BigInt.asIntN(64, F.soft(t) + v), BigInt.asIntN(64, F.hard(t) + v));
 }
 
 /**
@@ -571,7 +480,7 @@ export function hrtimer_add_expires_ns(timer: hrtimer, ns: bigint | number): voi
  */
 export function hrtimer_active(timer: hrtimer): boolean {
   const t = timerArg(timer);
-  return t._queued || t._running;
+  return F.queued(t) || F.running(t);
 }
 
 /**
@@ -582,7 +491,7 @@ export function hrtimer_active(timer: hrtimer): boolean {
  * @param timer - the hrtimer.
  */
 export function hrtimer_is_queued(timer: hrtimer): boolean {
-  return timerArg(timer)._queued;
+  return F.queued(timerArg(timer));
 }
 
 /**
@@ -593,7 +502,7 @@ export function hrtimer_is_queued(timer: hrtimer): boolean {
  * @param timer - the hrtimer.
  */
 export function hrtimer_callback_running(timer: hrtimer): boolean {
-  return timerArg(timer)._running;
+  return F.running(timerArg(timer));
 }
 
 /**
@@ -639,7 +548,7 @@ export function hrtimer_set_spin_ns(timer: hrtimer, spin_ns: bigint | number): v
   if (v > HRTIMER_SPIN_MAX_NS) {
     throw rangeError('ERR_OUT_OF_RANGE', `spin_ns must be in [0, ${HRTIMER_SPIN_MAX_NS}] (at most 1 s of busy-waiting), got ${v}`);
   }
-  t._spin = Number(v);
+  F.setSpin(t, Number(v));
 }
 
 /**
@@ -650,5 +559,5 @@ export function hrtimer_set_spin_ns(timer: hrtimer, spin_ns: bigint | number): v
  * @param timer - the hrtimer.
  */
 export function hrtimer_get_spin_ns(timer: hrtimer): ktime_t {
-  return BigInt(timerArg(timer)._spin);
+  return BigInt(F.spin(timerArg(timer)));
 }
