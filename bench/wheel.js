@@ -6,7 +6,7 @@
 // Four measurements, each against Node's timers with the same counts and the same random timeouts,
 // in one process, alternating which API goes first from rep to rep; tables show medians:
 //   1. ns/op for COUNT timers with random timeouts 1 ms .. 1 h: create+setup, arm, re-arm, delete;
-//   2. memory per pending timer (JS heap + the native wheel entry, which lives outside the heap);
+//   2. memory per pending timer (JS heap + the wheel's typed-array entries, which live outside the heap);
 //   3. COUNT timers expiring in the same jiffy: ns per callback from first callback to last;
 //   4. process CPU over IDLE_MS with IDLE_COUNT far-future timers pending (NO_HZ: expect ~0).
 import { spawnSync } from 'node:child_process';
@@ -114,7 +114,7 @@ function opsKtimers(n) {
     expr: perOp(t8, t9, n),
     heap_per_timer: (m2.heapUsed - m0.heapUsed) / n, heap_per_arm: (m2.heapUsed - m1.heapUsed) / n,
     rss_per_timer: (m2.rss - m0.rss) / n,
-    // Growth outside the V8 heap: the native wheel entries (and the slot vector's spare capacity).
+    // Growth outside the V8 heap: the wheel's typed-array entries (and their spare capacity).
     native_per_timer: ((m2.rss - m0.rss) - (m2.heapTotal - m0.heapTotal)) / n,
   };
 }

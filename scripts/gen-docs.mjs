@@ -278,7 +278,18 @@ export function generate() {
     let body = '';
     let extra = [];
     if (sym.flags & ts.SymbolFlags.Class) {
-      const heritage = decl.heritageClauses?.map((h) => ' ' + h.getText()).join('') ?? '';
+      // A base class of the engine (hrtimer extends lib/internal's TimerCore, which holds its
+      // private fields) is an implementation detail: the reference shows only public bases.
+      const isEngine = (t) => {
+        const base = checker.getSymbolAtLocation(t.expression);
+        const f = base && resolve(base).declarations?.[0]?.getSourceFile().fileName;
+        return !!f && relative(root, f).startsWith('lib/internal/');
+      };
+      const heritage = (decl.heritageClauses ?? [])
+        .map((h) => [h, h.types.filter((t) => !isEngine(t))])
+        .filter(([, types]) => types.length > 0)
+        .map(([h, types]) => ` ${ts.tokenToString(h.token)} ${types.map((t) => t.getText()).join(', ')}`)
+        .join('');
       code = `class ${name}${heritage}`;
       body = docOf(sym, undefined, name);
       extra = members(sym, decl, name, true);

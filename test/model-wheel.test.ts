@@ -62,7 +62,7 @@ const baseOf = (flags: number): number => (flags & DEFERRABLE ? 2 : flags & PINN
  * - 'driver': the model runs passes only where a NO_HZ query of next_expiry says
  *   (see DRIVER below), as the ktimers virtual clock does;
  * - 'expires-write': add_timer on a pending timer does not write timer.expires
- *   first (ktimers' native wheel keeps its own copy, which __mod_timer's
+ *   first (ktimers' wheel, lib/internal/wheel.ts, keeps its own copy, which __mod_timer's
  *   "expires unchanged" and timer_reduce checks read instead of timer.expires).
  */
 const LOOK_PAST = new Set((process.env.KTIMERS_MODEL_LOOK_PAST ?? '').split(',').filter(Boolean));

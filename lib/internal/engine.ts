@@ -131,7 +131,7 @@ export let timerFields: {
   refd(t: TimerCore): boolean;
   /** the native slot while in the native heap, else -1 (for tests of the binding) */
   slot(t: TimerCore): number;
-  /** ktimers' own real-time infrastructure (the NO_HZ tick of lib/timer.ts): never on the virtual timeline */
+  /** ktimers' own real-time infrastructure (the NO_HZ tick of lib/timer/driver.ts): never on the virtual timeline */
   markRealOnly(t: TimerCore): void;
 };
 
@@ -147,7 +147,7 @@ let engineOps: {
 /**
  * The kernel's fields of `struct hrtimer`, and ktimers' own (the native slot,
  * the spin), as private fields of every timer: `hrtimer` (lib/hrtimer/hrtimer.ts)
- * extends this class. As timer_list does (lib/timer.ts), only code inside the
+ * extends this class. As timer_list does (lib/timer/timer-list.ts), only code inside the
  * class body can reach them: the functions of the engine that work on a timer's
  * fields are defined in its static block and handed out through the `let`s
  * above, so no user code can read or forge a field, and every slot the engine

@@ -87,7 +87,7 @@ export function refreshJiffies(): bigint {
  * HZ=1000), so a hot loop can keep `Number(jiffies)` and add plain numbers
  * instead of allocating a bigint per call. Never coerced: a fractional or
  * unsafe number is a RangeError, anything else a TypeError. Returned as a bigint.
- * @internal (lib/jiffies.ts, lib/timer/, lib/workqueue.ts, ktimers/legacy and ktimers/testing)
+ * @internal (lib/jiffies.ts, lib/timer/, lib/workqueue/, lib/kthread/, ktimers/legacy and ktimers/testing)
  */
 export function jiffiesArg(v: unknown, name: string, min = 0n, max = U64_MAX, what = 'unsigned long'): bigint {
   return intArg(v, name, min, max, `jiffies, ${what}`);

@@ -28,7 +28,7 @@ export function timerArg(t: unknown): timer_list {
  * `function` and `flags` still own, writable data fields (a user's
  * defineProperty can make one read-only, or an accessor, on an extensible
  * object). Checked before any effect, so no call is left half done.
- * @internal (also lib/workqueue.ts, for a delayed_work's timer, and lib/legacy.ts)
+ * @internal (also lib/workqueue/init.ts, for a delayed_work's timer, and lib/legacy.ts)
  */
 export function fieldsWritable(t: timer_list): boolean {
   if (!Object.isExtensible(t)) return false;

@@ -5,7 +5,7 @@
  * module (a missing file is refused at INIT_WORK, not at first run). Not a
  * public module: `WorkFnRef` is re-exported by lib/workqueue/index.ts, and
  * `fnArg` is shared with the WorkQueue facade (lib/api/work-queue.ts) and
- * kthread_create's thread functions (lib/kthread.ts).
+ * kthread_create's thread functions (lib/kthread/).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
