@@ -332,7 +332,7 @@ describe.each(HZS)('HZ=%i (child processes)', (HZ) => {
     expect(b.json.round).toEqual(a.json.round);
   });
 
-  it('round_jiffies family matches kernel/time/timer.c's round_jiffies() at pinned jiffies values', () => {
+  it('round_jiffies family matches round_jiffies() of kernel/time/timer.c at pinned jiffies values', () => {
     const rows = child().json.round;
     expect(rows.length).toBe(ROUND.nows.length);
     const bad: string[] = [];
