@@ -14,14 +14,14 @@ export * from './timer/index.js';
 
 // The idiomatic layer (Node manners, same engine): durations, the HighResTimer
 // handle, AbortError. Promises are in 'ktimers/promises'.
-export { ns, us, ms, s, type Duration } from './api/duration.js';
-export { HighResTimer, type HighResTimerCallback, type HighResTimerOptions } from './api/high-res-timer.js';
+export * from './api/duration.js';
+export * from './api/high-res-timer.js';
 export { AbortError } from './errors.js';
 
 // workqueue: work items on a worker_threads pool (lib/workqueue/).
 export * from './workqueue/index.js';
-export { WorkQueue, type WorkQueueOptions, type QueueOptions } from './api/work-queue.js';
+export * from './api/work-queue.js';
 export * from './kfifo/index.js';
 export * from './kthread/index.js';
-export { RealtimeThread, type RealtimeThreadOptions, type RealtimeThreadContext, type RealtimeThreadPolicy } from './api/realtime-thread.js';
-export { monitorEventLoopDelay, EventLoopDelayMonitor, type MonitorEventLoopDelayOptions, type LoopBlock } from './perf_hooks.js';
+export * from './api/realtime-thread.js';
+export * from './perf_hooks.js';

@@ -37,7 +37,8 @@ import {
 import { loopWatch, loopWatchRead } from './internal/engine.js';
 import { EMPTY_MIN, LogHistogram } from './internal/histogram.js';
 import { CLOCK_MONOTONIC, ktime_get } from './ktime.js';
-import { durationArg, type Duration } from './api/duration.js';
+import { type Duration } from './api/duration.js';
+import { durationArg } from './internal/validate.js';
 
 /** A sample above this is counted in `exceeds` and not recorded (Node's limit for its event-loop histogram). */
 const EXCEEDS_NS = 3_600_000_000_000;

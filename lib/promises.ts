@@ -41,11 +41,10 @@ import {
   HRTIMER_MODE_REL,
   HRTIMER_NORESTART,
 } from './hrtimer/index.js';
-import { ktimeArg } from './internal/validate.js';
+import { booleanOption, durationArg, ktimeArg } from './internal/validate.js';
 import { addSafe } from './internal/arith.js';
 import { CLOCK_MONOTONIC } from './ktime.js';
-import { durationArg, type Duration } from './api/duration.js';
-import { booleanOption } from './api/high-res-timer.js';
+import { type Duration } from './api/duration.js';
 
 export { ns, us, ms, s, type Duration } from './api/duration.js';
 export { AbortError } from './errors.js';

@@ -95,19 +95,3 @@ export function ms(n: number | bigint): Duration {
 export function s(n: number | bigint): Duration {
   return scaled(n, 1_000_000_000n, 's');
 }
-
-/**
- * A duration argument of the idiomatic layer: a bigint in [min, KTIME_MAX].
- * A number is refused with a hint, since its unit would be a guess.
- * @internal
- */
-export function durationArg(v: unknown, name: string, min = 0n): bigint {
-  if (typeof v !== 'bigint') {
-    const hint = typeof v === 'number' ? ` (a number has no unit here: write ms(${v}), us(${v}) or ns(${v}))` : '';
-    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a bigint of nanoseconds, got ${describe(v)}${hint}`);
-  }
-  if (v < min || v > S64_MAX) {
-    throw rangeError('ERR_OUT_OF_RANGE', `${name} must be in [${min}, ${S64_MAX}] ns, got ${v}n`);
-  }
-  return v;
-}

@@ -39,9 +39,9 @@ import {
   type hrtimer_restart as HrtimerRestart,
 } from '../hrtimer/index.js';
 import { disarm } from '../internal/engine.js';
-import { functionArg, ktimeArg } from '../internal/validate.js';
+import { booleanOption, durationArg, functionArg, ktimeArg } from '../internal/validate.js';
 import { CLOCK_MONOTONIC } from '../ktime.js';
-import { durationArg, type Duration } from './duration.js';
+import { type Duration } from './duration.js';
 
 /** Instances made by the constructor: a method called on anything else (a detached method) is refused. */
 const instances = new WeakSet<object>();
@@ -79,13 +79,6 @@ function optionsArg(o: unknown): HighResTimerOptions {
   if (o === undefined) return {};
   if (typeof o !== 'object' || o === null) throw typeError('ERR_INVALID_ARG_TYPE', `options must be an object, got ${describe(o)}`);
   return o as HighResTimerOptions;
-}
-
-/** @internal */
-export function booleanOption(v: unknown, name: string, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a boolean, got ${describe(v)}`);
-  return v;
 }
 
 /**

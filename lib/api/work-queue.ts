@@ -42,7 +42,7 @@ import {
 } from '../workqueue/index.js';
 import { fnArg } from '../workqueue/work-fn.js';
 import { workId } from '../workqueue/work.js';
-import { booleanOption } from './high-res-timer.js';
+import { booleanOption } from '../internal/validate.js';
 import { TOKEN } from './work-runner.js';
 
 /** Instances made by the constructor: a method called on anything else (a detached method) is refused. */

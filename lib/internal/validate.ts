@@ -60,3 +60,25 @@ export function functionArg<F>(v: unknown, name: string): F {
   if (typeof v !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a function, got ${describe(v)}`);
   return v as F;
 }
+
+/**
+ * A duration argument of the idiomatic layer: a bigint in [min, KTIME_MAX].
+ * A number is refused with a hint, since its unit would be a guess.
+ */
+export function durationArg(v: unknown, name: string, min = 0n): bigint {
+  if (typeof v !== 'bigint') {
+    const hint = typeof v === 'number' ? ` (a number has no unit here: write ms(${v}), us(${v}) or ns(${v}))` : '';
+    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a bigint of nanoseconds, got ${describe(v)}${hint}`);
+  }
+  if (v < min || v > S64_MAX) {
+    throw rangeError('ERR_OUT_OF_RANGE', `${name} must be in [${min}, ${S64_MAX}] ns, got ${v}n`);
+  }
+  return v;
+}
+
+/** An optional boolean of an options object: `dflt` when undefined, else a boolean or a TypeError. */
+export function booleanOption(v: unknown, name: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a boolean, got ${describe(v)}`);
+  return v;
+}
