@@ -1,0 +1,275 @@
+/**
+ * The hrtimer clock bases' queues: one indexed binary min-heap per base, over
+ * typed arrays. @internal
+ *
+ * Design
+ * ------
+ * The kernel keeps each hrtimer clock base in a timerqueue: an rb-tree ordered
+ * by hard expiry with a cached leftmost node; equal expiries go to the right, so
+ * timers due at the same instant run in arming order (FIFO). ktimers needs the
+ * same order and the same costs (O(1) peek, O(log n) insert and remove of an
+ * arbitrary timer), and gets them from an *indexed binary min-heap*:
+ *
+ *   * entries are ordered by the key (hard, seq). `seq` is a per-environment
+ *     arming counter, strictly increasing, so no two keys are equal and ties on
+ *     `hard` break FIFO exactly as the rb-tree does.
+ *   * every armed timer owns a *slot* (a small integer). The slot records the
+ *     entry's position in its heap, which turns cancel and re-arm of an
+ *     arbitrary timer into an O(log n) sift instead of an O(n) search.
+ *   * the entries live in typed arrays indexed by slot (hard and soft expiry,
+ *     seq, heap position), grown by doubling; each heap is an Int32Array of
+ *     slots. No per-timer allocation, and nothing the GC has to trace but
+ *     `timers[slot]`, which is also the strong reference that keeps an armed
+ *     timer alive. A disarmed timer holds no slot, so a dropped one is ordinary
+ *     garbage.
+ *   * the queues are JS because the hot operations are JS's: an arm that does
+ *     not move its clock's earliest wake-up never crosses into native code (an
+ *     N-API call costs more than the sift). Native code keeps one timerfd per
+ *     clock, programmed by the engine when the earliest wake-up changes.
+ *   * expiries are s64 (ktime_t). Writing a bigint into a BigInt64Array
+ *     allocates nothing; reading one back does, so keys are compared through
+ *     Int32/Uint32 views of the same memory (high word signed, low word
+ *     unsigned): exact, and allocation-free.
+ *   * a timer with a spin (hrtimer_set_spin_ns) wants its timerfd wake-up
+ *     before its hard expiry. The heap stays keyed on (hard, seq) — spin never
+ *     changes the run order — and the engine keeps the few spinning entries
+ *     apart (lib/internal/engine.ts).
+ *
+ * Bases 0..7 are the kernel's (MONOTONIC, REALTIME, BOOTTIME, TAI, then their
+ * SOFT twins); 8..15 the same on the virtual timeline of ktimers/testing.
+ *
+ * Invariants (checked by the randomized model tests in test/):
+ *   * heap property on (hard, seq);
+ *   * pos[heap[b][i]] === i for every entry of every heap;
+ *   * a slot is either free (pos −1) or in exactly one heap.
+ */
+
+export const NUM_BASES = 16;
+
+// Which 32-bit half of an s64 comes first in memory.
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO = LE ? 0 : 1;
+const HI = LE ? 1 : 0;
+
+let cap = 0;
+/** hard expiry by slot */
+export let hardA = new BigInt64Array(0);
+/** soft expiry by slot */
+export let softA = new BigInt64Array(0);
+let hardHi = new Int32Array(0);
+let hardLo = new Uint32Array(0);
+let softHi = new Int32Array(0);
+let softLo = new Uint32Array(0);
+/** arming order by slot (exact up to 2^53) */
+let seqA = new Float64Array(0);
+/** position in its base's heap; a free slot: −2 − (next free slot), −1 ending the list */
+let posA = new Int32Array(0);
+/** the base (0..15) of each armed slot */
+export let baseA = new Uint8Array(0);
+let freeHead = -1;
+let used = 0;
+let inUse = 0;
+/** the armed timer of each slot: the strong reference that keeps it alive */
+export let timers: unknown[] = [];
+
+const heaps: Int32Array[] = [];
+/** number of entries of each base */
+export const sizes = new Int32Array(NUM_BASES);
+for (let b = 0; b < NUM_BASES; b++) heaps.push(new Int32Array(16));
+
+function grow(): void {
+  const n = cap === 0 ? 64 : cap * 2;
+  const h = new BigInt64Array(n);
+  h.set(hardA);
+  const s = new BigInt64Array(n);
+  s.set(softA);
+  const q = new Float64Array(n);
+  q.set(seqA);
+  const p = new Int32Array(n);
+  p.set(posA);
+  const b = new Uint8Array(n);
+  b.set(baseA);
+  hardA = h;
+  softA = s;
+  seqA = q;
+  posA = p;
+  baseA = b;
+  hardHi = new Int32Array(h.buffer);
+  hardLo = new Uint32Array(h.buffer);
+  softHi = new Int32Array(s.buffer);
+  softLo = new Uint32Array(s.buffer);
+  const t = new Array(n);
+  for (let i = 0; i < cap; i++) t[i] = timers[i];
+  for (let i = cap; i < n; i++) t[i] = undefined;
+  timers = t;
+  cap = n;
+}
+
+/** A free slot for a timer on `base` (not yet in its heap). */
+export function allocSlot(base: number): number {
+  let s = freeHead;
+  if (s >= 0) {
+    freeHead = -2 - posA[s]!;
+  } else {
+    if (used === cap) grow();
+    s = used++;
+  }
+  baseA[s] = base;
+  posA[s] = -1;
+  inUse++;
+  return s;
+}
+
+/** Returns a slot (already out of its heap) to the free list. */
+export function freeSlot(s: number): void {
+  timers[s] = undefined;
+  posA[s] = -2 - freeHead;
+  freeHead = s;
+  inUse--;
+}
+
+/** Slots holding an armed timer. */
+export const slotsInUse = (): number => inUse;
+
+/** Bytes held by the slot arrays and heaps (capacity, not use): for memory figures. */
+export function queueBytes(): number {
+  let n = cap * (8 + 8 + 8 + 4 + 1 + 8); // hard, soft, seq, pos, base, timers[]
+  for (const h of heaps) n += h.byteLength;
+  return n;
+}
+
+/** (hard, seq) of slot a sorts before that of slot b. */
+function less(a: number, b: number): boolean {
+  const ah = hardHi[2 * a + HI]!;
+  const bh = hardHi[2 * b + HI]!;
+  if (ah !== bh) return ah < bh;
+  const al = hardLo[2 * a + LO]!;
+  const bl = hardLo[2 * b + LO]!;
+  if (al !== bl) return al < bl;
+  return seqA[a]! < seqA[b]!;
+}
+
+/** The hard expiry of slot a is before that of slot b (no seq). */
+export function hardBefore(a: number, b: number): boolean {
+  const ah = hardHi[2 * a + HI]!;
+  const bh = hardHi[2 * b + HI]!;
+  if (ah !== bh) return ah < bh;
+  return hardLo[2 * a + LO]! < hardLo[2 * b + LO]!;
+}
+
+/** Split of a time into the words the comparisons read, set by setNow(). */
+let nowHi = 0;
+let nowLo = 0;
+const nowBuf = new BigInt64Array(1);
+const nowHiV = new Int32Array(nowBuf.buffer);
+const nowLoV = new Uint32Array(nowBuf.buffer);
+/** Sets the time softDue()/hardDue() compare against. */
+export function setNow(now: bigint): void {
+  nowBuf[0] = now;
+  nowHi = nowHiV[HI]!;
+  nowLo = nowLoV[LO]!;
+}
+/** Slot s's soft expiry has come at the time of setNow(). */
+export function softDue(s: number): boolean {
+  const h = softHi[2 * s + HI]!;
+  return h < nowHi || (h === nowHi && softLo[2 * s + LO]! <= nowLo);
+}
+/** Slot s's hard expiry has come at the time of setNow(). */
+export function hardDue(s: number): boolean {
+  const h = hardHi[2 * s + HI]!;
+  return h < nowHi || (h === nowHi && hardLo[2 * s + LO]! <= nowLo);
+}
+
+/** The slot with the smallest key of `base`, or −1. */
+export function top(base: number): number {
+  return sizes[base]! > 0 ? heaps[base]![0]! : -1;
+}
+
+function siftUp(h: Int32Array, i: number, s: number): number {
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = h[parent]!;
+    if (!less(s, p)) break;
+    h[i] = p;
+    posA[p] = i;
+    i = parent;
+  }
+  h[i] = s;
+  posA[s] = i;
+  return i;
+}
+
+function siftDown(h: Int32Array, n: number, i: number, s: number): void {
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= n) break;
+    let c = h[child]!;
+    if (child + 1 < n) {
+      const r = h[child + 1]!;
+      if (less(r, c)) {
+        child++;
+        c = r;
+      }
+    }
+    if (!less(c, s)) break;
+    h[i] = c;
+    posA[c] = i;
+    i = child;
+  }
+  h[i] = s;
+  posA[s] = i;
+}
+
+/**
+ * Sets slot s's key and puts it in its base's heap (s free of any heap) or
+ * moves it there (s in it already). Returns whether s is now the base's top.
+ */
+export function place(s: number, soft: bigint, hard: bigint, seq: number): boolean {
+  const base = baseA[s]!;
+  hardA[s] = hard;
+  softA[s] = soft;
+  seqA[s] = seq;
+  const n = sizes[base]!;
+  let h = heaps[base]!;
+  const i = posA[s]!;
+  if (i < 0) {
+    if (n === h.length) {
+      const g = new Int32Array(n * 2);
+      g.set(h);
+      heaps[base] = h = g;
+    }
+    sizes[base] = n + 1;
+    return siftUp(h, n, s) === 0;
+  }
+  // Re-keyed in place: up if it now sorts before its parent, else down.
+  if (i > 0 && less(s, h[(i - 1) >> 1]!)) return siftUp(h, i, s) === 0;
+  siftDown(h, n, i, s);
+  return h[0] === s;
+}
+
+/** Takes slot s out of its heap (the slot stays allocated). Returns whether it was the top. */
+export function remove(s: number): boolean {
+  const base = baseA[s]!;
+  const h = heaps[base]!;
+  const i = posA[s]!;
+  const n = sizes[base]! - 1;
+  sizes[base] = n;
+  posA[s] = -1;
+  if (i !== n) {
+    const last = h[n]!;
+    // The moved entry may belong above or below its new position.
+    if (i > 0 && less(last, h[(i - 1) >> 1]!)) siftUp(h, i, last);
+    else siftDown(h, n, i, last);
+  }
+  return i === 0;
+}
+
+/** Calls fn(slot) for every armed slot of the bases in [from, to). */
+export function forEachSlot(from: number, to: number, fn: (s: number) => void): void {
+  for (let b = from; b < to; b++) {
+    const h = heaps[b]!;
+    // A copy: fn may remove entries.
+    const list = Array.from(h.subarray(0, sizes[b]!));
+    for (const s of list) fn(s);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The clocks' wake-ups: what each real clock's timerfd is programmed for, and
+ * whether the loop is kept alive. @internal
+ *
+ * The queues are JS (./hrtimer-queue.ts) and the timerfds native
+ * (native/addon.cc): native code only learns what it must. A clock's timerfd
+ * is programmed for the earliest hard expiry of its two real bases (hard and
+ * SOFT), or for a spinning timer's earlier wake-up; the engine calls
+ * syncClock() when an arm may have moved that earlier, when a cancel or a pass
+ * may have changed it, and nothing crosses into native code unless it did
+ * change. A timer moving later leaves the timerfd as it is: the next wake-up
+ * may come early and finds nothing due (one wasted wake-up instead of a
+ * syscall per re-arm). The loop is kept alive while ref'd timers are armed on
+ * the real bases: the engine counts them here, and native code hears of it
+ * only when the count crosses zero.
+ */
+import { native } from '../binding.js';
+import * as Q from './hrtimer-queue.js';
+
+/** armed, ref'd timers on the real bases: the loop is kept alive while > 0 */
+let refCount = 0;
+/** armed, ref'd timers on the real bases */
+export const refCountNow = (): number => refCount;
+
+// What each real clock's timerfd was last asked for (`program()`): the wake-up
+// (progSet false: none) and, when spinning timers are armed on it, their spin.
+const prog = new BigInt64Array(4);
+const progSet = [false, false, false, false];
+const progSpin: (string | null)[] = [null, null, null, null];
+/** Spinning entries of each clock's two real bases: slot → spin (ns). */
+export const spinners: Map<number, number>[] = [new Map(), new Map(), new Map(), new Map()];
+/** Clocks whose earliest wake-up may have changed during a pass: synced at its end. */
+let dirtyClocks = 0;
+/** Marks clock c for a sync at the end of the pass (or the next arm). */
+export function markDirty(c: number): void {
+  dirtyClocks |= 1 << c;
+}
+/** Whether clock c was marked, and unmarks it. */
+export function takeDirty(c: number): boolean {
+  const d = (dirtyClocks & (1 << c)) !== 0;
+  dirtyClocks &= ~(1 << c);
+  return d;
+}
+/** An arm at hard expiry `hard` moves clock c's wake-up earlier (or it had none). */
+export const earlier = (c: number, hard: bigint): boolean => !progSet[c] || hard < prog[c]!;
+
+
+export function refInc(): void {
+  if (refCount++ === 0) native.setRef(true);
+}
+export function refDec(): void {
+  if (--refCount === 0) native.setRef(false);
+}
+
+/** Wake-up of a spinning entry: hard − spin, never below the s64 range. */
+function wakeOf(hard: bigint, spin: number): bigint {
+  const w = hard - BigInt(spin);
+  return w <= -(2n ** 63n) ? -(2n ** 63n) + 1n : w;
+}
+
+/**
+ * Tells native code clock `c`'s earliest wake-up (the earliest hard expiry of
+ * its two real bases, or a spinning entry's earlier wake-up) and its spin,
+ * when they differ from what it was told last. `onlyEarlier`: an arm, which
+ * moves the wake-up only earlier (a timer moving later leaves the timerfd as it
+ * is: the next wake-up may come early and finds nothing due).
+ */
+export function syncClock(c: number, onlyEarlier: boolean): void {
+  const a = Q.top(c);
+  const b = Q.top(c + 4);
+  const s = a < 0 ? b : b < 0 ? a : Q.hardBefore(b, a) ? b : a;
+  const sp = spinners[c]!;
+  if (sp.size === 0 && progSpin[c] === null) {
+    if (s < 0) {
+      if (onlyEarlier || !progSet[c]) return;
+      progSet[c] = false;
+      native.program(c, null);
+      return;
+    }
+    const want = Q.hardA[s]!;
+    if (progSet[c] && (onlyEarlier ? want >= prog[c]! : want === prog[c]!)) return;
+    prog[c] = want;
+    progSet[c] = true;
+    native.program(c, want);
+    return;
+  }
+  // Spinning timers (rare): the wake-up is the earliest of the hard expiry and
+  // the spinners' own; native code spins from the earliest spinner's wake-up to
+  // the first spinner's due time (soft on a hard base, hard on a SOFT one).
+  let want: bigint | null = s < 0 ? null : Q.hardA[s]!;
+  let spinWake: bigint | null = null;
+  let spinDue = 0n;
+  let budget = 0;
+  for (const [slot, spin] of sp) {
+    const h = Q.hardA[slot]!;
+    const w = wakeOf(h, spin);
+    const due = Q.baseA[slot]! >= 4 ? h : Q.softA[slot]!;
+    if (spinWake === null || w < spinWake) {
+      if (spinWake === null) spinDue = due;
+      spinWake = w;
+      budget = spin;
+    }
+    if (due < spinDue) spinDue = due;
+  }
+  if (spinWake !== null && (want === null || spinWake < want)) want = spinWake;
+  if (onlyEarlier && progSet[c] && (want === null || want >= prog[c]!)) want = prog[c]!;
+  const sig = spinWake === null ? null : `${spinWake}/${spinDue}/${budget}`;
+  const same = want === null ? !progSet[c] : progSet[c] && want === prog[c]!;
+  if (same && sig === progSpin[c]) return;
+  progSpin[c] = sig;
+  if (want === null) progSet[c] = false;
+  else {
+    prog[c] = want;
+    progSet[c] = true;
+  }
+  native.program(c, want, spinWake, spinDue, budget);
+}
+
+/** Syncs the clocks whose wake-up a pass may have changed. */
+export function syncDirty(): void {
+  const d = dirtyClocks;
+  dirtyClocks = 0;
+  for (let c = 0; c < 4; c++) if (d & (1 << c)) syncClock(c, false);
+}
+
