@@ -182,7 +182,7 @@ export class TimerCore {
   static {
     /** Releases t's slot (t in no heap any more): its expiries go back to the object. */
     function release(t: TimerCore, s: number): void {
-      if (!(t.#st & ST_EXPSET)) t.#exp = expOf(Q.softA[s]!, Q.hardA[s]!);
+      if (!(t.#st & ST_EXPSET)) t.#exp = Q.softIsHard(s) ? Q.hardA[s]! : new Expires(Q.softA[s]!, Q.hardA[s]!);
       const real = Q.baseA[s]! < 8;
       Q.freeSlot(s);
       t.#st &= ST_BITS & ~ST_EXPSET;

@@ -256,12 +256,34 @@ export function remove(s: number): boolean {
   sizes[base] = n;
   posA[s] = -1;
   if (i !== n) {
-    const last = h[n]!;
-    // The moved entry may belong above or below its new position.
-    if (i > 0 && less(last, h[(i - 1) >> 1]!)) siftUp(h, i, last);
-    else siftDown(h, n, i, last);
+    // Floyd's removal: the hole goes down along the smaller children to a leaf
+    // (one comparison per level, not two), then the last entry fills it and
+    // goes up as far as it must (usually not at all: a leaf is among the
+    // largest). The expiry pass pops the top this way once per timer.
+    let hole = i;
+    for (;;) {
+      let child = 2 * hole + 1;
+      if (child >= n) break;
+      let c = h[child]!;
+      if (child + 1 < n) {
+        const r = h[child + 1]!;
+        if (less(r, c)) {
+          child++;
+          c = r;
+        }
+      }
+      h[hole] = c;
+      posA[c] = hole;
+      hole = child;
+    }
+    siftUp(h, hole, h[n]!);
   }
   return i === 0;
+}
+
+/** Slot s's soft and hard expiries are equal (no range). */
+export function softIsHard(s: number): boolean {
+  return hardHi[2 * s + HI] === softHi[2 * s + HI] && hardLo[2 * s + LO] === softLo[2 * s + LO];
 }
 
 /** Calls fn(slot) for every armed slot of the bases in [from, to). */

@@ -24,7 +24,7 @@ export const refCountNow = (): number => refCount;
 
 // What each real clock's timerfd was last asked for (`program()`): the wake-up
 // (progSet false: none) and, when spinning timers are armed on it, their spin.
-const prog = new BigInt64Array(4);
+const prog: bigint[] = [0n, 0n, 0n, 0n];
 const progSet = [false, false, false, false];
 const progSpin: (string | null)[] = [null, null, null, null];
 /** Spinning entries of each clock's two real bases: slot → spin (ns). */
