@@ -2,7 +2,7 @@
  * `struct hrtimer`, and the readers of the arguments every hrtimer call shares.
  *
  * The kernel's fields of `struct hrtimer` (expiries, base, state bits) and
- * ktimers' own (the native slot, the spin) are private fields of TimerCore
+ * ktimers' own (the queue slot) are private fields of TimerCore
  * (lib/internal/engine.ts), which `hrtimer` extends: the engine's code that
  * works on them is written inside that class, and the hrtimer API reaches them
  * through `timerFields`. User code cannot read or forge them (a property named
