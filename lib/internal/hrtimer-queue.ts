@@ -180,6 +180,26 @@ export function hardDue(s: number): boolean {
   return h < nowHi || (h === nowHi && hardLo[2 * s + LO]! <= nowLo);
 }
 
+// A few stored times (the engine's programmed wake-ups) that hard expiries are
+// compared with through the same views, so that the comparison allocates nothing.
+const marks = new BigInt64Array(4);
+const marksHi = new Int32Array(marks.buffer);
+const marksLo = new Uint32Array(marks.buffer);
+/** Stores time v as mark i. */
+export function setMark(i: number, v: bigint): void {
+  marks[i] = v;
+}
+/** Slot s's hard expiry equals mark i. */
+export function hardIsMark(s: number, i: number): boolean {
+  return hardHi[2 * s + HI] === marksHi[2 * i + HI] && hardLo[2 * s + LO] === marksLo[2 * i + LO];
+}
+/** Slot s's hard expiry is before mark i. */
+export function hardBeforeMark(s: number, i: number): boolean {
+  const h = hardHi[2 * s + HI]!;
+  const m = marksHi[2 * i + HI]!;
+  return h < m || (h === m && hardLo[2 * s + LO]! < marksLo[2 * i + LO]!);
+}
+
 /** The slot with the smallest key of `base`, or −1. */
 export function top(base: number): number {
   return sizes[base]! > 0 ? heaps[base]![0]! : -1;

@@ -23,7 +23,9 @@ let refCount = 0;
 export const refCountNow = (): number => refCount;
 
 // What each real clock's timerfd was last asked for (`program()`): the wake-up
-// (progSet false: none) and, when spinning timers are armed on it, their spin.
+// (progSet false: none; also stored as the queue's mark c, to compare with a
+// slot's expiry without allocating) and, when spinning timers are armed on it,
+// their spin.
 const prog: bigint[] = [0n, 0n, 0n, 0n];
 const progSet = [false, false, false, false];
 const progSpin: (string | null)[] = [null, null, null, null];
@@ -77,9 +79,10 @@ export function syncClock(c: number, onlyEarlier: boolean): void {
       native.program(c, null);
       return;
     }
+    if (progSet[c] && (onlyEarlier ? !Q.hardBeforeMark(s, c) : Q.hardIsMark(s, c))) return;
     const want = Q.hardA[s]!;
-    if (progSet[c] && (onlyEarlier ? want >= prog[c]! : want === prog[c]!)) return;
     prog[c] = want;
+    Q.setMark(c, want);
     progSet[c] = true;
     native.program(c, want);
     return;
@@ -111,6 +114,7 @@ export function syncClock(c: number, onlyEarlier: boolean): void {
   if (want === null) progSet[c] = false;
   else {
     prog[c] = want;
+    Q.setMark(c, want);
     progSet[c] = true;
   }
   native.program(c, want, spinWake, spinDue, budget);
