@@ -75,6 +75,15 @@ export let timers: unknown[] = [];
 const heaps: Int32Array[] = [];
 /** number of entries of each base */
 export const sizes = new Int32Array(NUM_BASES);
+/** where each base's heap starts in its array (see top()) */
+const offs = new Int32Array(NUM_BASES);
+/**
+ * 1 while a base's heap array is in key order: then the top leaves by moving
+ * the offset, in O(1), which is what makes a run of timers due together cheap
+ * (timeouts of one duration, armed one after the other, arrive in key order).
+ * Any insert or removal that breaks the order clears it; an empty heap sets it.
+ */
+const sorted = new Uint8Array(NUM_BASES).fill(1);
 for (let b = 0; b < NUM_BASES; b++) heaps.push(new Int32Array(16));
 
 function grow(): void {
@@ -202,42 +211,61 @@ export function hardBeforeMark(s: number, i: number): boolean {
 
 /** The slot with the smallest key of `base`, or −1. */
 export function top(base: number): number {
-  return sizes[base]! > 0 ? heaps[base]![0]! : -1;
+  return sizes[base]! > 0 ? heaps[base]![offs[base]!]! : -1;
 }
 
-function siftUp(h: Int32Array, i: number, s: number): number {
+// Heap positions are relative to the base's offset `off` (the heap of base b is
+// heaps[b][offs[b] .. offs[b] + sizes[b])); posA holds absolute indices, so that
+// moving the offset moves no entry.
+function siftUp(h: Int32Array, off: number, i: number, s: number): number {
   while (i > 0) {
     const parent = (i - 1) >> 1;
-    const p = h[parent]!;
+    const p = h[off + parent]!;
     if (!less(s, p)) break;
-    h[i] = p;
-    posA[p] = i;
+    h[off + i] = p;
+    posA[p] = off + i;
     i = parent;
   }
-  h[i] = s;
-  posA[s] = i;
+  h[off + i] = s;
+  posA[s] = off + i;
   return i;
 }
 
-function siftDown(h: Int32Array, n: number, i: number, s: number): void {
+function siftDown(h: Int32Array, off: number, n: number, i: number, s: number): void {
   for (;;) {
     let child = 2 * i + 1;
     if (child >= n) break;
-    let c = h[child]!;
+    let c = h[off + child]!;
     if (child + 1 < n) {
-      const r = h[child + 1]!;
+      const r = h[off + child + 1]!;
       if (less(r, c)) {
         child++;
         c = r;
       }
     }
     if (!less(c, s)) break;
-    h[i] = c;
-    posA[c] = i;
+    h[off + i] = c;
+    posA[c] = off + i;
     i = child;
   }
-  h[i] = s;
-  posA[s] = i;
+  h[off + i] = s;
+  posA[s] = off + i;
+}
+
+/** Room for one more entry at the end of base's heap (moving it to offset 0, or doubling it). */
+function makeRoom(base: number): Int32Array {
+  let h = heaps[base]!;
+  const off = offs[base]!;
+  const n = sizes[base]!;
+  if (off + n < h.length) return h;
+  // Doubling when more than half full keeps the moves amortised O(1) per entry.
+  const g = n + 1 > h.length >> 1 ? new Int32Array(h.length * 2) : h;
+  if (g === h) h.copyWithin(0, off, off + n);
+  else g.set(h.subarray(off, off + n));
+  for (let i = 0; i < n; i++) posA[g[i]!] = i;
+  heaps[base] = h = g;
+  offs[base] = 0;
+  return h;
 }
 
 /**
@@ -250,54 +278,73 @@ export function place(s: number, soft: bigint, hard: bigint, seq: number): boole
   softA[s] = soft;
   seqA[s] = seq;
   const n = sizes[base]!;
-  let h = heaps[base]!;
-  const i = posA[s]!;
-  if (i < 0) {
-    if (n === h.length) {
-      const g = new Int32Array(n * 2);
-      g.set(h);
-      heaps[base] = h = g;
-    }
+  const abs = posA[s]!;
+  if (abs < 0) {
+    const h = makeRoom(base);
+    const off = offs[base]!;
     sizes[base] = n + 1;
-    return siftUp(h, n, s) === 0;
+    if (sorted[base] && (n === 0 || !less(s, h[off + n - 1]!))) {
+      // Still in key order (a timeout after every one armed before it): no sift.
+      h[off + n] = s;
+      posA[s] = off + n;
+      return n === 0;
+    }
+    sorted[base] = 0;
+    return siftUp(h, off, n, s) === 0;
   }
+  const h = heaps[base]!;
+  const off = offs[base]!;
+  const i = abs - off;
+  if (sorted[base] && i === n - 1 && (n === 1 || !less(s, h[off + n - 2]!))) return n === 1; // the last, still last
+  sorted[base] = 0;
   // Re-keyed in place: up if it now sorts before its parent, else down.
-  if (i > 0 && less(s, h[(i - 1) >> 1]!)) return siftUp(h, i, s) === 0;
-  siftDown(h, n, i, s);
-  return h[0] === s;
+  if (i > 0 && less(s, h[off + ((i - 1) >> 1)]!)) return siftUp(h, off, i, s) === 0;
+  siftDown(h, off, n, i, s);
+  return h[off] === s;
 }
 
 /** Takes slot s out of its heap (the slot stays allocated). Returns whether it was the top. */
 export function remove(s: number): boolean {
   const base = baseA[s]!;
   const h = heaps[base]!;
-  const i = posA[s]!;
+  const off = offs[base]!;
+  const i = posA[s]! - off;
   const n = sizes[base]! - 1;
   sizes[base] = n;
   posA[s] = -1;
-  if (i !== n) {
-    // Floyd's removal: the hole goes down along the smaller children to a leaf
-    // (one comparison per level, not two), then the last entry fills it and
-    // goes up as far as it must (usually not at all: a leaf is among the
-    // largest). The expiry pass pops the top this way once per timer.
-    let hole = i;
-    for (;;) {
-      let child = 2 * hole + 1;
-      if (child >= n) break;
-      let c = h[child]!;
-      if (child + 1 < n) {
-        const r = h[child + 1]!;
-        if (less(r, c)) {
-          child++;
-          c = r;
-        }
-      }
-      h[hole] = c;
-      posA[c] = hole;
-      hole = child;
-    }
-    siftUp(h, hole, h[n]!);
+  if (n === 0) {
+    offs[base] = 0;
+    sorted[base] = 1; // empty: in order
+    return true;
   }
+  if (i === n) return false; // the last entry: nothing moves (and the order holds)
+  if (i === 0 && sorted[base]) {
+    // In key order, the rest is a heap as it stands: the top is the offset.
+    offs[base] = off + 1;
+    return true;
+  }
+  sorted[base] = 0;
+  // Floyd's removal: the hole goes down along the smaller children to a leaf
+  // (one comparison per level, not two), then the last entry fills it and
+  // goes up as far as it must (usually not at all: a leaf is among the
+  // largest).
+  let hole = i;
+  for (;;) {
+    let child = 2 * hole + 1;
+    if (child >= n) break;
+    let c = h[off + child]!;
+    if (child + 1 < n) {
+      const r = h[off + child + 1]!;
+      if (less(r, c)) {
+        child++;
+        c = r;
+      }
+    }
+    h[off + hole] = c;
+    posA[c] = off + hole;
+    hole = child;
+  }
+  siftUp(h, off, hole, h[off + n]!);
   return i === 0;
 }
 
@@ -311,7 +358,7 @@ export function forEachSlot(from: number, to: number, fn: (s: number) => void): 
   for (let b = from; b < to; b++) {
     const h = heaps[b]!;
     // A copy: fn may remove entries.
-    const list = Array.from(h.subarray(0, sizes[b]!));
+    const list = Array.from(h.subarray(offs[b]!, offs[b]! + sizes[b]!));
     for (const s of list) fn(s);
   }
 }
