@@ -109,4 +109,28 @@ describe('hrtimer queue (indexed min-heap on (hard, seq))', () => {
     Q.remove(s);
     Q.freeSlot(s);
   });
+
+  it('placeRel computes ktime_add_safe(tim, now) and ktime_add_safe(soft, range) exactly, saturation included', () => {
+    const MAX = (1n << 63n) - 1n;
+    const addSafe = (a: bigint, b: bigint) => {
+      const r = BigInt.asIntN(64, a + b);
+      return r < 0n || r < a || r < b ? MAX : r;
+    };
+    const vals = [0n, 1n, -1n, 5n, (1n << 31n) - 1n, 1n << 31n, (1n << 32n) - 1n, 1n << 32n, (1n << 32n) + 1n, -(1n << 32n),
+      MAX, MAX - 1n, -(1n << 63n), -(1n << 63n) + 1n, 0xffffffffn << 31n, 123456789012345678n, -987654321098765n];
+    const s = Q.allocSlot(2);
+    let seq = 1;
+    for (const tim of vals) {
+      for (const now of vals) {
+        for (const range of [0n, 1n, 1000n, MAX, -1n]) {
+          Q.placeRel(s, tim, now, range, seq++);
+          const soft = addSafe(tim, now);
+          expect(Q.softA[s]).toBe(soft);
+          expect(Q.hardA[s]).toBe(range === 0n ? soft : addSafe(soft, range));
+        }
+      }
+    }
+    Q.remove(s);
+    Q.freeSlot(s);
+  });
 });

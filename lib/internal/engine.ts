@@ -47,7 +47,6 @@
  * where it reaches 'uncaughtException' as an error in a Node timer would.
  */
 import { native } from '../binding.js';
-import { addSafe } from './arith.js';
 import { enterIrq, exitIrq } from './irq.js';
 import { clockNs, reportError, virt } from './virtual.js';
 import { refreshJiffies } from './jiffies-clock.js';
@@ -195,6 +194,11 @@ export class TimerCore {
 
     /** Arms `t` at absolute (soft, hard) expiries (restart semantics). */
     function armAbs(t: TimerCore, soft: bigint, hard: bigint): void {
+      arm(t, soft, hard, false, 0n);
+    }
+
+    /** Arms `t` at (a, b): soft, hard expiries; or with `rel`, tim, range from `now`. */
+    function arm(t: TimerCore, a: bigint, b: bigint, rel: boolean, now: bigint): void {
       const st = t.#st;
       const base = st & ST_BASE;
       const nbase = virt.active && !realOnly.has(t) ? base + 8 : base;
@@ -228,7 +232,8 @@ export class TimerCore {
           markDirty(c); // its old spin no longer applies; the timerfd only moves earlier below
         }
       }
-      Q.place(s, soft, hard, seq);
+      if (rel) Q.placeRel(s, a, now, b, seq);
+      else Q.place(s, a, b, seq);
       if (nbase >= 8) return;
       // Virtual timers never keep the process alive (the test drives them) and
       // never spin (virtual time does not move while a thread busy-waits).
@@ -244,7 +249,7 @@ export class TimerCore {
         return;
       }
       // A spinner came or went (the spin changes), or the wake-up moves earlier.
-      if (takeDirty(c) || earlier(c, hard)) syncClock(c, true);
+      if (takeDirty(c) || earlier(c, s)) syncClock(c, true);
     }
 
     /** Arms `t` relative to its clock's current time: soft = tim + now, hard = soft + range (both ktime_add_safe). */
@@ -254,8 +259,7 @@ export class TimerCore {
       let now: bigint;
       if (virt.active && !realOnly.has(t)) now = clockNs(c);
       else now = c === 0 ? hrtimeBigint() : native.now(c);
-      const soft = addSafe(tim, now);
-      armAbs(t, soft, range === 0n ? soft : addSafe(soft, range));
+      arm(t, tim, range, true, now);
     }
 
     /** Removes a queued timer. Returns whether it was queued. */

@@ -273,10 +273,64 @@ function makeRoom(base: number): Int32Array {
  * moves it there (s in it already). Returns whether s is now the base's top.
  */
 export function place(s: number, soft: bigint, hard: bigint, seq: number): boolean {
-  const base = baseA[s]!;
   hardA[s] = hard;
   softA[s] = soft;
   seqA[s] = seq;
+  return settle(s);
+}
+
+// ktime_add_safe() on 32-bit words, so that a relative arm allocates no bigint
+// for its expiries: the wrapping 64-bit sum, saturated to KTIME_MAX when it is
+// negative or below either operand (the kernel's rule, its negative-operand
+// quirk included).
+const scratch = new BigInt64Array(3);
+const scratchHi = new Int32Array(scratch.buffer);
+const scratchLo = new Uint32Array(scratch.buffer);
+const TWO32 = 4294967296;
+let sumHi = 0;
+let sumLo = 0;
+/** ktime_add_safe of the s64s (aHi, aLo) and (bHi, bLo) into sumHi, sumLo. */
+function addSafeWords(aHi: number, aLo: number, bHi: number, bLo: number): void {
+  let lo = aLo + bLo;
+  let carry = 0;
+  if (lo >= TWO32) {
+    lo -= TWO32;
+    carry = 1;
+  }
+  const hi = (aHi + bHi + carry) | 0; // wraps as the kernel's u64 sum does
+  if (hi < 0 || hi < aHi || (hi === aHi && lo < aLo) || hi < bHi || (hi === bHi && lo < bLo)) {
+    sumHi = 0x7fffffff;
+    sumLo = 0xffffffff;
+  } else {
+    sumHi = hi;
+    sumLo = lo;
+  }
+}
+
+/**
+ * place() for a relative arm: soft = ktime_add_safe(tim, now), hard =
+ * ktime_add_safe(soft, range), computed in place.
+ */
+export function placeRel(s: number, tim: bigint, now: bigint, range: bigint, seq: number): boolean {
+  scratch[0] = tim;
+  scratch[1] = now;
+  addSafeWords(scratchHi[HI]!, scratchLo[LO]!, scratchHi[2 + HI]!, scratchLo[2 + LO]!);
+  const i = 2 * s;
+  softHi[i + HI] = sumHi;
+  softLo[i + LO] = sumLo;
+  if (range !== 0n) {
+    scratch[2] = range;
+    addSafeWords(sumHi, sumLo, scratchHi[4 + HI]!, scratchLo[4 + LO]!);
+  }
+  hardHi[i + HI] = sumHi;
+  hardLo[i + LO] = sumLo;
+  seqA[s] = seq;
+  return settle(s);
+}
+
+/** Puts slot s, its key written, in its base's heap or moves it there. Returns whether it is the top. */
+function settle(s: number): boolean {
+  const base = baseA[s]!;
   const n = sizes[base]!;
   const abs = posA[s]!;
   if (abs < 0) {

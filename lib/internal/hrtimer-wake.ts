@@ -43,8 +43,8 @@ export function takeDirty(c: number): boolean {
   dirtyClocks &= ~(1 << c);
   return d;
 }
-/** An arm at hard expiry `hard` moves clock c's wake-up earlier (or it had none). */
-export const earlier = (c: number, hard: bigint): boolean => !progSet[c] || hard < prog[c]!;
+/** Armed slot s moves clock c's wake-up earlier (or it had none). */
+export const earlier = (c: number, s: number): boolean => !progSet[c] || Q.hardBeforeMark(s, c);
 
 
 export function refInc(): void {
