@@ -357,8 +357,14 @@ export class TimerCore {
       const soft = (base & 4) !== 0;
       enterIrq(soft);
       try {
+        Q.setNow(now);
+        let stamp = Q.nowStamp();
         for (;;) {
-          Q.setNow(now); // (a callback's pass of the other timeline may have moved it)
+          if (Q.nowStamp() !== stamp) {
+            // A callback's nested pass (of the other timeline) compared against its own time.
+            Q.setNow(now);
+            stamp = Q.nowStamp();
+          }
           const s = Q.top(base);
           if (s < 0 || !Q.softDue(s)) break;
           const t = Q.timers[s] as TimerCore;

@@ -172,8 +172,12 @@ let nowLo = 0;
 const nowBuf = new BigInt64Array(1);
 const nowHiV = new Int32Array(nowBuf.buffer);
 const nowLoV = new Uint32Array(nowBuf.buffer);
+let nowSets = 0;
+/** Changes each time setNow() is called (a pass notices a nested pass's). */
+export const nowStamp = (): number => nowSets;
 /** Sets the time softDue()/hardDue() compare against. */
 export function setNow(now: bigint): void {
+  nowSets++;
   nowBuf[0] = now;
   nowHi = nowHiV[HI]!;
   nowLo = nowLoV[LO]!;
