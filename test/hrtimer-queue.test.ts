@@ -74,8 +74,8 @@ describe('hrtimer queue (indexed min-heap on (hard, seq))', () => {
         expect(Q.sizes[b]).toBe(list.length);
         expect(Q.top(b)).toBe(list.length ? list[0]!.slot : -1);
         for (const e of list) {
-          expect(Q.hardA[e.slot]).toBe(e.hard);
-          expect(Q.softA[e.slot]).toBe(e.soft);
+          expect(Q.hardOf(e.slot)).toBe(e.hard);
+          expect(Q.softOf(e.slot)).toBe(e.soft);
           expect(Q.baseA[e.slot]).toBe(b);
         }
       }
@@ -125,8 +125,8 @@ describe('hrtimer queue (indexed min-heap on (hard, seq))', () => {
         for (const range of [0n, 1n, 1000n, MAX, -1n]) {
           Q.placeRel(s, tim, now, range, seq++);
           const soft = addSafe(tim, now);
-          expect(Q.softA[s]).toBe(soft);
-          expect(Q.hardA[s]).toBe(range === 0n ? soft : addSafe(soft, range));
+          expect(Q.softOf(s)).toBe(soft);
+          expect(Q.hardOf(s)).toBe(range === 0n ? soft : addSafe(soft, range));
         }
       }
     }

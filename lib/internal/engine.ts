@@ -181,7 +181,7 @@ export class TimerCore {
   static {
     /** Releases t's slot (t in no heap any more): its expiries go back to the object. */
     function release(t: TimerCore, s: number): void {
-      if (!(t.#st & ST_EXPSET)) t.#exp = Q.softIsHard(s) ? Q.hardA[s]! : new Expires(Q.softA[s]!, Q.hardA[s]!);
+      if (!(t.#st & ST_EXPSET)) t.#exp = Q.softIsHard(s) ? Q.hardOf(s) : new Expires(Q.softOf(s), Q.hardOf(s));
       const real = Q.baseA[s]! < 8;
       Q.freeSlot(s);
       t.#st &= ST_BITS & ~ST_EXPSET;
@@ -333,7 +333,7 @@ export class TimerCore {
         // Restarted from inside its callback (hrtimer_start on itself): at or
         // before now, it runs again in this pass — the same livelock as
         // RESTART without hrtimer_forward, stopped the same way.
-        if (Q.softA[s]! <= passNow && passLivelock(t, 're-armed itself (hrtimer_start) at or before now')) disarm(t);
+        if (Q.softOf(s) <= passNow && passLivelock(t, 're-armed itself (hrtimer_start) at or before now')) disarm(t);
       } else if (ret === HRTIMER_RESTART) {
         const e = t.#exp;
         const soft = typeof e === 'bigint' ? e : e.soft;
@@ -401,13 +401,13 @@ export class TimerCore {
       },
       soft: (t) => {
         const s = (t.#st >> ST_SHIFT) - 1;
-        if (s >= 0 && !(t.#st & ST_EXPSET)) return Q.softA[s]!;
+        if (s >= 0 && !(t.#st & ST_EXPSET)) return Q.softOf(s);
         const e = t.#exp;
         return typeof e === 'bigint' ? e : e.soft;
       },
       hard: (t) => {
         const s = (t.#st >> ST_SHIFT) - 1;
-        if (s >= 0 && !(t.#st & ST_EXPSET)) return Q.hardA[s]!;
+        if (s >= 0 && !(t.#st & ST_EXPSET)) return Q.hardOf(s);
         const e = t.#exp;
         return typeof e === 'bigint' ? e : e.hard;
       },
@@ -533,7 +533,7 @@ export function nextVirtualEvent(): bigint | null {
   for (let base = 8; base < 16; base++) {
     const s = Q.top(base);
     if (s < 0) continue;
-    const mono = Q.hardA[s]! - virt.offset[base & 3]!; // compare on the monotonic timeline
+    const mono = Q.hardOf(s) - virt.offset[base & 3]!; // compare on the monotonic timeline
     if (best === null || mono < best) best = mono;
   }
   return best;

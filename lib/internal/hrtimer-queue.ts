@@ -52,14 +52,14 @@ const LO = LE ? 0 : 1;
 const HI = LE ? 1 : 0;
 
 let cap = 0;
-/** hard expiry by slot */
-export let hardA = new BigInt64Array(0);
-/** soft expiry by slot */
-export let softA = new BigInt64Array(0);
-let hardHi = new Int32Array(0);
-let hardLo = new Uint32Array(0);
-let softHi = new Int32Array(0);
-let softLo = new Uint32Array(0);
+/** Slot s's hard expiry. */
+export const hardOf = (s: number): bigint => expA[2 * s + 1]!;
+/** Slot s's soft expiry. */
+export const softOf = (s: number): bigint => expA[2 * s]!;
+/** soft (at 2 slot) and hard (at 2 slot + 1) expiry by slot: one cache line for both */
+let expA = new BigInt64Array(0);
+let expHi = new Int32Array(0);
+let expLo = new Uint32Array(0);
 /** arming order by slot (exact up to 2^53) */
 let seqA = new Float64Array(0);
 /** position in its base's heap; a free slot: −2 − (next free slot), −1 ending the list */
@@ -88,25 +88,20 @@ for (let b = 0; b < NUM_BASES; b++) heaps.push(new Int32Array(16));
 
 function grow(): void {
   const n = cap === 0 ? 64 : cap * 2;
-  const h = new BigInt64Array(n);
-  h.set(hardA);
-  const s = new BigInt64Array(n);
-  s.set(softA);
+  const e = new BigInt64Array(2 * n);
+  e.set(expA);
   const q = new Float64Array(n);
   q.set(seqA);
   const p = new Int32Array(n);
   p.set(posA);
   const b = new Uint8Array(n);
   b.set(baseA);
-  hardA = h;
-  softA = s;
+  expA = e;
   seqA = q;
   posA = p;
   baseA = b;
-  hardHi = new Int32Array(h.buffer);
-  hardLo = new Uint32Array(h.buffer);
-  softHi = new Int32Array(s.buffer);
-  softLo = new Uint32Array(s.buffer);
+  expHi = new Int32Array(e.buffer);
+  expLo = new Uint32Array(e.buffer);
   const t = new Array(n);
   for (let i = 0; i < cap; i++) t[i] = timers[i];
   for (let i = cap; i < n; i++) t[i] = undefined;
@@ -149,21 +144,21 @@ export function queueBytes(): number {
 
 /** (hard, seq) of slot a sorts before that of slot b. */
 function less(a: number, b: number): boolean {
-  const ah = hardHi[2 * a + HI]!;
-  const bh = hardHi[2 * b + HI]!;
+  const ah = expHi[4 * a + 2 + HI]!;
+  const bh = expHi[4 * b + 2 + HI]!;
   if (ah !== bh) return ah < bh;
-  const al = hardLo[2 * a + LO]!;
-  const bl = hardLo[2 * b + LO]!;
+  const al = expLo[4 * a + 2 + LO]!;
+  const bl = expLo[4 * b + 2 + LO]!;
   if (al !== bl) return al < bl;
   return seqA[a]! < seqA[b]!;
 }
 
 /** The hard expiry of slot a is before that of slot b (no seq). */
 export function hardBefore(a: number, b: number): boolean {
-  const ah = hardHi[2 * a + HI]!;
-  const bh = hardHi[2 * b + HI]!;
+  const ah = expHi[4 * a + 2 + HI]!;
+  const bh = expHi[4 * b + 2 + HI]!;
   if (ah !== bh) return ah < bh;
-  return hardLo[2 * a + LO]! < hardLo[2 * b + LO]!;
+  return expLo[4 * a + 2 + LO]! < expLo[4 * b + 2 + LO]!;
 }
 
 /** Split of a time into the words the comparisons read, set by setNow(). */
@@ -184,13 +179,13 @@ export function setNow(now: bigint): void {
 }
 /** Slot s's soft expiry has come at the time of setNow(). */
 export function softDue(s: number): boolean {
-  const h = softHi[2 * s + HI]!;
-  return h < nowHi || (h === nowHi && softLo[2 * s + LO]! <= nowLo);
+  const h = expHi[4 * s + HI]!;
+  return h < nowHi || (h === nowHi && expLo[4 * s + LO]! <= nowLo);
 }
 /** Slot s's hard expiry has come at the time of setNow(). */
 export function hardDue(s: number): boolean {
-  const h = hardHi[2 * s + HI]!;
-  return h < nowHi || (h === nowHi && hardLo[2 * s + LO]! <= nowLo);
+  const h = expHi[4 * s + 2 + HI]!;
+  return h < nowHi || (h === nowHi && expLo[4 * s + 2 + LO]! <= nowLo);
 }
 
 // A few stored times (the engine's programmed wake-ups) that hard expiries are
@@ -204,13 +199,13 @@ export function setMark(i: number, v: bigint): void {
 }
 /** Slot s's hard expiry equals mark i. */
 export function hardIsMark(s: number, i: number): boolean {
-  return hardHi[2 * s + HI] === marksHi[2 * i + HI] && hardLo[2 * s + LO] === marksLo[2 * i + LO];
+  return expHi[4 * s + 2 + HI] === marksHi[2 * i + HI] && expLo[4 * s + 2 + LO] === marksLo[2 * i + LO];
 }
 /** Slot s's hard expiry is before mark i. */
 export function hardBeforeMark(s: number, i: number): boolean {
-  const h = hardHi[2 * s + HI]!;
+  const h = expHi[4 * s + 2 + HI]!;
   const m = marksHi[2 * i + HI]!;
-  return h < m || (h === m && hardLo[2 * s + LO]! < marksLo[2 * i + LO]!);
+  return h < m || (h === m && expLo[4 * s + 2 + LO]! < marksLo[2 * i + LO]!);
 }
 
 /** The slot with the smallest key of `base`, or −1. */
@@ -277,8 +272,8 @@ function makeRoom(base: number): Int32Array {
  * moves it there (s in it already). Returns whether s is now the base's top.
  */
 export function place(s: number, soft: bigint, hard: bigint, seq: number): boolean {
-  hardA[s] = hard;
-  softA[s] = soft;
+  expA[2 * s] = soft;
+  expA[2 * s + 1] = hard;
   seqA[s] = seq;
   return settle(s);
 }
@@ -319,15 +314,15 @@ export function placeRel(s: number, tim: bigint, now: bigint, range: bigint, seq
   scratch[0] = tim;
   scratch[1] = now;
   addSafeWords(scratchHi[HI]!, scratchLo[LO]!, scratchHi[2 + HI]!, scratchLo[2 + LO]!);
-  const i = 2 * s;
-  softHi[i + HI] = sumHi;
-  softLo[i + LO] = sumLo;
+  const i = 4 * s;
+  expHi[i + HI] = sumHi;
+  expLo[i + LO] = sumLo;
   if (range !== 0n) {
     scratch[2] = range;
     addSafeWords(sumHi, sumLo, scratchHi[4 + HI]!, scratchLo[4 + LO]!);
   }
-  hardHi[i + HI] = sumHi;
-  hardLo[i + LO] = sumLo;
+  expHi[i + 2 + HI] = sumHi;
+  expLo[i + 2 + LO] = sumLo;
   seqA[s] = seq;
   return settle(s);
 }
@@ -408,7 +403,7 @@ export function remove(s: number): boolean {
 
 /** Slot s's soft and hard expiries are equal (no range). */
 export function softIsHard(s: number): boolean {
-  return hardHi[2 * s + HI] === softHi[2 * s + HI] && hardLo[2 * s + LO] === softLo[2 * s + LO];
+  return expHi[4 * s + 2 + HI] === expHi[4 * s + HI] && expLo[4 * s + 2 + LO] === expLo[4 * s + LO];
 }
 
 /** Calls fn(slot) for every armed slot of the bases in [from, to). */

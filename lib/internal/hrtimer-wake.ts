@@ -80,7 +80,7 @@ export function syncClock(c: number, onlyEarlier: boolean): void {
       return;
     }
     if (progSet[c] && (onlyEarlier ? !Q.hardBeforeMark(s, c) : Q.hardIsMark(s, c))) return;
-    const want = Q.hardA[s]!;
+    const want = Q.hardOf(s);
     prog[c] = want;
     Q.setMark(c, want);
     progSet[c] = true;
@@ -90,14 +90,14 @@ export function syncClock(c: number, onlyEarlier: boolean): void {
   // Spinning timers (rare): the wake-up is the earliest of the hard expiry and
   // the spinners' own; native code spins from the earliest spinner's wake-up to
   // the first spinner's due time (soft on a hard base, hard on a SOFT one).
-  let want: bigint | null = s < 0 ? null : Q.hardA[s]!;
+  let want: bigint | null = s < 0 ? null : Q.hardOf(s);
   let spinWake: bigint | null = null;
   let spinDue = 0n;
   let budget = 0;
   for (const [slot, spin] of sp) {
-    const h = Q.hardA[slot]!;
+    const h = Q.hardOf(slot);
     const w = wakeOf(h, spin);
-    const due = Q.baseA[slot]! >= 4 ? h : Q.softA[slot]!;
+    const due = Q.baseA[slot]! >= 4 ? h : Q.softOf(slot);
     if (spinWake === null || w < spinWake) {
       if (spinWake === null) spinDue = due;
       spinWake = w;
