@@ -267,15 +267,15 @@ export class TimerCore {
       const s = (t.#st >> ST_SHIFT) - 1;
       if (s < 0) return false;
       const real = Q.baseA[s]! < 8;
-      Q.remove(s);
+      const wasTop = Q.remove(s);
       release(t, s);
       if (real) {
         const c = t.#st & 3;
         if (dispatching) markDirty(c);
-        else {
-          takeDirty(c);
-          syncClock(c, false);
-        }
+        // The clock's earliest wake-up changes only with its top (or a spinner,
+        // which release() marks); a timerfd left early by a timer that moved
+        // later is corrected by the wake-up it causes.
+        else if (takeDirty(c) || wasTop) syncClock(c, false);
       }
       return true;
     }
