@@ -52,7 +52,7 @@ import { clockNs, reportError, virt } from './virtual.js';
 import { refreshJiffies } from './jiffies-clock.js';
 import { KtimersError, rangeError, typeError, unwritable } from '../errors.js';
 import * as Q from './hrtimer-queue.js';
-import { earlier, markDirty, refCountNow, refDec, refInc, spinners, syncClock, syncDirty, takeDirty } from './hrtimer-wake.js';
+import { deferRefs, earlier, markDirty, refCountNow, refDec, refInc, spinners, syncClock, syncDirty, takeDirty } from './hrtimer-wake.js';
 
 /** What the engine calls on a timer: `hrtimer`'s public callback, with the timer. */
 interface Callable {
@@ -105,8 +105,13 @@ let passNow = 0n;
 /** re-runs of a timer in the current pass (RESTART-loop detection), only for those re-armed at or before now */
 const passRuns = new Map<TimerCore, number>();
 
+/** io's 32-bit words, for comparisons that allocate nothing */
+let ioWords: Int32Array | null = null;
 function engine(): BigInt64Array {
-  if (io === null) io = native.init(onWake).io;
+  if (io === null) {
+    io = native.init(onWake).io;
+    ioWords = new Int32Array(io.buffer, io.byteOffset, io.length * 2);
+  }
   return io;
 }
 
@@ -464,7 +469,8 @@ export function engineState() {
 }
 
 /** The virtual clocks' pass time lives at io[8..11] (written by runVirtualPass). */
-const passTime = (base: number): bigint => io![(base & 3) + (base >= 8 ? 8 : 0)]!;
+const passIndex = (base: number): number => (base & 3) + (base >= 8 ? 8 : 0);
+const passTime = (base: number): bigint => io![passIndex(base)]!;
 
 /**
  * HRTIMER_SOFTIRQ is raised only once a SOFT base's earliest *hard* expiry has
@@ -475,7 +481,7 @@ function softirqRaised(first: number): boolean {
   for (let base = first; base < first + 4; base++) {
     const s = Q.top(base);
     if (s < 0) continue;
-    Q.setNow(passTime(base));
+    Q.setNowFrom(ioWords!, passIndex(base));
     if (Q.hardDue(s)) return true;
   }
   return false;
@@ -489,14 +495,17 @@ function runPass(from: number, to: number, all: boolean): void {
     const s = Q.top(base);
     if (all) mask |= 1 << base;
     else if (s >= 0) {
-      Q.setNow(passTime(base));
+      Q.setNowFrom(ioWords!, passIndex(base));
       if (Q.softDue(s)) mask |= 1 << base;
     }
   }
   if (mask === 0) return;
   const outer = dispatching;
   dispatching = true;
-  if (!outer) passRuns.clear();
+  if (!outer) {
+    passRuns.clear();
+    deferRefs(true);
+  }
   try {
     for (let base = from; base < to; base++) {
       if (mask & (1 << base)) engineOps.runBase(base, passTime(base));
@@ -505,6 +514,7 @@ function runPass(from: number, to: number, all: boolean): void {
     dispatching = outer;
     if (!outer) {
       passRuns.clear();
+      deferRefs(false);
       syncDirty();
     }
   }

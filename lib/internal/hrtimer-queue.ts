@@ -177,6 +177,12 @@ export function setNow(now: bigint): void {
   nowHi = nowHiV[HI]!;
   nowLo = nowLoV[LO]!;
 }
+/** setNow(v[i]) for `words`, an Int32Array over a BigInt64Array v, without reading the bigint out. */
+export function setNowFrom(words: Int32Array, i: number): void {
+  nowSets++;
+  nowHi = words[2 * i + HI]!;
+  nowLo = words[2 * i + LO]! >>> 0;
+}
 /** Slot s's soft expiry has come at the time of setNow(). */
 export function softDue(s: number): boolean {
   const h = expHi[4 * s + HI]!;

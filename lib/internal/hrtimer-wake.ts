@@ -19,6 +19,9 @@ import * as Q from './hrtimer-queue.js';
 
 /** armed, ref'd timers on the real bases: the loop is kept alive while > 0 */
 let refCount = 0;
+/** what native code was last told (setRef) */
+let nativeRefd = false;
+let refsDeferred = false;
 /** armed, ref'd timers on the real bases */
 export const refCountNow = (): number => refCount;
 
@@ -48,10 +51,29 @@ export const earlier = (c: number, s: number): boolean => !progSet[c] || Q.hardB
 
 
 export function refInc(): void {
-  if (refCount++ === 0) native.setRef(true);
+  refCount++;
+  if (!nativeRefd && !refsDeferred) syncRef();
 }
 export function refDec(): void {
-  if (--refCount === 0) native.setRef(false);
+  refCount--;
+  if (refCount === 0 && !refsDeferred) syncRef();
+}
+/** Tells native code whether the loop is kept alive, if that changed. */
+export function syncRef(): void {
+  const want = refCount > 0;
+  if (want === nativeRefd) return;
+  nativeRefd = want;
+  native.setRef(want);
+}
+/**
+ * During an expiry pass the count may touch zero and rise again with every
+ * periodic timer (it leaves the queue, then re-arms): native code hears of it
+ * once, at the pass's end (the loop cannot exit inside the pass anyway), not
+ * on the way to each callback.
+ */
+export function deferRefs(on: boolean): void {
+  refsDeferred = on;
+  if (!on) syncRef();
 }
 
 /** Wake-up of a spinning entry: hard − spin, never below the s64 range. */
