@@ -59,6 +59,8 @@ export interface NativeState {
   refd?: boolean;
   /** total CLOCK_MONOTONIC ns this environment spent busy-waiting for spinning timers */
   spinNs?: bigint;
+  /** wake-ups of the timerfds so far */
+  wakeups?: number;
 }
 
 const require = createRequire(import.meta.url);

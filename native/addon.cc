@@ -295,6 +295,7 @@ void Addon::SpinUntilDue() {
 void Addon::Wake() {
   struct epoll_event evs[kNumClocks];
   int n = epoll_wait(epfd_, evs, kNumClocks, 0);
+  wake_count_++;
   for (int i = 0; i < n; i++) {
     uint32_t c = evs[i].data.u32;
     if (c < kNumClocks) clocks_[c].fired = true;

@@ -77,6 +77,8 @@ class Addon {
   int epoll_fd() const { return epfd_; }
   // Total CLOCK_MONOTONIC ns spent busy-waiting for spinning timers (the CPU cost of spin).
   int64_t SpinTotalNs() const { return spin_total_ns_; }
+  // Wake-ups of the timerfds so far (tests: a timer moved later costs one early wake-up, not a stream of them).
+  double WakeCount() const { return static_cast<double>(wake_count_); }
 
   // The loop watch (loop_watch.cc): per-iteration busy time of this
   // environment's libuv loop. threshold_ns < 0 stops it. Returns 0 or a libuv
@@ -102,6 +104,7 @@ class Addon {
   uv_poll_t* poll_ = nullptr;        // watches epfd_ on the env's own libuv loop
   bool refd_ = false;                // the poll handle keeps the loop alive
   int64_t spin_total_ns_ = 0;        // see SpinTotalNs()
+  uint64_t wake_count_ = 0;          // see WakeCount()
   bool in_pass_ = false;             // inside Wake(): defer timerfd re-arms to its end
   napi_ref on_wake_ = nullptr;       // JS dispatcher
   napi_async_context async_ctx_ = nullptr;

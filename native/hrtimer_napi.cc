@@ -153,6 +153,7 @@ Napi::Value State(const Napi::CallbackInfo& info) {
   out.Set("programmed", programmed);
   out.Set("refd", Napi::Boolean::New(env, a->Refd()));
   out.Set("spinNs", Napi::BigInt::New(env, a->SpinTotalNs()));
+  out.Set("wakeups", Napi::Number::New(env, a->WakeCount()));
   return out;
 }
 

@@ -52,7 +52,7 @@ import { clockNs, reportError, virt } from './virtual.js';
 import { refreshJiffies } from './jiffies-clock.js';
 import { KtimersError, rangeError, typeError, unwritable } from '../errors.js';
 import * as Q from './hrtimer-queue.js';
-import { deferRefs, earlier, markDirty, refCountNow, refDec, refInc, spinners, syncClock, syncDirty, takeDirty } from './hrtimer-wake.js';
+import { deferRefs, earlier, markDirty, markDirtyMask, refCountNow, refDec, refInc, spinners, syncClock, syncDirty, takeDirty } from './hrtimer-wake.js';
 
 /** What the engine calls on a timer: `hrtimer`'s public callback, with the timer. */
 interface Callable {
@@ -239,7 +239,11 @@ export class TimerCore {
       }
       if (rel) Q.placeRel(s, a, now, b, seq);
       else Q.place(s, a, b, seq);
-      if (nbase >= 8) return;
+      if (nbase >= 8) {
+        // It left the real clock's queue (above): that clock's wake-up may be later now, or none.
+        if (!dispatching && takeDirty(c)) syncClock(c, false);
+        return;
+      }
       // Virtual timers never keep the process alive (the test drives them) and
       // never spin (virtual time does not move while a thread busy-waits).
       if (st & ST_SPIN) {
@@ -315,7 +319,7 @@ export class TimerCore {
       return true;
     }
 
-    function runOne(t: TimerCore): void {
+    function runOne(t: TimerCore, now: bigint): void {
       const timer = t as unknown as Callable;
       t.#st |= ST_RUNNING;
       let ret: unknown;
@@ -327,6 +331,7 @@ export class TimerCore {
       } finally {
         t.#st &= ~ST_RUNNING;
       }
+      passNow = now; // the callback's own nested pass (of the other timeline) moved it
       if (frozen(timer)) {
         // Frozen by its own callback: treated as NORESTART, whatever it returned or armed.
         disarm(t);
@@ -383,7 +388,7 @@ export class TimerCore {
           }
           passNow = now; // (a callback's nested pass of the virtual timeline may have moved it)
           try {
-            runOne(t);
+            runOne(t, now);
           } catch (err) {
             // runOne catches the callback's own errors; whatever else fails around
             // it (a re-arm) must not unwind the pass either.
@@ -520,9 +525,15 @@ function runPass(from: number, to: number, all: boolean): void {
   }
 }
 
-function onWake(): void {
+function onWake(fired: number): void {
+  // The clocks that fired are synced at the pass's end even when nothing was
+  // due: a timer moved later left its timerfd early (arm() only ever moves it
+  // earlier), and native code re-arms a fired timerfd for what it was last
+  // told, which would otherwise be the past, waking the loop again at once.
+  markDirtyMask(fired & 15);
   // Hard bases at every wake-up; the SOFT ones when HRTIMER_SOFTIRQ is raised.
   runPass(0, softirqRaised(4) ? 8 : 4, false);
+  syncDirty();
 }
 
 /**

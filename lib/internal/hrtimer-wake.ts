@@ -10,7 +10,8 @@
  * may have changed it, and nothing crosses into native code unless it did
  * change. A timer moving later leaves the timerfd as it is: the next wake-up
  * may come early and finds nothing due (one wasted wake-up instead of a
- * syscall per re-arm). The loop is kept alive while ref'd timers are armed on
+ * syscall per re-arm); every wake-up re-syncs the clocks that fired, so that
+ * one programs the timerfd for the real earliest expiry. The loop is kept alive while ref'd timers are armed on
  * the real bases: the engine counts them here, and native code hears of it
  * only when the count crosses zero.
  */
@@ -39,6 +40,10 @@ let dirtyClocks = 0;
 /** Marks clock c for a sync at the end of the pass (or the next arm). */
 export function markDirty(c: number): void {
   dirtyClocks |= 1 << c;
+}
+/** Marks every clock of the mask (bit c: clock c). */
+export function markDirtyMask(mask: number): void {
+  dirtyClocks |= mask;
 }
 /** Whether clock c was marked, and unmarks it. */
 export function takeDirty(c: number): boolean {
