@@ -17,14 +17,15 @@ if (process.platform !== 'linux') {
 
 /** The addon's surface (native/binding.cc). */
 export interface NativeBinding {
-  init(onWake: (dueMask: number) => void): { collect: Int32Array; io: BigInt64Array };
-  /** spin: ns to wake early and busy-wait (hrtimer_set_spin_ns); omitted = 0 */
-  start(slot: number, base: number, a: bigint, b: bigint, rel: boolean, seq: number, refd: boolean, spin?: number): number;
-  cancel(slot: number): void;
-  setRef(slot: number, refd: boolean): void;
-  collect(base: number): number;
-  /** earliest hard expiry of a base (0..15), or null */
-  peek(base: number): bigint | null;
+  init(onWake: (firedMask: number) => void): { io: BigInt64Array };
+  /**
+   * Programs clock `clock`'s timerfd (0..3) for `wake` (absolute ns on that clock; null: none)
+   * and, while spinning timers are armed on it, their spin: when the earliest of them wakes,
+   * when the first of them is due, and how long the waking one may busy-wait (ns).
+   */
+  program(clock: number, wake: bigint | null, spinWake?: bigint | null, spinDue?: bigint, spinBudget?: number): void;
+  /** Whether this environment's loop is kept alive (while ref'd timers are armed). */
+  setRef(refd: boolean): void;
   /** 0 MONOTONIC, 1 REALTIME, 2 BOOTTIME, 3 TAI, 4 MONOTONIC_RAW */
   now(clock: number): bigint;
   clockRes(clock: number): bigint;
@@ -54,13 +55,12 @@ export interface NativeState {
   epollFd?: number;
   timerFds?: number[];
   programmed?: (bigint | null)[];
-  queued?: number[];
-  slotsInUse?: number;
-  refCount?: number;
-  /** armed timers with a spin (hrtimer_set_spin_ns) on the real clocks */
-  spinners?: number;
+  /** whether the loop is kept alive by armed timers */
+  refd?: boolean;
   /** total CLOCK_MONOTONIC ns this environment spent busy-waiting for spinning timers */
   spinNs?: bigint;
+  /** wake-ups of the timerfds so far */
+  wakeups?: number;
 }
 
 const require = createRequire(import.meta.url);

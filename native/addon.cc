@@ -6,7 +6,9 @@
 //   timer. Each is programmed with TFD_TIMER_ABSTIME to the earliest *hard*
 //   expiry over the clock's two queues (hard base and SOFT base), exactly as the
 //   kernel programs its clock-event device for the earliest hard expiry of all
-//   bases. timerfd does not accept CLOCK_TAI, so the TAI timerfd is a
+//   bases. The queues themselves are JS (lib/internal/hrtimer-queue.ts): an arm
+//   that does not move a clock's earliest wake-up never crosses into native
+//   code; JS calls program() when it does (Program() below). timerfd does not accept CLOCK_TAI, so the TAI timerfd is a
 //   CLOCK_REALTIME timerfd armed at (tai_expiry - (TAI - REALTIME)); the offset
 //   is re-read at every arm and every wake-up, so a leap-second change of the
 //   offset is picked up by the next arm (documented in the README).
@@ -17,27 +19,27 @@
 //   it had lower median and tail latency than a native thread +
 //   napi_threadsafe_function, which fell further behind when the JS thread was
 //   busy and coalesced ticks.
-// * A wake-up is one batch: Wake() reads each clock once, then makes ONE call
-//   into JS (MakeCallback, so microtasks run after the whole pass, as task
-//   context runs after an interrupt). JS pulls expired timers with collect(),
-//   which pops them in (hard, seq) order into a shared Int32Array, up to 4096 per
-//   call: a pass costs a handful of N-API calls, not one per timer.
+// * A wake-up is one batch: Wake() reads each clock once into a shared
+//   BigInt64Array, then makes ONE call into JS (MakeCallback, so microtasks run
+//   after the whole pass, as task context runs after an interrupt). JS pops the
+//   due timers from its own queues: a pass costs one N-API call, not one per timer.
 // * Re-arming the timerfd happens *after* the callbacks ran (in_pass_ defers all
-//   re-arms to the end of Wake()): a re-arm syscall on the wake path would delay
-//   the first callback by its own cost. timerfd_settime also clears the
+//   re-arms JS asks for to the end of Wake()): a re-arm syscall on the wake path
+//   would delay the first callback by its own cost. timerfd_settime also clears the
 //   fd's readable state, so the expiration count is never read (one syscall
 //   saved per wake-up).
 // * The uv_poll handle is ref'd exactly while at least one ref'd timer is armed,
-//   like Node's own timers; unref'd timers never keep the process alive.
+//   like Node's own timers (JS counts them and calls setRef() when the count
+//   crosses zero); unref'd timers never keep the process alive.
 // * Spin (hybrid wake-up, hrtimer_set_spin_ns). The OS wake-up path (timerfd
 //   expiry -> epoll -> libuv -> JS) costs the OS wake-up latency, mostly the CPU
 //   leaving idle and the scheduler switching to the thread. A spinning timer moves that
 //   cost before its expiry: the clock's timerfd is programmed at the earliest
 //   *wake-up time* (hard - spin over the clock's spinning entries, else the
-//   earliest hard expiry), and Wake() busy-waits on the timer's own clock until
-//   the timer is due (its soft expiry on a hard base; its hard expiry on a SOFT
-//   base, where HRTIMER_SOFTIRQ is raised by hard expiries), then runs the pass
-//   as usual. The due test is untouched, so a spinning timer is never run
+//   earliest hard expiry: JS computes it), and Wake() busy-waits on the clock
+//   until the earliest spinning timer is due (its soft expiry on a hard base;
+//   its hard expiry on a SOFT base, where HRTIMER_SOFTIRQ is raised by hard
+//   expiries), then runs the pass as usual. The due test is untouched, so a spinning timer is never run
 //   early and the run order (hard, seq) is the same with or without spin; only
 //   the wake-up moves. The busy-wait is bounded by the entry's spin on
 //   CLOCK_MONOTONIC too (a REALTIME/TAI clock set backwards cannot stretch it),
@@ -87,9 +89,7 @@ clockid_t LinuxClockId(int clock) {
   }
 }
 
-Addon::Addon(Napi::Env env) : env_(env) {
-  for (auto& q : queues_) q = std::make_unique<HrtimerQueue>(&slots_);
-}
+Addon::Addon(Napi::Env env) : env_(env) {}
 
 Addon* Addon::Create(Napi::Env env, Napi::Function on_wake, std::string* err) {
   std::unique_ptr<Addon> a(new Addon(env));
@@ -139,12 +139,9 @@ Addon* Addon::Create(Napi::Env env, Napi::Function on_wake, std::string* err) {
     return nullptr;
   }
 
-  // Shared buffers (see addon.h).
+  // Shared buffer (see addon.h).
   void* data = nullptr;
   napi_value ab;
-  napi_create_arraybuffer(raw, sizeof(int32_t) * kCollectCapacity, &data, &ab);
-  a->collect_buf_ = static_cast<int32_t*>(data);
-  napi_create_reference(raw, ab, 1, &a->collect_ref_);
   napi_create_arraybuffer(raw, sizeof(int64_t) * kIoSize, &data, &ab);
   a->pass_now_ = static_cast<int64_t*>(data);
   napi_create_reference(raw, ab, 1, &a->now_ref_);
@@ -173,10 +170,8 @@ void Addon::OnCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   Addon* a = static_cast<Addon*>(arg);
   napi_env env = a->env_;
   if (a->on_wake_) napi_delete_reference(env, a->on_wake_);
-  if (a->collect_ref_) napi_delete_reference(env, a->collect_ref_);
   if (a->now_ref_) napi_delete_reference(env, a->now_ref_);
-  a->on_wake_ = a->collect_ref_ = a->now_ref_ = nullptr;
-  a->collect_buf_ = nullptr;
+  a->on_wake_ = a->now_ref_ = nullptr;
   a->pass_now_ = nullptr;
   if (a->async_ctx_) napi_async_destroy(env, a->async_ctx_);
   a->async_ctx_ = nullptr;
@@ -220,46 +215,9 @@ void Addon::OnPrepareClosed(uv_handle_t* h) {
 
 int64_t Addon::Now(int clock) const { return ReadClock(LinuxClockId(clock)); }
 
-// When the clock's timerfd must fire: the earliest hard expiry of its two
-// queues, or earlier if a spinning entry wants to wake up before that (the heap
-// top's hard expiry bounds every non-spinning entry; the spinners set holds the
-// rest). INT64_MIN = nothing armed.
-int64_t Addon::EarliestWake(int clock) const {
-  int64_t best = INT64_MAX;
-  bool any = false;
-  for (int b : {clock, clock + 4}) {
-    const HrtimerQueue& q = *queues_[b];
-    if (!q.empty() && (!any || q.top().hard < best)) {
-      best = q.top().hard;
-      any = true;
-    }
-  }
-  const auto& sp = clocks_[clock].spinners;
-  if (!sp.empty() && sp.begin()->first < best) best = sp.begin()->first;
-  return any ? best : INT64_MIN;
-}
-
-size_t Addon::Spinners() const {
-  size_t n = 0;
-  for (const auto& c : clocks_) n += c.spinners.size();
-  return n;
-}
-
-// The wake-up time of a spinning entry. Never INT64_MIN, the "disarmed" mark.
-static int64_t WakeOf(const QueueEntry& e) {
-  int64_t w;
-  if (__builtin_sub_overflow(e.hard, static_cast<int64_t>(e.spin), &w) || w == INT64_MIN) w = INT64_MIN + 1;
-  return w;
-}
-
-// An entry left its heap (cancel, re-arm or collect): drop its spin record.
-void Addon::Forget(int base, const QueueEntry& e) {
-  if (e.spin > 0) clocks_[ClockOfBase(base)].spinners.erase({WakeOf(e), e.slot});
-}
-
 int Addon::Reprogram(int clock, bool force) {
   ClockState& cs = clocks_[clock];
-  int64_t want = EarliestWake(clock);
+  int64_t want = cs.want;
   if (!force && want == cs.programmed) return 0;
   struct itimerspec its = {};
   if (want != INT64_MIN) {
@@ -283,121 +241,47 @@ int Addon::Reprogram(int clock, bool force) {
   return 0;
 }
 
-void Addon::TouchClock(int clock) {
+int Addon::Program(int clock, int64_t want, int64_t spin_wake, int64_t spin_due, int64_t spin_budget) {
+  ClockState& cs = clocks_[clock];
+  cs.want = want;
+  cs.spin_wake = spin_wake;
+  cs.spin_due = spin_due;
+  cs.spin_budget = spin_budget;
   if (in_pass_) {
-    clocks_[clock].dirty = true;
-  } else {
-    Reprogram(clock, false);
+    cs.dirty = true;
+    return 0;
   }
+  return Reprogram(clock, false);
 }
 
-void Addon::UpdateRef(int64_t delta) {
-  int64_t before = refd_count_;
-  refd_count_ += delta;
+void Addon::SetRef(bool refd) {
+  if (refd_ == refd) return;
+  refd_ = refd;
   if (!poll_) return;
-  if (before == 0 && refd_count_ > 0) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-  if (before > 0 && refd_count_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-}
-
-int32_t Addon::Start(int32_t slot, int base, int64_t soft, int64_t hard, uint64_t seq,
-                     bool refd, int32_t spin) {
-  if (slot >= 0) Remove(slot);  // re-arm: restart semantics, one queued instance
-  int32_t s = slots_.Alloc(static_cast<uint8_t>(base), refd);
-  if (IsVirtualBase(base) || spin < 0) spin = 0;
-  QueueEntry e{hard, soft, seq, s, spin};
-  queues_[base]->Insert(e);
-  if (refd) UpdateRef(1);
-  int clock = ClockOfBase(base);
-  if (IsVirtualBase(base)) return s;
-  int64_t wake = hard;
-  if (spin > 0) {
-    wake = WakeOf(e);
-    clocks_[clock].spinners.insert({wake, s});
+  if (refd) {
+    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  } else {
+    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
   }
-  if (in_pass_) {
-    clocks_[clock].dirty = true;
-  } else if (wake < clocks_[clock].programmed || clocks_[clock].programmed == INT64_MIN) {
-    int err = Reprogram(clock, false);
-    if (err != 0) {
-      Remove(s);
-      errno = err;
-      return -1;
-    }
-  }
-  return s;
-}
-
-void Addon::Remove(int32_t slot) {
-  Slot& sl = slots_[slot];
-  int base = sl.base;
-  bool refd = sl.refd != 0;
-  Forget(base, queues_[base]->Remove(slot));
-  slots_.Free(slot);
-  if (refd) UpdateRef(-1);
-}
-
-void Addon::Cancel(int32_t slot) {
-  int base = slots_[slot].base;
-  Remove(slot);
-  if (!IsVirtualBase(base)) TouchClock(ClockOfBase(base));
-}
-
-void Addon::SetRef(int32_t slot, bool refd) {
-  Slot& sl = slots_[slot];
-  if ((sl.refd != 0) == refd) return;
-  sl.refd = refd ? 1 : 0;
-  UpdateRef(refd ? 1 : -1);
-}
-
-// Pops, in (hard, seq) order, every timer of `base` whose *soft* expiry has
-// passed at the pass time, stopping at the first one whose soft expiry has not
-// (the kernel's __hrtimer_run_queues rule: a range timer behind a not-yet-due
-// timer is not run early). Slots are freed here; JS resolves them to timer
-// objects before any callback can allocate again.
-int Addon::Collect(int base) {
-  HrtimerQueue& q = *queues_[base];
-  int64_t now = pass_now_[ClockOfBase(base) + (IsVirtualBase(base) ? kNumRealBases : 0)];
-  int n = 0;
-  while (n < kCollectCapacity && !q.empty() && q.top().soft <= now) {
-    const QueueEntry& top = q.top();
-    int32_t s = top.slot;
-    bool refd = slots_[s].refd != 0;
-    Forget(base, q.PopTop());
-    slots_.Free(s);
-    if (refd) UpdateRef(-1);
-    collect_buf_[n++] = s;
-  }
-  if (n > 0 && !IsVirtualBase(base)) clocks_[ClockOfBase(base)].dirty = true;
-  return n;
 }
 
 void Addon::OnPoll(uv_poll_t* handle, int status, int events) {
   static_cast<Addon*>(handle->data)->Wake();
 }
 
-// The spin phase of a wake-up (see "Spin" at the top): for each clock, the
-// spinning entries whose wake-up time has come name the instant the earliest
-// of them becomes due; busy-wait until then. One target per clock per wake-up:
-// a second spinner due later is served by the next wake-up, which its own
-// (already past) wake-up time makes immediate.
+// The spin phase of a wake-up (see "Spin" at the top): on a clock whose
+// earliest spinning timer wants to wake by now, busy-wait until the earliest
+// spinning timer is due, for at most the waking timer's spin. One target per
+// clock per wake-up: a second spinner due later is served by the next wake-up,
+// which its own (already past) wake-up time makes immediate.
 void Addon::SpinUntilDue() {
   for (int c = 0; c < kNumClocks; c++) {
-    const auto& sp = clocks_[c].spinners;
-    if (sp.empty()) continue;
+    const ClockState& cs = clocks_[c];
+    if (cs.spin_wake == INT64_MIN) continue;
     int64_t now = Now(c);
-    int64_t target = INT64_MAX;
-    int64_t budget = 0;
-    for (auto it = sp.begin(); it != sp.end() && it->first <= now; ++it) {
-      int32_t s = it->second;
-      int base = slots_[s].base;
-      const QueueEntry& e = queues_[base]->Of(s);
-      int64_t due = base >= 4 ? e.hard : e.soft;
-      if (due < target) {
-        target = due;
-        budget = e.spin;
-      }
-    }
-    if (target == INT64_MAX || target <= now) continue;
+    if (cs.spin_wake > now || cs.spin_due <= now) continue;
+    int64_t target = cs.spin_due;
+    int64_t budget = cs.spin_budget;
     int64_t t0 = ReadClock(CLOCK_MONOTONIC);
     int64_t mono = t0;
     while (Now(c) < target && mono - t0 <= budget) {
@@ -411,29 +295,21 @@ void Addon::SpinUntilDue() {
 void Addon::Wake() {
   struct epoll_event evs[kNumClocks];
   int n = epoll_wait(epfd_, evs, kNumClocks, 0);
+  wake_count_++;
   for (int i = 0; i < n; i++) {
     uint32_t c = evs[i].data.u32;
     if (c < kNumClocks) clocks_[c].fired = true;
   }
   SpinUntilDue();
   // Sample every clock once per pass ("now" is fixed for the whole pass, as the
-  // kernel samples the base time once per hrtimer_interrupt).
-  uint32_t due = 0;
-  for (int c = 0; c < kNumClocks; c++) pass_now_[c] = Now(c);
-  // HRTIMER_SOFTIRQ is raised only when a SOFT base's earliest hard expiry has
-  // come (the kernel's softirq_expires_next): soft range timers coalesce with
-  // soft expiries only. Hard bases run at every interrupt.
-  bool softirq = false;
-  for (int b = 4; b < kNumRealBases; b++) {
-    const HrtimerQueue& q = *queues_[b];
-    if (!q.empty() && q.top().hard <= pass_now_[ClockOfBase(b)]) softirq = true;
+  // kernel samples the base time once per hrtimer_interrupt). Which bases are
+  // due (and the softirq rule) JS decides from its queues.
+  uint32_t fired = 0;
+  for (int c = 0; c < kNumClocks; c++) {
+    pass_now_[c] = Now(c);
+    if (clocks_[c].fired) fired |= 1u << c;
   }
-  for (int b = 0; b < kNumRealBases; b++) {
-    if (b >= 4 && !softirq) break;
-    const HrtimerQueue& q = *queues_[b];
-    if (!q.empty() && q.top().soft <= pass_now_[ClockOfBase(b)]) due |= 1u << b;
-  }
-  if (due != 0 && on_wake_ != nullptr) {
+  if (fired != 0 && on_wake_ != nullptr) {
     in_pass_ = true;
     napi_env env = env_;
     napi_handle_scope scope;
@@ -441,7 +317,7 @@ void Addon::Wake() {
     napi_value fn, recv, arg, result;
     napi_get_reference_value(env, on_wake_, &fn);
     napi_get_global(env, &recv);  // make_callback needs an object receiver
-    napi_create_uint32(env, due, &arg);
+    napi_create_uint32(env, fired, &arg);
     napi_status st = napi_make_callback(env, async_ctx_, recv, fn, 1, &arg, &result);
     if (st != napi_ok) {
       // The JS dispatcher catches callback exceptions itself; anything that

@@ -15,47 +15,41 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <set>
-#include <utility>
 #include <vector>
-
-#include "hrtimer_queue.h"
 
 namespace ktimers {
 
 // Clock indices, ordered as the kernel's hrtimer clock bases (MONOTONIC,
 // REALTIME, BOOTTIME, TAI). The kernel's expiry pass walks bases in this order.
 enum ClockIndex : int { kMono = 0, kReal = 1, kBoot = 2, kTai = 3, kNumClocks = 4 };
-// Bases 0..3 are the hard (interrupt) bases, 4..7 their SOFT twins: the same
-// numbering as the kernel's HRTIMER_BASE_* enum. Bases 8..15 mirror them on the
-// virtual timeline of ktimers/testing: same queues, but never programmed into a
-// timerfd and never keeping the loop alive; the virtual clock drives them.
-constexpr int kNumRealBases = 8;
-constexpr int kNumBases = 16;
-inline bool IsVirtualBase(int base) { return base >= kNumRealBases; }
-inline int ClockOfBase(int base) { return base & 3; }
+// The clock bases and their queues live in JS (lib/internal/hrtimer-queue.ts):
+// native code only holds what JS cannot, one timerfd per clock, and is told
+// by JS when a clock's earliest wake-up changes.
 
 // Linux clockid for each ClockIndex.
 clockid_t LinuxClockId(int clock);
 
-// How many expired slots one collect() call hands to JS at most. A larger pass
-// is simply several collect() calls; order is preserved because entries leave
-// the heap in (hard, seq) order. 4096 * 4 bytes keeps the buffer in L1/L2.
-constexpr int kCollectCapacity = 4096;
+// The shared BigInt64Array: [0..3] the pass time per clock, sampled once per
+// wake-up before JS is called; [4..11] spare (JS writes the virtual pass time
+// at [8..11]).
 constexpr int kIoSize = 12;
 // Largest hybrid spin of one timer (ns). A spin is a busy-wait on the JS thread:
-// past a second it is a hang, not a latency optimisation. Fits QueueEntry::spin.
+// past a second it is a hang, not a latency optimisation.
 constexpr int64_t kMaxSpinNs = 1000000000;
 
 struct ClockState {
   int fd = -1;                 // timerfd: one per clock, never per timer
+  int64_t want = INT64_MIN;    // the wake-up JS asked for (clock's own time), INT64_MIN = none
   int64_t programmed = INT64_MIN;  // absolute expiry the timerfd is armed for (clock's own time), INT64_MIN = disarmed
-  bool dirty = false;          // heap top changed during a dispatch pass
+  bool dirty = false;          // JS changed `want` during a dispatch pass
   bool fired = false;          // epoll reported it readable in this wake-up
-  // Spinning entries of the clock's two real bases, ordered by wake-up time
-  // (hard - spin, then slot). Usually empty or one entry; kept apart so timers
-  // without spin pay nothing for the feature.
-  std::set<std::pair<int64_t, int32_t>> spinners;
+  // The spin of the clock's spinning timers (see addon.cc, "Spin"), as JS
+  // computed it: when the earliest spinner wants to wake, the earliest instant
+  // a spinner becomes due, and how long the waking one may busy-wait.
+  // spin_wake == INT64_MIN: no spinning timer on this clock.
+  int64_t spin_wake = INT64_MIN;
+  int64_t spin_due = INT64_MIN;
+  int64_t spin_budget = 0;
 };
 
 class Addon {
@@ -64,32 +58,27 @@ class Addon {
   ~Addon();
 
   // JS-callable operations (validated by the N-API layer in hrtimer_napi.cc).
-  // Arms slot (or a fresh slot when slot < 0); returns the slot, or -1 with errno set.
-  // spin: ns to arm the timerfd early and busy-wait (ignored on virtual bases).
-  int32_t Start(int32_t slot, int base, int64_t soft, int64_t hard, uint64_t seq, bool refd, int32_t spin);
-  void Cancel(int32_t slot);
-  void SetRef(int32_t slot, bool refd);
-  int Collect(int base);  // pops due timers of `base` at the pass time into collect_buf_
-  bool SlotInUse(int64_t slot) const { return slots_.InUse(slot); }
+  // Sets the wake-up of `clock` (INT64_MIN: none) and its spin (spin_wake
+  // INT64_MIN: none), and programs the timerfd unless inside a pass (then at
+  // its end). Returns 0 or errno.
+  int Program(int clock, int64_t want, int64_t spin_wake, int64_t spin_due, int64_t spin_budget);
+  // Whether the environment's loop is kept alive (JS counts its ref'd armed timers).
+  void SetRef(bool refd);
 
   int64_t Now(int clock) const;
-  // Re-programs a clock's timerfd to its earliest hard expiry. Returns 0 or errno.
+  // Re-programs a clock's timerfd to the wake-up JS asked for. Returns 0 or errno.
   int Reprogram(int clock, bool force);
 
   Napi::Env env() const { return env_; }
-  int32_t* collect_buf() { return collect_buf_; }
   int64_t* pass_now() { return pass_now_; }
-  napi_ref collect_ref() const { return collect_ref_; }
   napi_ref now_ref() const { return now_ref_; }
   const ClockState& clock(int c) const { return clocks_[c]; }
-  size_t QueueSize(int base) const { return queues_[base]->size(); }
-  const HrtimerQueue& Queue(int base) const { return *queues_[base]; }
-  size_t SlotsInUse() const { return slots_.in_use(); }
-  int64_t RefCount() const { return refd_count_; }
+  bool Refd() const { return refd_; }
   int epoll_fd() const { return epfd_; }
   // Total CLOCK_MONOTONIC ns spent busy-waiting for spinning timers (the CPU cost of spin).
   int64_t SpinTotalNs() const { return spin_total_ns_; }
-  size_t Spinners() const;
+  // Wake-ups of the timerfds so far (tests: a timer moved later costs one early wake-up, not a stream of them).
+  double WakeCount() const { return static_cast<double>(wake_count_); }
 
   // The loop watch (loop_watch.cc): per-iteration busy time of this
   // environment's libuv loop. threshold_ns < 0 stops it. Returns 0 or a libuv
@@ -107,31 +96,22 @@ class Addon {
   static void OnPrepareClosed(uv_handle_t* handle);
   void ClosedOne();
   void Wake();
-  void Remove(int32_t slot);
-  void UpdateRef(int64_t delta);
-  int64_t EarliestWake(int clock) const;
-  void TouchClock(int clock);
-  void Forget(int base, const QueueEntry& e);
   void SpinUntilDue();
 
   Napi::Env env_;
   int epfd_ = -1;
   std::array<ClockState, kNumClocks> clocks_;
-  SlotTable slots_;
-  std::array<std::unique_ptr<HrtimerQueue>, kNumBases> queues_;
   uv_poll_t* poll_ = nullptr;        // watches epfd_ on the env's own libuv loop
-  int64_t refd_count_ = 0;           // armed timers that keep the loop alive
+  bool refd_ = false;                // the poll handle keeps the loop alive
   int64_t spin_total_ns_ = 0;        // see SpinTotalNs()
+  uint64_t wake_count_ = 0;          // see WakeCount()
   bool in_pass_ = false;             // inside Wake(): defer timerfd re-arms to its end
   napi_ref on_wake_ = nullptr;       // JS dispatcher
   napi_async_context async_ctx_ = nullptr;
   napi_async_cleanup_hook_handle cleanup_ = nullptr;
-  // Shared with JS through ArrayBuffers that V8 owns and we hold strongly (their
-  // backing stores never move), so a pass needs no per-timer N-API traffic.
-  int32_t* collect_buf_ = nullptr;   // kCollectCapacity slots popped by Collect()
-  int64_t* pass_now_ = nullptr;      // [0..3] pass time per clock; [4],[5] soft/hard of the last Start;
-                                     // [8..11] virtual pass time per clock (written by JS)
-  napi_ref collect_ref_ = nullptr;
+  // Shared with JS through an ArrayBuffer that V8 owns and we hold strongly (its
+  // backing store never moves), so a pass needs no per-clock N-API traffic.
+  int64_t* pass_now_ = nullptr;      // [0..3] pass time per clock; [8..11] virtual pass time (written by JS)
   napi_ref now_ref_ = nullptr;
   int closing_ = 0;                  // handles whose uv_close callback is still to come
 

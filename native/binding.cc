@@ -13,11 +13,8 @@ namespace {
 
 Napi::Object RegisterModule(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, ktimers::Init, "init"));
-  exports.Set("start", Napi::Function::New(env, ktimers::Start, "start"));
-  exports.Set("cancel", Napi::Function::New(env, ktimers::Cancel, "cancel"));
+  exports.Set("program", Napi::Function::New(env, ktimers::Program, "program"));
   exports.Set("setRef", Napi::Function::New(env, ktimers::SetRef, "setRef"));
-  exports.Set("collect", Napi::Function::New(env, ktimers::Collect, "collect"));
-  exports.Set("peek", Napi::Function::New(env, ktimers::Peek, "peek"));
   exports.Set("now", Napi::Function::New(env, ktimers::Now, "now"));
   exports.Set("clockRes", Napi::Function::New(env, ktimers::ClockRes, "clockRes"));
   exports.Set("state", Napi::Function::New(env, ktimers::State, "state"));

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { HighResTimer, ms, ns, s, us } from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
-import { native } from '../dist/binding.js';
+import { engineState } from '../dist/internal/engine.js';
 
 let clock: VirtualClock | null = null;
 const made: HighResTimer[] = [];
@@ -188,12 +188,12 @@ describe('HighResTimer (virtual clock)', () => {
 
   it('[Symbol.dispose] cancels: `using` leaves nothing armed', () => {
     clock = installVirtualClock();
-    const before = native.state().slotsInUse!;
+    const before = engineState().slotsInUse!;
     const { t, runs } = recorder();
     t.start(ms(1));
-    expect(native.state().slotsInUse).toBe(before + 1);
+    expect(engineState().slotsInUse).toBe(before + 1);
     t[Symbol.dispose]();
-    expect(native.state().slotsInUse).toBe(before);
+    expect(engineState().slotsInUse).toBe(before);
     clock.advanceNs(ms(2));
     expect(runs).toEqual([]);
   });
@@ -259,7 +259,7 @@ describe('HighResTimer (virtual clock)', () => {
   ];
   for (const [label, f, cls, code] of bad) {
     it(`bad input: ${label} → ${cls.name} ${code}, nothing armed`, () => {
-      const before = native.state().slotsInUse ?? 0;
+      const before = engineState().slotsInUse ?? 0;
       let e: any;
       try {
         f();
@@ -268,7 +268,7 @@ describe('HighResTimer (virtual clock)', () => {
       }
       expect(e).toBeInstanceOf(cls);
       expect(e.code).toBe(code);
-      expect(native.state().slotsInUse ?? 0).toBe(before);
+      expect(engineState().slotsInUse ?? 0).toBe(before);
     });
   }
   it('a rejected start leaves an armed timer as it was', () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { engineState } from '../dist/internal/engine.js';
 import { until } from './helpers.js';
+import { installVirtualClock } from '../dist/testing.js';
 import { trackedHrtimers } from './tracked.js';
 
 const MS = 1_000_000n;
@@ -429,6 +430,37 @@ describe('engine', () => {
     expect(engineState().refCount).toBe(rc0 + 1);
     k.hrtimer_cancel(b);
     expect(engineState().refCount).toBe(rc0);
+  });
+
+  it('a timer moved later costs one early wake-up: that wake-up programs the timerfd for its new expiry', async () => {
+    // arm() only ever moves a timerfd earlier; the wake-up at the old expiry finds nothing due and
+    // must re-program the clock for the real earliest expiry, not re-arm it for the past.
+    const t = timer();
+    k.hrtimer_start(t, 5n * MS, k.HRTIMER_MODE_REL);
+    const w0 = engineState().wakeups!;
+    k.hrtimer_start(t, 60_000n * MS, k.HRTIMER_MODE_REL);
+    expect(engineState().programmed![0]! < k.hrtimer_get_expires(t)).toBe(true); // still the old wake-up
+    await until(() => engineState().wakeups! > w0);
+    await sleep(30);
+    const st = engineState();
+    expect(st.programmed![0]).toBe(k.hrtimer_get_expires(t));
+    // a timerfd re-armed for the past would have woken the loop on every turn meanwhile
+    expect(st.wakeups! - w0).toBeLessThanOrEqual(2);
+    expect(k.hrtimer_is_queued(t)).toBe(true);
+  });
+
+  it('a timer that was its clock\'s earliest, moved onto the virtual timeline, takes its wake-up with it', () => {
+    const t = timer();
+    k.hrtimer_start(t, 50n * MS, k.HRTIMER_MODE_REL);
+    expect(engineState().programmed![0]).toBe(k.hrtimer_get_expires(t));
+    const clock = installVirtualClock();
+    try {
+      k.hrtimer_start(t, 1n * MS, k.HRTIMER_MODE_REL);
+      expect(engineState().queued![8]).toBeGreaterThan(0);
+      expect(engineState().programmed![0]).toBeNull();
+    } finally {
+      clock.uninstall();
+    }
   });
 
   it('a hand-written _slot never reaches another timer\'s native entry', async () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as k from '../dist/index.js';
 import { interval, ms, sleep, sleepUntil, us, AbortError } from '../dist/promises.js';
-import { native } from '../dist/binding.js';
+import { engineState } from '../dist/internal/engine.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
 
 let clock: VirtualClock | null = null;
@@ -34,7 +34,7 @@ function track<T>(p: Promise<T>): Tracked<T> {
 }
 /** Lets every promise job queued so far run (time does not move on the virtual clock). */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-const slots = () => native.state().slotsInUse!;
+const slots = () => engineState().slotsInUse!;
 
 function expectAbort(e: unknown, reason: unknown) {
   expect(e).toBeInstanceOf(AbortError);

@@ -24,7 +24,7 @@ import * as TL from '../dist/timer/driver.js';
 import { installVirtualClock, type VirtualClock, type VirtualClockOptions } from '../dist/testing.js';
 import { virt } from '../dist/internal/virtual.js';
 import { setMonotonicSource } from '../dist/internal/clock.js';
-import { cancelVirtual, timerFields } from '../dist/internal/engine.js';
+import { cancelVirtual, engineState, timerFields } from '../dist/internal/engine.js';
 import { mulberry32 } from './helpers.js';
 import * as SCHED from '../dist/sched.js';
 import * as KTHREAD from '../dist/kthread/index.js';
@@ -809,7 +809,7 @@ describe('timers', () => {
     k.hrtimer_start_range_ns(t, 10n * k.NSEC_PER_SEC, 500n, k.HRTIMER_MODE_REL);
     const soft = k.hrtimer_get_softexpires(t);
     const hard = k.hrtimer_get_expires(t);
-    const state = native.state();
+    const state = engineState();
     expectError(() => k.hrtimer_start(t, 1.5 as unknown as bigint, k.HRTIMER_MODE_ABS), T, ARG, 'start bad tim');
     expectError(() => k.hrtimer_start(t, 1n, 0x0c), R, 'ERR_KTIMERS_INVALID_MODE', 'start bad mode');
     expectError(() => k.hrtimer_start_range_ns(t, 1n, -1, 0), R, OOR, 'range -1');
@@ -818,7 +818,7 @@ describe('timers', () => {
     expectError(() => k.hrtimer_update_function(t, 'x' as never), T, ARG, 'update_function');
     expect([k.hrtimer_get_softexpires(t), k.hrtimer_get_expires(t), k.hrtimer_is_queued(t)]).toEqual([soft, hard, true]);
     expect(t.function).toBe(noop);
-    expect(native.state().slotsInUse).toBe(state.slotsInUse);
+    expect(engineState().slotsInUse).toBe(state.slotsInUse);
     expect(k.hrtimer_cancel(t)).toBe(1);
 
     const idle = new k.hrtimer();
@@ -862,7 +862,7 @@ describe('timers frozen by the user', () => {
       }
       expectError(() => k.hrtimer_setup(h, noop, k.CLOCK_MONOTONIC, 0), T, ARG, `hrtimer_setup(${lock.name})`);
       expect(timerFields.queued(h)).toBe(true); // read directly: the API refuses it
-      expect(native.state().slotsInUse).toBeGreaterThan(0);
+      expect(engineState().slotsInUse).toBeGreaterThan(0);
       // it cannot be cancelled any more: keep it out of afterEach's cleanup
       made.splice(made.indexOf(h), 1);
     }
@@ -1401,8 +1401,8 @@ describe('fuzz: every export with random hostile argument tuples', () => {
     const spy = vi.spyOn(process, 'emitWarning').mockImplementation((...a: unknown[]) => {
       warnings.push(a);
     });
-    const slotsBefore = native.state().slotsInUse;
-    const refBefore = native.state().refCount;
+    const slotsBefore = engineState().slotsInUse;
+    const refBefore = engineState().refCount;
     const wheelBefore = TL.wheelState().slotsInUse;
     const failures: string[] = [];
     const before = coercions;
@@ -1467,8 +1467,8 @@ describe('fuzz: every export with random hostile argument tuples', () => {
     expect(tls.filter((t) => k.timer_pending(t))).toEqual([]);
     expect(TL.wheelState().slotsInUse).toBe(wheelBefore);
     await settleWheelTick();
-    expect(native.state().slotsInUse).toBe(slotsBefore);
-    expect(native.state().refCount).toBe(refBefore);
+    expect(engineState().slotsInUse).toBe(slotsBefore);
+    expect(engineState().refCount).toBe(refBefore);
     expect(callbackRuns).toBe(0);
   });
 });
@@ -1762,13 +1762,7 @@ describe('native binding validates its own arguments', () => {
     if (k.hrtimer_active(armedT)) k.hrtimer_cancel(armedT);
   });
 
-  const BAD_SLOTS: [unknown, typeof TypeError | typeof RangeError, string][] = [
-    [-5, R, OOR], [-1, R, OOR], [2 ** 31, R, OOR], [1.5, R, OOR], [NaN, R, OOR], [Infinity, R, OOR],
-    [1e9, R, 'ERR_KTIMERS_BAD_SLOT'], [12345, R, 'ERR_KTIMERS_BAD_SLOT'],
-    ['0', T, ARG], [0n, T, ARG], [undefined, T, ARG], [null, T, ARG], [{}, T, ARG],
-  ];
-
-  it('the engine is initialised and the armed timer owns a native slot', () => {
+  it('the engine is initialised and the armed timer owns a queue slot', () => {
     expect(native.state().initialized).toBe(true);
     expect(typeof slot).toBe('number');
     expect(slot).toBeGreaterThanOrEqual(0);
@@ -1781,56 +1775,30 @@ describe('native binding validates its own arguments', () => {
     expect(k.hrtimer_is_queued(armedT)).toBe(true);
   });
 
-  it('cancel / setRef: bad and unarmed slots', () => {
+  it('program / setRef: every argument checked, the timerfds and the loop ref untouched on rejection', () => {
     const before = native.state();
-    for (const [s, cls, code] of BAD_SLOTS) {
-      expectError(() => (native.cancel as (x: unknown) => void)(s), cls, code, `cancel(${String(s)})`);
-      expectError(() => (native.setRef as (x: unknown, r: unknown) => void)(s, true), cls, code, `setRef(${String(s)})`);
-    }
-    for (const r of [1, 'true', undefined, null]) {
-      expectError(() => (native.setRef as (x: unknown, r: unknown) => void)(slot, r), T, ARG, `setRef(slot, ${String(r)})`);
-    }
-    const after = native.state();
-    expect([after.slotsInUse, after.refCount]).toEqual([before.slotsInUse, before.refCount]);
-    expect(k.hrtimer_is_queued(armedT)).toBe(true);
-  });
-
-  it('start: every argument checked, nothing armed or disturbed on rejection', () => {
-    const before = native.state();
-    const ok = [-1, 0, 1n, 2n, false, 1, true] as const;
+    const ok = [0, 1n, 2n, 3n, 4] as const;
     const bad: [number, unknown, typeof TypeError | typeof RangeError, string][] = [
-      ...BAD_SLOTS.map(([s, c, code]) => [0, s, c, code] as [number, unknown, typeof TypeError, string]).filter(([, s]) => s !== -1),
-      [1, 16, R, OOR], [1, -1, R, OOR], [1, 1.5, R, OOR], [1, NaN, R, OOR], [1, '0', T, ARG], [1, undefined, T, ARG],
-      [2, 1, T, ARG], [2, '1', T, ARG], [2, undefined, T, ARG], [2, 1n << 63n, R, OOR], [2, MIN - 1n, R, OOR],
-      [3, 2, T, ARG], [3, null, T, ARG], [3, 1n << 64n, R, OOR],
-      [4, 1, T, ARG], [4, 'true', T, ARG], [4, undefined, T, ARG],
-      [5, -1, R, OOR], [5, 2 ** 53 + 2, R, OOR], [5, 1.5, R, OOR], [5, '1', T, ARG], [5, 1n, T, ARG],
-      [6, 1, T, ARG], [6, undefined, T, ARG],
-      // spin (optional: undefined = 0): ns in [0, 1e9]
-      [7, -1, R, OOR], [7, 1e9 + 1, R, OOR], [7, 1.5, R, OOR], [7, NaN, R, OOR], [7, '1', T, ARG], [7, 1n, T, ARG], [7, null, T, ARG],
+      [0, -1, R, OOR], [0, 4, R, OOR], [0, 1.5, R, OOR], [0, NaN, R, OOR], [0, '0', T, ARG], [0, 0n, T, ARG], [0, undefined, T, ARG], [0, null, T, ARG],
+      // the wake-up: a ktime_t, or null for none (INT64_MIN is the "none" mark, refused as a time)
+      [1, 1, T, ARG], [1, '1', T, ARG], [1, undefined, T, ARG], [1, 1n << 63n, R, OOR], [1, MIN - 1n, R, OOR], [1, MIN, R, OOR],
+      [2, 1, T, ARG], [2, '1', T, ARG], [2, 1n << 63n, R, OOR], [2, MIN, R, OOR],
+      [3, 1, T, ARG], [3, undefined, T, ARG], [3, null, T, ARG], [3, 1n << 64n, R, OOR],
+      // spin budget: ns in [0, 1e9]
+      [4, -1, R, OOR], [4, 1e9 + 1, R, OOR], [4, 1.5, R, OOR], [4, NaN, R, OOR], [4, '1', T, ARG], [4, 1n, T, ARG], [4, undefined, T, ARG],
     ];
     for (const [i, v, cls, code] of bad) {
       const args: unknown[] = [...ok];
       args[i] = v;
-      expectError(() => (native.start as (...a: unknown[]) => unknown)(...args), cls, code, `start arg ${i} = ${String(v)}`);
+      expectError(() => (native.program as (...a: unknown[]) => unknown)(...args), cls, code, `program arg ${i} = ${String(v)}`);
     }
-    // Re-arming the public timer's slot with a bad later argument must not remove it.
-    expectError(() => (native.start as (...a: unknown[]) => unknown)(slot, 0, 'x', 1n, false, 1, true), T, ARG, 'start(slot, bad)');
+    for (const r of [1, 'true', undefined, null, 0]) {
+      expectError(() => (native.setRef as (r: unknown) => void)(r), T, ARG, `setRef(${String(r)})`);
+    }
     const after = native.state();
-    expect([after.slotsInUse, after.refCount, after.queued]).toEqual([before.slotsInUse, before.refCount, before.queued]);
-    expect(k.hrtimer_cancel(armedT)).toBe(1); // its native slot was still there to cancel
-    expect(native.state().slotsInUse).toBe(before.slotsInUse! - 1);
-    k.hrtimer_start(armedT, 60n * k.NSEC_PER_SEC, k.HRTIMER_MODE_REL);
-    slot = timerFields.slot(armedT);
-  });
-
-  it('collect: bases 0..15 only (8..15: the virtual timeline)', () => {
-    for (const [b, cls, code] of [
-      [16, R, OOR], [-1, R, OOR], [1.5, R, OOR], [NaN, R, OOR], [2 ** 31, R, OOR], ['0', T, ARG], [0n, T, ARG], [undefined, T, ARG],
-    ] as const) {
-      expectError(() => (native.collect as (x: unknown) => number)(b), cls, code, `collect(${String(b)})`);
-    }
+    expect([after.programmed, after.refd]).toEqual([before.programmed, before.refd]);
     expect(k.hrtimer_is_queued(armedT)).toBe(true);
+    expect(timerFields.slot(armedT)).toBe(slot);
   });
 
   it('now / clockRes: clock indices only', () => {
@@ -1851,10 +1819,8 @@ describe('native binding validates its own arguments', () => {
       import(${JSON.stringify(url)}).then(({ native }) => {
         const codes = [];
         const tryit = (f) => { try { f(); codes.push('no throw'); } catch (e) { codes.push(e.constructor.name + ' ' + e.code); } };
-        tryit(() => native.cancel(0));
-        tryit(() => native.setRef(0, true));
-        tryit(() => native.collect(0));
-        tryit(() => native.start(-1, 0, 1n, 1n, false, 1, true));
+        tryit(() => native.program(0, null));
+        tryit(() => native.setRef(true));
         parentPort.postMessage({ codes, initialized: native.state().initialized, now: typeof native.now(0) });
       });`;
     const w = new Worker(src, { eval: true });
@@ -1864,7 +1830,7 @@ describe('native binding validates its own arguments', () => {
     });
     await w.terminate();
     expect(msg).toEqual({
-      codes: Array(4).fill('TypeError ERR_KTIMERS_NOT_INITIALIZED'),
+      codes: Array(2).fill('TypeError ERR_KTIMERS_NOT_INITIALIZED'),
       initialized: false,
       now: 'bigint',
     });

@@ -2,7 +2,7 @@
  * `struct hrtimer`, and the readers of the arguments every hrtimer call shares.
  *
  * The kernel's fields of `struct hrtimer` (expiries, base, state bits) and
- * ktimers' own (the native slot, the spin) are private fields of TimerCore
+ * ktimers' own (the queue slot) are private fields of TimerCore
  * (lib/internal/engine.ts), which `hrtimer` extends: the engine's code that
  * works on them is written inside that class, and the hrtimer API reaches them
  * through `timerFields`. User code cannot read or forge them (a property named
@@ -78,20 +78,16 @@ export function modeArg(mode: unknown): number {
   return mode;
 }
 
-const CLOCK_INDEX = new Map<number, number>([
-  [CLOCK_MONOTONIC, 0],
-  [CLOCK_REALTIME, 1],
-  [CLOCK_BOOTTIME, 2],
-  [CLOCK_TAI, 3],
-]);
 /** The CLOCK_* id of each clock index (the kernel's order of hrtimer clock bases). */
 export const CLOCK_OF_INDEX = [CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME, CLOCK_TAI];
 
 /** A clock id argument, as its clock index 0..3. */
 export function clockArg(clockid: unknown): number {
   if (typeof clockid !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `clock_id must be a CLOCK_* number, got ${describe(clockid)}`);
-  const idx = CLOCK_INDEX.get(clockid);
-  if (idx === undefined) {
+  // (Comparisons, not a Map: hrtimer_setup is on the path of every one-shot timer.)
+  const idx =
+    clockid === CLOCK_MONOTONIC ? 0 : clockid === CLOCK_REALTIME ? 1 : clockid === CLOCK_BOOTTIME ? 2 : clockid === CLOCK_TAI ? 3 : -1;
+  if (idx < 0) {
     throw rangeError(
       'ERR_KTIMERS_INVALID_CLOCK',
       `invalid clock id ${describe(clockid)}: hrtimers run on CLOCK_MONOTONIC (1), CLOCK_REALTIME (0), CLOCK_BOOTTIME (7) or CLOCK_TAI (11)`,

@@ -34,7 +34,7 @@ import { armAbs, armRel, clockNow, disarm, timerFields as F } from '../internal/
 import { functionArg, ktimeArg, u64Arg } from '../internal/validate.js';
 import { addSafe } from '../internal/arith.js';
 import type { ktime_t } from '../ktime.js';
-import { CLOCK_OF_INDEX, clockArg, hrtimer, modeArg, setupTimerArg, timerArg } from './hrtimer.js';
+import { clockArg, hrtimer, modeArg, setupTimerArg, timerArg } from './hrtimer.js';
 
 export { hrtimer };
 export { RESTART_LOOP_LIMIT } from '../internal/engine.js';
@@ -99,7 +99,7 @@ function init(t: hrtimer, fn: HrtimerCallback<any> | null, clock_id: unknown, mo
   // POSIX: relative CLOCK_REALTIME timers are not affected by clock changes.
   if (idx === 1 && m & HRTIMER_MODE_REL) idx = 0;
   t.function = fn;
-  F.setup(t, idx + (m & HRTIMER_MODE_SOFT ? 4 : 0), CLOCK_OF_INDEX[idx]!);
+  F.setup(t, idx + (m & HRTIMER_MODE_SOFT ? 4 : 0));
 }
 
 /**

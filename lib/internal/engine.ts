@@ -1,43 +1,44 @@
 /**
- * The hrtimer engine: how a JS timer maps to the native queues, and the expiry pass.
+ * The hrtimer engine: how a JS timer maps to the queues, the clocks' wake-ups,
+ * and the expiry pass.
  *
  * HOW and WHY
  * -----------
- * Native side (native/addon.cc, native/hrtimer_queue.h): per environment, 16 clock
- * bases: the kernel's 8 (MONOTONIC, REALTIME, BOOTTIME, TAI; then their SOFT
- * twins) and the same 8 again for the virtual timeline of ktimers/testing (8..15),
- * each an indexed min-heap keyed (hard expiry, seq). One timerfd per clock
- * is programmed to the clock's earliest real hard expiry. An armed timer is a
- * heap entry named by a *slot* number; JS keeps `armed[slot] = timer`, which is
- * also the strong reference that keeps an armed timer alive. A disarmed timer
- * has no native state at all, so a dropped one is ordinary garbage. A timer's
- * fields are private to TimerCore (below), the base class of `hrtimer`.
+ * Per environment (the main thread, each worker: module state is per isolate),
+ * 16 clock bases: the kernel's 8 (MONOTONIC, REALTIME, BOOTTIME, TAI; then their
+ * SOFT twins) and the same 8 again for the virtual timeline of ktimers/testing
+ * (8..15), each an indexed min-heap keyed (hard expiry, seq) in JS
+ * (lib/internal/hrtimer-queue.ts, with its design). An armed timer is a heap
+ * entry named by a *slot* number; `timers[slot]` is the strong reference that
+ * keeps it alive. A disarmed timer holds no slot, so a dropped one is ordinary
+ * garbage. A timer's own state is two private fields of TimerCore (below), the
+ * base class of `hrtimer`: `#st`, one small integer (base, flags, slot), and
+ * `#exp`, its expiries while it is not armed (while armed they live in the
+ * slot arrays only).
  *
- * Costs: start / restart / cancel are one N-API call and an O(log n) sift; the
- * timerfd is re-armed only when the clock's earliest expiry changes. A timer's
- * spin (hrtimer_set_spin_ns) travels with each arm; native code wakes that much
- * early and busy-waits to the expiry (native/addon.cc, "Spin"). The pass below
- * is the same with or without it. Reading a
- * timer's expiry, forward, and the state queries are pure JS.
+ * Native side (native/addon.cc): one timerfd per real clock, programmed to the
+ * clock's earliest hard expiry. The engine tells it, through program(), only
+ * when that changes: an arm that becomes its clock's earliest wake-up, a cancel
+ * that changes it, the end of a pass. Everything else — start, restart, cancel,
+ * the state queries — is JS and crosses into native code not at all. The engine
+ * counts the ref'd armed timers and calls setRef() when the count crosses zero,
+ * so the loop is kept alive as by Node's timers. The virtual bases have no
+ * native state. A timer's spin (hrtimer_set_spin_ns) is taken at each arm;
+ * the clock's wake-up comes that much early and native code busy-waits to the
+ * expiry (native/addon.cc, "Spin"). The pass below is the same with or without it.
  *
  * The expiry pass: when a timerfd fires, native code samples each clock once and
- * calls `onWake(dueMask)` once (one crossing for the whole wake-up). Soft bases are
- * due only once a soft base's earliest hard expiry has come (the kernel raises
- * HRTIMER_SOFTIRQ then, not at every interrupt). For each due
- * base, in the kernel's order (hard bases 0..3, then soft bases 4..7), JS calls
- * `collect(base)`, which pops every timer whose soft expiry has passed, in
- * (hard, seq) order, stopping at the first that is not due, into a shared
- * Int32Array. Those timers form the *batch*. They are still "queued" in the
- * kernel's sense until their callback starts: a callback may cancel (→1, and it
- * will not run) or restart a later batch member, exactly as in the kernel where
- * they would still sit in the rb-tree.
- *
- * A timer armed during the pass on the pass's own base (RESTART, or
- * hrtimer_start from a callback) whose soft expiry is already due and whose key
- * sorts before the batch's last pending entry is inserted into the batch in key
- * order; anything else goes to the native heap and is picked up by the next
- * collect() of this pass, or the next wake-up. The result is the kernel's order:
- * always the leftmost due timer next.
+ * calls `onWake()` once (one crossing for the whole wake-up). Soft bases are due
+ * only once a soft base's earliest hard expiry has come (the kernel raises
+ * HRTIMER_SOFTIRQ then, not at every interrupt). For each base due when the pass
+ * starts, in the kernel's order (hard bases 0..3, then soft bases 4..7), the
+ * pass does what __hrtimer_run_queues does: take the base's leftmost timer while
+ * its soft expiry has passed, remove it from the queue, run its callback. A
+ * timer stays queued until its own turn, so a callback may cancel (→1, and it
+ * will not run) or restart a later timer of the same pass, exactly as in the
+ * kernel; a timer armed during the pass (RESTART, or hrtimer_start from a
+ * callback) whose soft expiry is due runs in this pass when it becomes the
+ * leftmost: always the leftmost due timer next.
  *
  * The pass is one JS call inside MakeCallback, so microtasks and nextTicks run
  * after the whole pass (task context runs after the interrupt returns). An
@@ -46,21 +47,16 @@
  * where it reaches 'uncaughtException' as an error in a Node timer would.
  */
 import { native } from '../binding.js';
-import { addSafe } from './arith.js';
 import { enterIrq, exitIrq } from './irq.js';
 import { clockNs, reportError, virt } from './virtual.js';
 import { refreshJiffies } from './jiffies-clock.js';
-import { KtimersError, typeError, unwritable } from '../errors.js';
+import { KtimersError, rangeError, typeError, unwritable } from '../errors.js';
+import * as Q from './hrtimer-queue.js';
+import { deferRefs, earlier, markDirty, markDirtyMask, refCountNow, refDec, refInc, spinners, syncClock, syncDirty, takeDirty } from './hrtimer-wake.js';
 
 /** What the engine calls on a timer: `hrtimer`'s public callback, with the timer. */
 interface Callable {
   function: ((timer: any) => unknown) | null;
-}
-
-interface BatchEntry {
-  t: TimerCore;
-  hard: bigint;
-  seq: number;
 }
 
 const HRTIMER_RESTART = 1;
@@ -72,25 +68,51 @@ const HRTIMER_RESTART = 1;
  */
 export const RESTART_LOOP_LIMIT = 1000;
 
-let shared: { collect: Int32Array; io: BigInt64Array } | null = null;
-const armed: (TimerCore | undefined)[] = [];
-let seqCounter = 0;
+// A timer's state word `#st`: (slot + 1) << ST_SHIFT | bits; the low three bits
+// are its base (0..7, the clock index + 4 for SOFT). One Smi instead of a field
+// per item keeps a timer small (memory per armed timer is a target of the engine).
+const ST_BASE = 7;
+const ST_SETUP = 8; // hrtimer_setup() / hrtimer_init() was called
+const ST_RUNNING = 16; // its callback is executing
+const ST_UNREF = 32; // unref()'d: does not keep the process alive
+const ST_SPIN = 64; // has a spin (its value: `spins`)
+const ST_EXPSET = 128; // armed, and its expiries set since (hrtimer_set_expires*): `#exp` holds them
+const ST_SHIFT = 8;
+const ST_BITS = (1 << ST_SHIFT) - 1;
+/** Slots a state word can name: (slot + 1) << ST_SHIFT stays a positive Smi. */
+const MAX_SLOTS = (1 << (31 - ST_SHIFT)) - 1;
 
+/** Soft and hard expiry of a timer that is not armed, when they differ (else `#exp` is the bigint). */
+class Expires {
+  constructor(
+    readonly soft: bigint,
+    readonly hard: bigint,
+  ) {}
+}
+const expOf = (soft: bigint, hard: bigint): bigint | Expires => (soft === hard ? soft : new Expires(soft, hard));
+
+/** The spin of timers that have one: rare, so not a field of every timer. */
+const spins = new WeakMap<TimerCore, number>();
+/** ktimers' own real-time infrastructure (the wheel's tick): never on the virtual timeline. */
+const realOnly = new WeakSet<TimerCore>();
+const hrtimeBigint = process.hrtime.bigint;
+
+let io: BigInt64Array | null = null;
+let seqCounter = 0;
 // Pass state (valid while dispatching).
 let dispatching = false;
-let passBase = -1;
 let passNow = 0n;
-let passId = 0;
-let batch: BatchEntry[] = [];
-let batchPos = 0;
+/** re-runs of a timer in the current pass (RESTART-loop detection), only for those re-armed at or before now */
+const passRuns = new Map<TimerCore, number>();
 
-function engine(): { collect: Int32Array; io: BigInt64Array } {
-  if (shared === null) shared = native.init(onWake);
-  return shared;
-}
-
-function keyLess(hA: bigint, sA: number, hB: bigint, sB: number): boolean {
-  return hA < hB || (hA === hB && sA < sB);
+/** io's 32-bit words, for comparisons that allocate nothing */
+let ioWords: Int32Array | null = null;
+function engine(): BigInt64Array {
+  if (io === null) {
+    io = native.init(onWake).io;
+    ioWords = new Int32Array(io.buffer, io.byteOffset, io.length * 2);
+  }
+  return io;
 }
 
 /**
@@ -117,10 +139,11 @@ export let isTimerCore: (o: unknown) => o is TimerCore;
 
 /** Reads and writes of a timer's fields for the hrtimer API (lib/hrtimer/); set by TimerCore's static block. */
 export let timerFields: {
+  /** 0..7, or -1 before setup */
   base(t: TimerCore): number;
   clockid(t: TimerCore): number;
-  /** hrtimer_setup(): the clock base, its CLOCK_* id, and both expiries cleared */
-  setup(t: TimerCore, base: number, clockid: number): void;
+  /** hrtimer_setup(): the clock base and both expiries cleared */
+  setup(t: TimerCore, base: number): void;
   soft(t: TimerCore): bigint;
   hard(t: TimerCore): bigint;
   setExpires(t: TimerCore, soft: bigint, hard: bigint): void;
@@ -129,7 +152,7 @@ export let timerFields: {
   spin(t: TimerCore): number;
   setSpin(t: TimerCore, spin: number): void;
   refd(t: TimerCore): boolean;
-  /** the native slot while in the native heap, else -1 (for tests of the binding) */
+  /** the queue slot while armed, else -1 (for tests) */
   slot(t: TimerCore): number;
   /** ktimers' own real-time infrastructure (the NO_HZ tick of lib/timer/driver.ts): never on the virtual timeline */
   markRealOnly(t: TimerCore): void;
@@ -140,151 +163,141 @@ let engineOps: {
   armRel(t: TimerCore, tim: bigint, range: bigint): void;
   disarm(t: TimerCore): boolean;
   setRef(t: TimerCore, refd: boolean): void;
-  runBase(base: number, buf: Int32Array, io: BigInt64Array): void;
-  cancelVirtual(): number;
+  runBase(base: number, now: bigint): void;
 };
 
+const CLOCK_IDS = [1, 0, 7, 11]; // CLOCK_MONOTONIC, _REALTIME, _BOOTTIME, _TAI by clock index
+
 /**
- * The kernel's fields of `struct hrtimer`, and ktimers' own (the native slot,
- * the spin), as private fields of every timer: `hrtimer` (lib/hrtimer/hrtimer.ts)
- * extends this class. As timer_list does (lib/timer/timer-list.ts), only code inside the
- * class body can reach them: the functions of the engine that work on a timer's
- * fields are defined in its static block and handed out through the `let`s
- * above, so no user code can read or forge a field, and every slot the engine
- * is given is the timer's own.
+ * The kernel's fields of `struct hrtimer`, and ktimers' own, as private fields
+ * of every timer: `hrtimer` (lib/hrtimer/hrtimer.ts) extends this class. As
+ * timer_list does (lib/timer/timer-list.ts), only code inside the class body can
+ * reach them: the functions of the engine that work on a timer's fields are
+ * defined in its static block and handed out through the `let`s above, so no
+ * user code can read or forge a field, and every slot the engine is given is
+ * the timer's own.
  */
 export class TimerCore {
-  /** 0..7: clock base index (clock + 4 for SOFT). -1 before setup. */
-  #base = -1;
-  /** native base of the queued instance: base, or base + 8 on the virtual timeline */
-  #nbase = -1;
-  /** ktimers' own real-time infrastructure (the wheel's tick): never virtual */
-  #realOnly = false;
-  #soft = 0n;
-  #hard = 0n;
-  /** native slot while in the native heap, else -1 */
-  #slot = -1;
-  /** in the native heap or in the current batch, waiting to run */
-  #queued = false;
-  /** callback executing */
-  #running = false;
-  #seq = 0;
-  #refd = true;
-  /** hybrid wake-up: ns to wake early and busy-wait (0: none); real clocks only */
-  #spin = 0;
-  /** bookkeeping for RESTART-loop detection */
-  #passId = 0;
-  #passRuns = 0;
-  /** the CLOCK_* id of the timer's clock, -1 before setup */
-  #clockid = -1;
+  /** (slot + 1) << ST_SHIFT | ST_* bits | base */
+  #st = 0;
+  /** the expiries while not armed: the bigint when soft === hard, else an Expires */
+  #exp: bigint | Expires = 0n;
 
   static {
-    function setSlot(t: TimerCore, slot: number): void {
-      t.#slot = slot;
-      armed[slot] = t;
-    }
-
-    function dropFromNative(t: TimerCore): void {
-      const slot = t.#slot;
-      if (slot >= 0) {
-        native.cancel(slot);
-        armed[slot] = undefined;
-        t.#slot = -1;
+    /** Releases t's slot (t in no heap any more): its expiries go back to the object. */
+    function release(t: TimerCore, s: number): void {
+      if (!(t.#st & ST_EXPSET)) t.#exp = Q.softIsHard(s) ? Q.hardOf(s) : new Expires(Q.softOf(s), Q.hardOf(s));
+      const real = Q.baseA[s]! < 8;
+      Q.freeSlot(s);
+      t.#st &= ST_BITS & ~ST_EXPSET;
+      if (real) {
+        if (!(t.#st & ST_UNREF)) refDec();
+        const sp = spinners[t.#st & 3]!;
+        if (sp.size !== 0 && sp.delete(s)) markDirty(t.#st & 3);
       }
     }
 
     /** Arms `t` at absolute (soft, hard) expiries (restart semantics). */
     function armAbs(t: TimerCore, soft: bigint, hard: bigint): void {
+      arm(t, soft, hard, false, 0n);
+    }
+
+    /** Arms `t` at (a, b): soft, hard expiries; or with `rel`, tim, range from `now`. */
+    function arm(t: TimerCore, a: bigint, b: bigint, rel: boolean, now: bigint): void {
+      const st = t.#st;
+      const base = st & ST_BASE;
+      const nbase = virt.active && !realOnly.has(t) ? base + 8 : base;
       const seq = ++seqCounter;
-      const nbase = virt.active && !t.#realOnly ? t.#base + 8 : t.#base;
-      if (dispatching && nbase === passBase && batchPos < batch.length) {
-        const last = batch[batch.length - 1]!;
-        if (keyLess(hard, seq, last.hard, last.seq)) {
-          // It sorts before pending entries of this pass: find its place.
-          let lo = batchPos;
-          let hi = batch.length;
-          while (lo < hi) {
-            const mid = (lo + hi) >>> 1;
-            const e = batch[mid]!;
-            if (keyLess(e.hard, e.seq, hard, seq)) lo = mid + 1;
-            else hi = mid;
-          }
-          if (soft <= passNow) {
-            dropFromNative(t);
-            markQueued(t, nbase, soft, hard, seq);
-            batch.splice(lo, 0, { t, hard, seq });
-            return;
-          }
-          // Not due yet: in the kernel it becomes the leftmost timer once the
-          // entries before it have run, and the pass stops there. The entries
-          // after it go back to the queue (with their own arming order) and wait
-          // for the next pass.
-          for (let i = lo; i < batch.length; i++) {
-            const e = batch[i]!;
-            if (e.t.#queued && e.t.#slot === -1 && e.t.#seq === e.seq) requeue(e.t, e.seq);
-          }
-          batch.length = lo;
+      let s = (st >> ST_SHIFT) - 1;
+      const c = base & 3;
+      if (s >= 0 && Q.baseA[s] !== nbase) {
+        // Moving between the real and the virtual timeline: out of the old heap first.
+        const wasTop = Q.remove(s);
+        release(t, s);
+        if (wasTop && nbase >= 8) markDirty(c);
+        s = -1;
+      }
+      if (s < 0) {
+        if (nbase < 8) engine();
+        s = Q.allocSlot(nbase);
+        if (s >= MAX_SLOTS) {
+          Q.freeSlot(s);
+          throw rangeError('ERR_KTIMERS_TOO_MANY_TIMERS', `more than ${MAX_SLOTS} hrtimers armed at once in this thread`);
+        }
+        Q.timers[s] = t;
+        t.#st = ((s + 1) << ST_SHIFT) | (st & ST_BITS & ~ST_EXPSET);
+        t.#exp = 0n; // while armed, the expiries live in the slot arrays
+        if (nbase < 8 && !(st & ST_UNREF)) refInc();
+      } else {
+        if (st & ST_EXPSET) {
+          t.#st = st & ~ST_EXPSET;
+          t.#exp = 0n;
+        }
+        if (nbase < 8 && spinners[c]!.size !== 0 && spinners[c]!.delete(s)) {
+          markDirty(c); // its old spin no longer applies; the timerfd only moves earlier below
         }
       }
-      engine();
-      armNative(t, nbase, soft, hard, false, seq);
-      markQueued(t, nbase, soft, hard, seq);
-    }
-
-    /**
-     * (Re)arms `t` in native base `nbase` (native.start's a/b/rel arguments),
-     * releasing its old slot, if any, and recording the new one.
-     */
-    function armNative(t: TimerCore, nbase: number, a: bigint, b: bigint, rel: boolean, seq: number): void {
-      const old = t.#slot;
+      if (rel) Q.placeRel(s, a, now, b, seq);
+      else Q.place(s, a, b, seq);
+      if (nbase >= 8) {
+        // It left the real clock's queue (above): that clock's wake-up may be later now, or none.
+        if (!dispatching && takeDirty(c)) syncClock(c, false);
+        return;
+      }
       // Virtual timers never keep the process alive (the test drives them) and
       // never spin (virtual time does not move while a thread busy-waits).
-      const real = nbase < 8;
-      const slot = native.start(old, nbase, a, b, rel, seq, t.#refd && real, real ? t.#spin : 0);
-      if (old >= 0) armed[old] = undefined;
-      setSlot(t, slot);
-    }
-
-    function markQueued(t: TimerCore, nbase: number, soft: bigint, hard: bigint, seq: number): void {
-      t.#nbase = nbase;
-      t.#soft = soft;
-      t.#hard = hard;
-      t.#seq = seq;
-      t.#queued = true;
-    }
-
-    /** Puts a collected, not yet run timer back in its native queue, keeping its arming order. */
-    function requeue(t: TimerCore, seq: number): void {
-      armNative(t, t.#nbase, t.#soft, t.#hard, false, seq);
+      if (st & ST_SPIN) {
+        const spin = spins.get(t) ?? 0;
+        if (spin > 0) {
+          spinners[c]!.set(s, spin);
+          markDirty(c);
+        }
+      }
+      if (dispatching) {
+        markDirty(c);
+        return;
+      }
+      // A spinner came or went (the spin changes), or the wake-up moves earlier.
+      if (takeDirty(c) || earlier(c, s)) syncClock(c, true);
     }
 
     /** Arms `t` relative to its clock's current time: soft = tim + now, hard = soft + range (both ktime_add_safe). */
     function armRel(t: TimerCore, tim: bigint, range: bigint): void {
-      if ((virt.active && !t.#realOnly) || (dispatching && t.#base === passBase)) {
-        // Virtual time, or the JS-side batch decision: compute absolute times here.
-        const now = clockNs(t.#base & 3);
-        const soft = addSafe(tim, now);
-        armAbs(t, soft, addSafe(soft, range));
-        return;
-      }
-      const io = engine().io;
-      const seq = ++seqCounter;
-      armNative(t, t.#base, tim, range, true, seq); // native adds now; soft, hard come back in io[4], io[5]
-      markQueued(t, t.#base, io[4]!, io[5]!, seq);
+      const c = t.#st & 3;
+      // Never behind the true clock (ktimers is never early): a fresh read, not the loop's cached time.
+      let now: bigint;
+      if (virt.active && !realOnly.has(t)) now = clockNs(c);
+      else now = c === 0 ? hrtimeBigint() : native.now(c);
+      arm(t, tim, range, true, now);
     }
 
-    /** Removes a queued timer (native heap or batch). Returns whether it was queued. */
+    /** Removes a queued timer. Returns whether it was queued. */
     function disarm(t: TimerCore): boolean {
-      if (!t.#queued) return false;
-      dropFromNative(t);
-      t.#queued = false; // a batch entry of it is now stale and will be skipped
+      const s = (t.#st >> ST_SHIFT) - 1;
+      if (s < 0) return false;
+      const real = Q.baseA[s]! < 8;
+      const wasTop = Q.remove(s);
+      release(t, s);
+      if (real) {
+        const c = t.#st & 3;
+        if (dispatching) markDirty(c);
+        // The clock's earliest wake-up changes only with its top (or a spinner,
+        // which release() marks); a timerfd left early by a timer that moved
+        // later is corrected by the wake-up it causes.
+        else if (takeDirty(c) || wasTop) syncClock(c, false);
+      }
       return true;
     }
 
     function setRef(t: TimerCore, refd: boolean): void {
-      if (t.#refd === refd) return;
-      t.#refd = refd;
-      if (t.#slot >= 0 && t.#nbase < 8) native.setRef(t.#slot, refd);
+      const st = t.#st;
+      if (!(st & ST_UNREF) === refd) return;
+      t.#st = refd ? st & ~ST_UNREF : st | ST_UNREF;
+      const s = (st >> ST_SHIFT) - 1;
+      if (s >= 0 && Q.baseA[s]! < 8) {
+        if (refd) refInc();
+        else refDec();
+      }
     }
 
     /**
@@ -292,11 +305,9 @@ export class TimerCore {
      * the error reported) once it reaches RESTART_LOOP_LIMIT. @param how - what re-armed it
      */
     function passLivelock(t: TimerCore, how: string): boolean {
-      if (t.#passId !== passId) {
-        t.#passId = passId;
-        t.#passRuns = 0;
-      }
-      if (++t.#passRuns < RESTART_LOOP_LIMIT) return false;
+      const n = (passRuns.get(t) ?? 0) + 1;
+      passRuns.set(t, n);
+      if (n < RESTART_LOOP_LIMIT) return false;
       reportError(
         new KtimersError(
           'ERR_KTIMERS_RESTART_LOOP',
@@ -308,15 +319,9 @@ export class TimerCore {
       return true;
     }
 
-    function runOne(t: TimerCore): void {
-      t.#queued = false;
+    function runOne(t: TimerCore, now: bigint): void {
       const timer = t as unknown as Callable;
-      if (frozen(timer)) {
-        // Frozen by an earlier callback of this batch: it cannot run, the rest must.
-        reportError(frozenError());
-        return;
-      }
-      t.#running = true;
+      t.#st |= ST_RUNNING;
       let ret: unknown;
       try {
         ret = timer.function!(timer);
@@ -324,22 +329,26 @@ export class TimerCore {
         ret = 0;
         reportError(err);
       } finally {
-        t.#running = false;
+        t.#st &= ~ST_RUNNING;
       }
+      passNow = now; // the callback's own nested pass (of the other timeline) moved it
       if (frozen(timer)) {
         // Frozen by its own callback: treated as NORESTART, whatever it returned or armed.
         disarm(t);
         reportError(frozenError());
         return;
       }
-      if (t.#queued) {
+      const s = (t.#st >> ST_SHIFT) - 1;
+      if (s >= 0) {
         // Restarted from inside its callback (hrtimer_start on itself): at or
-        // before now, it is collected again in this pass — the same livelock as
+        // before now, it runs again in this pass — the same livelock as
         // RESTART without hrtimer_forward, stopped the same way.
-        if (t.#soft <= passNow && passLivelock(t, 're-armed itself (hrtimer_start) at or before now')) disarm(t);
+        if (Q.softOf(s) <= passNow && passLivelock(t, 're-armed itself (hrtimer_start) at or before now')) disarm(t);
       } else if (ret === HRTIMER_RESTART) {
-        if (t.#soft <= passNow && passLivelock(t, 'returned HRTIMER_RESTART')) return;
-        armAbs(t, t.#soft, t.#hard);
+        const e = t.#exp;
+        const soft = typeof e === 'bigint' ? e : e.soft;
+        if (soft <= passNow && passLivelock(t, 'returned HRTIMER_RESTART')) return;
+        armAbs(t, soft, typeof e === 'bigint' ? e : e.hard);
       }
       if (ret !== 0 && ret !== HRTIMER_RESTART && ret !== undefined) {
         reportError(
@@ -353,98 +362,90 @@ export class TimerCore {
       }
     }
 
-    function runBase(base: number, buf: Int32Array, io: BigInt64Array): void {
-      passBase = base;
-      passNow = io[(base & 3) + (base >= 8 ? 8 : 0)]!;
+    /** __hrtimer_run_queues for one base: the leftmost timer while its soft expiry has passed. */
+    function runBase(base: number, now: bigint): void {
       const soft = (base & 4) !== 0;
       enterIrq(soft);
       try {
+        Q.setNow(now);
+        let stamp = Q.nowStamp();
         for (;;) {
-          const n = native.collect(base);
-          if (n === 0) break;
-          // Resolve every slot before any callback runs: collect() freed them and a
-          // callback's start() may reuse one.
-          const b: BatchEntry[] = new Array(n);
-          let m = 0;
-          for (let i = 0; i < n; i++) {
-            const slot = buf[i]!;
-            const t = armed[slot]!;
-            armed[slot] = undefined;
-            t.#slot = -1;
-            if (frozen(t)) {
-              // Frozen while armed: it cannot run, but the rest of the batch must.
-              t.#queued = false;
-              reportError(frozenError());
-              continue;
-            }
-            b[m++] = { t, hard: t.#hard, seq: t.#seq };
+          if (Q.nowStamp() !== stamp) {
+            // A callback's nested pass (of the other timeline) compared against its own time.
+            Q.setNow(now);
+            stamp = Q.nowStamp();
           }
-          b.length = m;
-          batch = b;
-          batchPos = 0;
-          while (batchPos < batch.length) {
-            const e = batch[batchPos++]!;
-            const t = e.t;
-            if (!t.#queued || t.#slot !== -1 || t.#seq !== e.seq) continue; // cancelled or re-armed
-            try {
-              runOne(t);
-            } catch (err) {
-              // runOne catches the callback's own errors; whatever else fails around
-              // it (a re-arm) must not unwind the pass either.
-              reportError(err);
-            }
+          const s = Q.top(base);
+          if (s < 0 || !Q.softDue(s)) break;
+          const t = Q.timers[s] as TimerCore;
+          Q.remove(s);
+          release(t, s);
+          if (base < 8) markDirty(base & 3);
+          if (frozen(t)) {
+            // Frozen while armed: it cannot run, but the rest of the pass must.
+            reportError(frozenError());
+            continue;
+          }
+          passNow = now; // (a callback's nested pass of the virtual timeline may have moved it)
+          try {
+            runOne(t, now);
+          } catch (err) {
+            // runOne catches the callback's own errors; whatever else fails around
+            // it (a re-arm) must not unwind the pass either.
+            reportError(err);
           }
         }
       } finally {
         exitIrq(soft);
-        batch = [];
-        batchPos = 0;
       }
     }
 
-    /** Cancels every timer armed on the virtual timeline. @internal */
-    function cancelVirtual(): number {
-      let n = 0;
-      for (let slot = 0; slot < armed.length; slot++) {
-        const t = armed[slot];
-        if (t !== undefined && t.#nbase >= 8) {
-          disarm(t);
-          n++;
-        }
-      }
-      return n;
-    }
-
-    // `#base in o` runs no Proxy trap and cannot be faked by a duck-typed object.
-    isTimerCore = (o): o is TimerCore => typeof o === 'object' && o !== null && #base in o;
+    // `#st in o` runs no Proxy trap and cannot be faked by a duck-typed object.
+    isTimerCore = (o): o is TimerCore => typeof o === 'object' && o !== null && #st in o;
     timerFields = {
-      base: (t) => t.#base,
-      clockid: (t) => t.#clockid,
-      setup: (t, base, clockid) => {
-        t.#base = base;
-        t.#clockid = clockid;
-        t.#soft = 0n;
-        t.#hard = 0n;
+      base: (t) => (t.#st & ST_SETUP ? t.#st & ST_BASE : -1),
+      clockid: (t) => (t.#st & ST_SETUP ? CLOCK_IDS[t.#st & 3]! : -1),
+      setup: (t, base) => {
+        t.#st = (t.#st & ~(ST_BASE | ST_SETUP)) | ST_SETUP | base;
+        t.#exp = 0n;
       },
-      soft: (t) => t.#soft,
-      hard: (t) => t.#hard,
+      soft: (t) => {
+        const s = (t.#st >> ST_SHIFT) - 1;
+        if (s >= 0 && !(t.#st & ST_EXPSET)) return Q.softOf(s);
+        const e = t.#exp;
+        return typeof e === 'bigint' ? e : e.soft;
+      },
+      hard: (t) => {
+        const s = (t.#st >> ST_SHIFT) - 1;
+        if (s >= 0 && !(t.#st & ST_EXPSET)) return Q.hardOf(s);
+        const e = t.#exp;
+        return typeof e === 'bigint' ? e : e.hard;
+      },
       setExpires: (t, soft, hard) => {
-        t.#soft = soft;
-        t.#hard = hard;
+        // Queued: the queued instance keeps its expiry (lib/hrtimer/index.ts warns);
+        // the new one applies at the next start, which reads it from here.
+        if (t.#st >= 1 << ST_SHIFT) t.#st |= ST_EXPSET;
+        t.#exp = expOf(soft, hard);
       },
-      queued: (t) => t.#queued,
-      running: (t) => t.#running,
-      spin: (t) => t.#spin,
+      queued: (t) => t.#st >= 1 << ST_SHIFT,
+      running: (t) => (t.#st & ST_RUNNING) !== 0,
+      spin: (t) => (t.#st & ST_SPIN ? (spins.get(t) ?? 0) : 0),
       setSpin: (t, spin) => {
-        t.#spin = spin;
+        if (spin === 0) {
+          t.#st &= ~ST_SPIN;
+          spins.delete(t);
+        } else {
+          t.#st |= ST_SPIN;
+          spins.set(t, spin);
+        }
       },
-      refd: (t) => t.#refd,
-      slot: (t) => t.#slot,
+      refd: (t) => !(t.#st & ST_UNREF),
+      slot: (t) => (t.#st >> ST_SHIFT) - 1,
       markRealOnly: (t) => {
-        t.#realOnly = true;
+        realOnly.add(t);
       },
     };
-    engineOps = { armAbs, armRel, disarm, setRef, runBase, cancelVirtual };
+    engineOps = { armAbs, armRel, disarm, setRef, runBase };
   }
 }
 
@@ -463,79 +464,116 @@ export function clockNow(base: number): bigint {
   return clockNs(base & 3);
 }
 
+/** Introspection for tests and benches: native's (timerfds, what they are programmed for, the spin total) and the queues'. */
 export function engineState() {
-  return native.state();
+  const st = native.state();
+  const queued = Array.from(Q.sizes);
+  let nspin = 0;
+  for (const m of spinners) nspin += m.size;
+  return { ...st, queued, slotsInUse: Q.slotsInUse(), refCount: refCountNow(), spinners: nspin, queueBytes: Q.queueBytes() };
 }
 
-function onWake(dueMask: number): void {
-  const { collect: buf, io } = shared!;
+/** The virtual clocks' pass time lives at io[8..11] (written by runVirtualPass). */
+const passIndex = (base: number): number => (base & 3) + (base >= 8 ? 8 : 0);
+const passTime = (base: number): bigint => io![passIndex(base)]!;
+
+/**
+ * HRTIMER_SOFTIRQ is raised only once a SOFT base's earliest *hard* expiry has
+ * come (softirq_expires_next): soft range timers coalesce with other soft
+ * expiries, not with hard ones. `first`: base 4 or 12.
+ */
+function softirqRaised(first: number): boolean {
+  for (let base = first; base < first + 4; base++) {
+    const s = Q.top(base);
+    if (s < 0) continue;
+    Q.setNowFrom(ioWords!, passIndex(base));
+    if (Q.hardDue(s)) return true;
+  }
+  return false;
+}
+
+/** Runs the due bases among [from, from + 8), in order; `all`: every base, not only those due at the start. */
+function runPass(from: number, to: number, all: boolean): void {
   refreshJiffies(); // `jiffies` is current inside every callback, as in the kernel
+  let mask = 0;
+  for (let base = from; base < to; base++) {
+    const s = Q.top(base);
+    if (all) mask |= 1 << base;
+    else if (s >= 0) {
+      Q.setNowFrom(ioWords!, passIndex(base));
+      if (Q.softDue(s)) mask |= 1 << base;
+    }
+  }
+  if (mask === 0) return;
+  const outer = dispatching;
   dispatching = true;
-  passId++;
+  if (!outer) {
+    passRuns.clear();
+    deferRefs(true);
+  }
   try {
-    for (let base = 0; base < 8; base++) {
-      if (dueMask & (1 << base)) engineOps.runBase(base, buf, io);
+    for (let base = from; base < to; base++) {
+      if (mask & (1 << base)) engineOps.runBase(base, passTime(base));
     }
   } finally {
-    dispatching = false;
-    passBase = -1;
+    dispatching = outer;
+    if (!outer) {
+      passRuns.clear();
+      deferRefs(false);
+      syncDirty();
+    }
   }
+}
+
+function onWake(fired: number): void {
+  // The clocks that fired are synced at the pass's end even when nothing was
+  // due: a timer moved later left its timerfd early (arm() only ever moves it
+  // earlier), and native code re-arms a fired timerfd for what it was last
+  // told, which would otherwise be the past, waking the loop again at once.
+  markDirtyMask(fired & 15);
+  // Hard bases at every wake-up; the SOFT ones when HRTIMER_SOFTIRQ is raised.
+  runPass(0, softirqRaised(4) ? 8 : 4, false);
+  syncDirty();
 }
 
 /**
  * One expiry pass of the virtual bases at virtual time `now` (monotonic ns):
  * `soft` false runs the hard bases (hard IRQ), true the SOFT ones (softirq).
- * Returns whether any base had timers. @internal (ktimers/testing)
+ * @internal (ktimers/testing)
  */
 export function runVirtualPass(soft: boolean): void {
-  const { collect: buf, io } = engine();
-  refreshJiffies();
-  for (let c = 0; c < 4; c++) io[8 + c] = virt.now + virt.offset[c]!;
-  if (soft && !softirqRaised(io)) return;
-  dispatching = true;
-  passId++;
-  try {
-    for (let base = soft ? 12 : 8; base < (soft ? 16 : 12); base++) engineOps.runBase(base, buf, io);
-  } finally {
-    dispatching = false;
-    passBase = -1;
-  }
-}
-
-/**
- * The kernel raises HRTIMER_SOFTIRQ only once a SOFT base's earliest *hard*
- * expiry has come (softirq_expires_next): soft range timers coalesce with other
- * soft expiries, not with hard ones.
- */
-function softirqRaised(io: BigInt64Array): boolean {
-  for (let base = 12; base < 16; base++) {
-    const h = native.peek(base);
-    if (h !== null && h <= io[8 + (base & 3)]!) return true;
-  }
-  return false;
+  const b = engine();
+  for (let c = 0; c < 4; c++) b[8 + c] = virt.now + virt.offset[c]!;
+  if (soft && !softirqRaised(12)) return;
+  runPass(soft ? 12 : 8, soft ? 16 : 12, true);
 }
 
 /** Earliest hard expiry over the virtual bases, as virtual monotonic ns, or null. @internal */
 export function nextVirtualEvent(): bigint | null {
-  if (shared === null) return null;
   let best: bigint | null = null;
   for (let base = 8; base < 16; base++) {
-    const h = native.peek(base);
-    if (h === null) continue;
-    const mono = h - virt.offset[base & 3]!; // compare on the monotonic timeline
+    const s = Q.top(base);
+    if (s < 0) continue;
+    const mono = Q.hardOf(s) - virt.offset[base & 3]!; // compare on the monotonic timeline
     if (best === null || mono < best) best = mono;
   }
   return best;
 }
 
-
 /** Arms `t` at absolute (soft, hard) expiries (restart semantics). */
 export const armAbs = (t: TimerCore, soft: bigint, hard: bigint): void => engineOps.armAbs(t, soft, hard);
 /** Arms `t` relative to its clock's current time: soft = tim + now, hard = soft + range (both ktime_add_safe). */
 export const armRel = (t: TimerCore, tim: bigint, range: bigint): void => engineOps.armRel(t, tim, range);
-/** Removes a queued timer (native heap or batch). Returns whether it was queued. */
+/** Removes a queued timer. Returns whether it was queued. */
 export const disarm = (t: TimerCore): boolean => engineOps.disarm(t);
 /** Whether an armed `t` keeps the process alive. */
 export const setRef = (t: TimerCore, refd: boolean): void => engineOps.setRef(t, refd);
 /** Cancels every timer armed on the virtual timeline. @internal */
-export const cancelVirtual = (): number => engineOps.cancelVirtual();
+export function cancelVirtual(): number {
+  let n = 0;
+  Q.forEachSlot(8, 16, (s) => {
+    disarm(Q.timers[s] as TimerCore);
+    n++;
+  });
+  return n;
+}

@@ -1,0 +1,423 @@
+/**
+ * The hrtimer clock bases' queues: one indexed binary min-heap per base, over
+ * typed arrays. @internal
+ *
+ * Design
+ * ------
+ * The kernel keeps each hrtimer clock base in a timerqueue: an rb-tree ordered
+ * by hard expiry with a cached leftmost node; equal expiries go to the right, so
+ * timers due at the same instant run in arming order (FIFO). ktimers needs the
+ * same order and the same costs (O(1) peek, O(log n) insert and remove of an
+ * arbitrary timer), and gets them from an *indexed binary min-heap*:
+ *
+ *   * entries are ordered by the key (hard, seq). `seq` is a per-environment
+ *     arming counter, strictly increasing, so no two keys are equal and ties on
+ *     `hard` break FIFO exactly as the rb-tree does.
+ *   * every armed timer owns a *slot* (a small integer). The slot records the
+ *     entry's position in its heap, which turns cancel and re-arm of an
+ *     arbitrary timer into an O(log n) sift instead of an O(n) search.
+ *   * the entries live in typed arrays indexed by slot (hard and soft expiry,
+ *     seq, heap position), grown by doubling; each heap is an Int32Array of
+ *     slots. No per-timer allocation, and nothing the GC has to trace but
+ *     `timers[slot]`, which is also the strong reference that keeps an armed
+ *     timer alive. A disarmed timer holds no slot, so a dropped one is ordinary
+ *     garbage.
+ *   * the queues are JS because the hot operations are JS's: an arm that does
+ *     not move its clock's earliest wake-up never crosses into native code (an
+ *     N-API call costs more than the sift). Native code keeps one timerfd per
+ *     clock, programmed by the engine when the earliest wake-up changes.
+ *   * expiries are s64 (ktime_t). Writing a bigint into a BigInt64Array
+ *     allocates nothing; reading one back does, so keys are compared through
+ *     Int32/Uint32 views of the same memory (high word signed, low word
+ *     unsigned): exact, and allocation-free.
+ *   * a timer with a spin (hrtimer_set_spin_ns) wants its timerfd wake-up
+ *     before its hard expiry. The heap stays keyed on (hard, seq) — spin never
+ *     changes the run order — and the engine keeps the few spinning entries
+ *     apart (lib/internal/engine.ts).
+ *
+ * Bases 0..7 are the kernel's (MONOTONIC, REALTIME, BOOTTIME, TAI, then their
+ * SOFT twins); 8..15 the same on the virtual timeline of ktimers/testing.
+ *
+ * Invariants (checked by the randomized model tests in test/):
+ *   * heap property on (hard, seq);
+ *   * pos[heap[b][i]] === i for every entry of every heap;
+ *   * a slot is either free (pos −1) or in exactly one heap.
+ */
+
+export const NUM_BASES = 16;
+
+// Which 32-bit half of an s64 comes first in memory.
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO = LE ? 0 : 1;
+const HI = LE ? 1 : 0;
+
+let cap = 0;
+/** Slot s's hard expiry. */
+export const hardOf = (s: number): bigint => expA[2 * s + 1]!;
+/** Slot s's soft expiry. */
+export const softOf = (s: number): bigint => expA[2 * s]!;
+/** soft (at 2 slot) and hard (at 2 slot + 1) expiry by slot: one cache line for both */
+let expA = new BigInt64Array(0);
+let expHi = new Int32Array(0);
+let expLo = new Uint32Array(0);
+/** arming order by slot (exact up to 2^53) */
+let seqA = new Float64Array(0);
+/** position in its base's heap; a free slot: −2 − (next free slot), −1 ending the list */
+let posA = new Int32Array(0);
+/** the base (0..15) of each armed slot */
+export let baseA = new Uint8Array(0);
+let freeHead = -1;
+let used = 0;
+let inUse = 0;
+/** the armed timer of each slot: the strong reference that keeps it alive */
+export let timers: unknown[] = [];
+
+const heaps: Int32Array[] = [];
+/** number of entries of each base */
+export const sizes = new Int32Array(NUM_BASES);
+/** where each base's heap starts in its array (see top()) */
+const offs = new Int32Array(NUM_BASES);
+/**
+ * 1 while a base's heap array is in key order: then the top leaves by moving
+ * the offset, in O(1), which is what makes a run of timers due together cheap
+ * (timeouts of one duration, armed one after the other, arrive in key order).
+ * Any insert or removal that breaks the order clears it; an empty heap sets it.
+ */
+const sorted = new Uint8Array(NUM_BASES).fill(1);
+for (let b = 0; b < NUM_BASES; b++) heaps.push(new Int32Array(16));
+
+function grow(): void {
+  const n = cap === 0 ? 64 : cap * 2;
+  const e = new BigInt64Array(2 * n);
+  e.set(expA);
+  const q = new Float64Array(n);
+  q.set(seqA);
+  const p = new Int32Array(n);
+  p.set(posA);
+  const b = new Uint8Array(n);
+  b.set(baseA);
+  expA = e;
+  seqA = q;
+  posA = p;
+  baseA = b;
+  expHi = new Int32Array(e.buffer);
+  expLo = new Uint32Array(e.buffer);
+  const t = new Array(n);
+  for (let i = 0; i < cap; i++) t[i] = timers[i];
+  for (let i = cap; i < n; i++) t[i] = undefined;
+  timers = t;
+  cap = n;
+}
+
+/** A free slot for a timer on `base` (not yet in its heap). */
+export function allocSlot(base: number): number {
+  let s = freeHead;
+  if (s >= 0) {
+    freeHead = -2 - posA[s]!;
+  } else {
+    if (used === cap) grow();
+    s = used++;
+  }
+  baseA[s] = base;
+  posA[s] = -1;
+  inUse++;
+  return s;
+}
+
+/** Returns a slot (already out of its heap) to the free list. */
+export function freeSlot(s: number): void {
+  timers[s] = undefined;
+  posA[s] = -2 - freeHead;
+  freeHead = s;
+  inUse--;
+}
+
+/** Slots holding an armed timer. */
+export const slotsInUse = (): number => inUse;
+
+/** Bytes held by the slot arrays and heaps (capacity, not use): for memory figures. */
+export function queueBytes(): number {
+  let n = cap * (8 + 8 + 8 + 4 + 1 + 8); // hard, soft, seq, pos, base, timers[]
+  for (const h of heaps) n += h.byteLength;
+  return n;
+}
+
+/** (hard, seq) of slot a sorts before that of slot b. */
+function less(a: number, b: number): boolean {
+  const ah = expHi[4 * a + 2 + HI]!;
+  const bh = expHi[4 * b + 2 + HI]!;
+  if (ah !== bh) return ah < bh;
+  const al = expLo[4 * a + 2 + LO]!;
+  const bl = expLo[4 * b + 2 + LO]!;
+  if (al !== bl) return al < bl;
+  return seqA[a]! < seqA[b]!;
+}
+
+/** The hard expiry of slot a is before that of slot b (no seq). */
+export function hardBefore(a: number, b: number): boolean {
+  const ah = expHi[4 * a + 2 + HI]!;
+  const bh = expHi[4 * b + 2 + HI]!;
+  if (ah !== bh) return ah < bh;
+  return expLo[4 * a + 2 + LO]! < expLo[4 * b + 2 + LO]!;
+}
+
+/** Split of a time into the words the comparisons read, set by setNow(). */
+let nowHi = 0;
+let nowLo = 0;
+const nowBuf = new BigInt64Array(1);
+const nowHiV = new Int32Array(nowBuf.buffer);
+const nowLoV = new Uint32Array(nowBuf.buffer);
+let nowSets = 0;
+/** Changes each time setNow() is called (a pass notices a nested pass's). */
+export const nowStamp = (): number => nowSets;
+/** Sets the time softDue()/hardDue() compare against. */
+export function setNow(now: bigint): void {
+  nowSets++;
+  nowBuf[0] = now;
+  nowHi = nowHiV[HI]!;
+  nowLo = nowLoV[LO]!;
+}
+/** setNow(v[i]) for `words`, an Int32Array over a BigInt64Array v, without reading the bigint out. */
+export function setNowFrom(words: Int32Array, i: number): void {
+  nowSets++;
+  nowHi = words[2 * i + HI]!;
+  nowLo = words[2 * i + LO]! >>> 0;
+}
+/** Slot s's soft expiry has come at the time of setNow(). */
+export function softDue(s: number): boolean {
+  const h = expHi[4 * s + HI]!;
+  return h < nowHi || (h === nowHi && expLo[4 * s + LO]! <= nowLo);
+}
+/** Slot s's hard expiry has come at the time of setNow(). */
+export function hardDue(s: number): boolean {
+  const h = expHi[4 * s + 2 + HI]!;
+  return h < nowHi || (h === nowHi && expLo[4 * s + 2 + LO]! <= nowLo);
+}
+
+// A few stored times (the engine's programmed wake-ups) that hard expiries are
+// compared with through the same views, so that the comparison allocates nothing.
+const marks = new BigInt64Array(4);
+const marksHi = new Int32Array(marks.buffer);
+const marksLo = new Uint32Array(marks.buffer);
+/** Stores time v as mark i. */
+export function setMark(i: number, v: bigint): void {
+  marks[i] = v;
+}
+/** Slot s's hard expiry equals mark i. */
+export function hardIsMark(s: number, i: number): boolean {
+  return expHi[4 * s + 2 + HI] === marksHi[2 * i + HI] && expLo[4 * s + 2 + LO] === marksLo[2 * i + LO];
+}
+/** Slot s's hard expiry is before mark i. */
+export function hardBeforeMark(s: number, i: number): boolean {
+  const h = expHi[4 * s + 2 + HI]!;
+  const m = marksHi[2 * i + HI]!;
+  return h < m || (h === m && expLo[4 * s + 2 + LO]! < marksLo[2 * i + LO]!);
+}
+
+/** The slot with the smallest key of `base`, or −1. */
+export function top(base: number): number {
+  return sizes[base]! > 0 ? heaps[base]![offs[base]!]! : -1;
+}
+
+// Heap positions are relative to the base's offset `off` (the heap of base b is
+// heaps[b][offs[b] .. offs[b] + sizes[b])); posA holds absolute indices, so that
+// moving the offset moves no entry.
+function siftUp(h: Int32Array, off: number, i: number, s: number): number {
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = h[off + parent]!;
+    if (!less(s, p)) break;
+    h[off + i] = p;
+    posA[p] = off + i;
+    i = parent;
+  }
+  h[off + i] = s;
+  posA[s] = off + i;
+  return i;
+}
+
+function siftDown(h: Int32Array, off: number, n: number, i: number, s: number): void {
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= n) break;
+    let c = h[off + child]!;
+    if (child + 1 < n) {
+      const r = h[off + child + 1]!;
+      if (less(r, c)) {
+        child++;
+        c = r;
+      }
+    }
+    if (!less(c, s)) break;
+    h[off + i] = c;
+    posA[c] = off + i;
+    i = child;
+  }
+  h[off + i] = s;
+  posA[s] = off + i;
+}
+
+/** Room for one more entry at the end of base's heap (moving it to offset 0, or doubling it). */
+function makeRoom(base: number): Int32Array {
+  let h = heaps[base]!;
+  const off = offs[base]!;
+  const n = sizes[base]!;
+  if (off + n < h.length) return h;
+  // Doubling when more than half full keeps the moves amortised O(1) per entry.
+  const g = n + 1 > h.length >> 1 ? new Int32Array(h.length * 2) : h;
+  if (g === h) h.copyWithin(0, off, off + n);
+  else g.set(h.subarray(off, off + n));
+  for (let i = 0; i < n; i++) posA[g[i]!] = i;
+  heaps[base] = h = g;
+  offs[base] = 0;
+  return h;
+}
+
+/**
+ * Sets slot s's key and puts it in its base's heap (s free of any heap) or
+ * moves it there (s in it already). Returns whether s is now the base's top.
+ */
+export function place(s: number, soft: bigint, hard: bigint, seq: number): boolean {
+  expA[2 * s] = soft;
+  expA[2 * s + 1] = hard;
+  seqA[s] = seq;
+  return settle(s);
+}
+
+// ktime_add_safe() on 32-bit words, so that a relative arm allocates no bigint
+// for its expiries: the wrapping 64-bit sum, saturated to KTIME_MAX when it is
+// negative or below either operand (the kernel's rule, its negative-operand
+// quirk included).
+const scratch = new BigInt64Array(3);
+const scratchHi = new Int32Array(scratch.buffer);
+const scratchLo = new Uint32Array(scratch.buffer);
+const TWO32 = 4294967296;
+let sumHi = 0;
+let sumLo = 0;
+/** ktime_add_safe of the s64s (aHi, aLo) and (bHi, bLo) into sumHi, sumLo. */
+function addSafeWords(aHi: number, aLo: number, bHi: number, bLo: number): void {
+  let lo = aLo + bLo;
+  let carry = 0;
+  if (lo >= TWO32) {
+    lo -= TWO32;
+    carry = 1;
+  }
+  const hi = (aHi + bHi + carry) | 0; // wraps as the kernel's u64 sum does
+  if (hi < 0 || hi < aHi || (hi === aHi && lo < aLo) || hi < bHi || (hi === bHi && lo < bLo)) {
+    sumHi = 0x7fffffff;
+    sumLo = 0xffffffff;
+  } else {
+    sumHi = hi;
+    sumLo = lo;
+  }
+}
+
+/**
+ * place() for a relative arm: soft = ktime_add_safe(tim, now), hard =
+ * ktime_add_safe(soft, range), computed in place.
+ */
+export function placeRel(s: number, tim: bigint, now: bigint, range: bigint, seq: number): boolean {
+  scratch[0] = tim;
+  scratch[1] = now;
+  addSafeWords(scratchHi[HI]!, scratchLo[LO]!, scratchHi[2 + HI]!, scratchLo[2 + LO]!);
+  const i = 4 * s;
+  expHi[i + HI] = sumHi;
+  expLo[i + LO] = sumLo;
+  if (range !== 0n) {
+    scratch[2] = range;
+    addSafeWords(sumHi, sumLo, scratchHi[4 + HI]!, scratchLo[4 + LO]!);
+  }
+  expHi[i + 2 + HI] = sumHi;
+  expLo[i + 2 + LO] = sumLo;
+  seqA[s] = seq;
+  return settle(s);
+}
+
+/** Puts slot s, its key written, in its base's heap or moves it there. Returns whether it is the top. */
+function settle(s: number): boolean {
+  const base = baseA[s]!;
+  const n = sizes[base]!;
+  const abs = posA[s]!;
+  if (abs < 0) {
+    const h = makeRoom(base);
+    const off = offs[base]!;
+    sizes[base] = n + 1;
+    if (sorted[base] && (n === 0 || !less(s, h[off + n - 1]!))) {
+      // Still in key order (a timeout after every one armed before it): no sift.
+      h[off + n] = s;
+      posA[s] = off + n;
+      return n === 0;
+    }
+    sorted[base] = 0;
+    return siftUp(h, off, n, s) === 0;
+  }
+  const h = heaps[base]!;
+  const off = offs[base]!;
+  const i = abs - off;
+  if (sorted[base] && i === n - 1 && (n === 1 || !less(s, h[off + n - 2]!))) return n === 1; // the last, still last
+  sorted[base] = 0;
+  // Re-keyed in place: up if it now sorts before its parent, else down.
+  if (i > 0 && less(s, h[off + ((i - 1) >> 1)]!)) return siftUp(h, off, i, s) === 0;
+  siftDown(h, off, n, i, s);
+  return h[off] === s;
+}
+
+/** Takes slot s out of its heap (the slot stays allocated). Returns whether it was the top. */
+export function remove(s: number): boolean {
+  const base = baseA[s]!;
+  const h = heaps[base]!;
+  const off = offs[base]!;
+  const i = posA[s]! - off;
+  const n = sizes[base]! - 1;
+  sizes[base] = n;
+  posA[s] = -1;
+  if (n === 0) {
+    offs[base] = 0;
+    sorted[base] = 1; // empty: in order
+    return true;
+  }
+  if (i === n) return false; // the last entry: nothing moves (and the order holds)
+  if (i === 0 && sorted[base]) {
+    // In key order, the rest is a heap as it stands: the top is the offset.
+    offs[base] = off + 1;
+    return true;
+  }
+  sorted[base] = 0;
+  // Floyd's removal: the hole goes down along the smaller children to a leaf
+  // (one comparison per level, not two), then the last entry fills it and
+  // goes up as far as it must (usually not at all: a leaf is among the
+  // largest).
+  let hole = i;
+  for (;;) {
+    let child = 2 * hole + 1;
+    if (child >= n) break;
+    let c = h[off + child]!;
+    if (child + 1 < n) {
+      const r = h[off + child + 1]!;
+      if (less(r, c)) {
+        child++;
+        c = r;
+      }
+    }
+    h[off + hole] = c;
+    posA[c] = off + hole;
+    hole = child;
+  }
+  siftUp(h, off, hole, h[off + n]!);
+  return i === 0;
+}
+
+/** Slot s's soft and hard expiries are equal (no range). */
+export function softIsHard(s: number): boolean {
+  return expHi[4 * s + 2 + HI] === expHi[4 * s + HI] && expLo[4 * s + 2 + LO] === expLo[4 * s + LO];
+}
+
+/** Calls fn(slot) for every armed slot of the bases in [from, to). */
+export function forEachSlot(from: number, to: number, fn: (s: number) => void): void {
+  for (let b = from; b < to; b++) {
+    const h = heaps[b]!;
+    // A copy: fn may remove entries.
+    const list = Array.from(h.subarray(offs[b]!, offs[b]! + sizes[b]!));
+    for (const s of list) fn(s);
+  }
+}

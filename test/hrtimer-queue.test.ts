@@ -1,0 +1,136 @@
+// The hrtimer queues (lib/internal/hrtimer-queue.ts) against a plain sorted list: random
+// inserts (in key order, equal expiries, random), removals anywhere, re-keys and pops of the
+// top, on several bases at once, through growth of the slot arrays and of the heaps, and
+// through the in-order fast path (sorted heap, moving offset) and its loss.
+import { describe, expect, it } from 'vitest';
+import * as Q from '../dist/internal/hrtimer-queue.js';
+import { mulberry32 } from './helpers.js';
+
+interface Ref {
+  slot: number;
+  hard: bigint;
+  soft: bigint;
+  seq: number;
+}
+const byKey = (a: Ref, b: Ref) => (a.hard < b.hard ? -1 : a.hard > b.hard ? 1 : a.seq - b.seq);
+
+describe('hrtimer queue (indexed min-heap on (hard, seq))', () => {
+  it('pops in (hard, seq) order and removes any entry, whatever the mix of operations', () => {
+    const rnd = mulberry32(0x16);
+    const bases = [0, 4, 9];
+    const ref = new Map<number, Ref[]>(bases.map((b) => [b, []]));
+    let seq = 1;
+    let ops = 0;
+    const key = (mode: number, last: bigint): bigint => {
+      if (mode < 0.35) return last + BigInt(Math.floor(rnd() * 3)); // in order, often equal
+      if (mode < 0.5) return 1_000n; // all equal
+      if (mode < 0.55) return -(1n << 62n) - BigInt(Math.floor(rnd() * 1e6)); // negative, far
+      return BigInt(Math.floor(rnd() * 2 ** 40)) * (rnd() < 0.1 ? 1n << 20n : 1n);
+    };
+    let last = 0n;
+    for (let round = 0; round < 30; round++) {
+      const phase = rnd();
+      const n = Math.floor(rnd() * 3000);
+      for (let k = 0; k < n; k++, ops++) {
+        const b = bases[Math.floor(rnd() * bases.length)]!;
+        const list = ref.get(b)!;
+        const op = rnd();
+        if (op < 0.5 || list.length === 0) {
+          const hard = key(phase, last);
+          last = hard;
+          const soft = rnd() < 0.3 ? hard - BigInt(Math.floor(rnd() * 100)) : hard;
+          const s = Q.allocSlot(b);
+          const s2 = seq++;
+          Q.place(s, soft, hard, s2);
+          list.push({ slot: s, hard, soft, seq: s2 });
+        } else if (op < 0.7) {
+          // pop the top
+          list.sort(byKey);
+          const e = list.shift()!;
+          expect(Q.top(b)).toBe(e.slot);
+          expect(Q.remove(e.slot)).toBe(true);
+          Q.freeSlot(e.slot);
+        } else if (op < 0.85) {
+          // remove anywhere
+          const idx = Math.floor(rnd() * list.length);
+          const e = list.splice(idx, 1)[0]!;
+          list.sort(byKey);
+          const wasTop = list.length === 0 || byKey(e, list[0]!) < 0;
+          expect(Q.remove(e.slot)).toBe(wasTop);
+          Q.freeSlot(e.slot);
+        } else {
+          // re-key in place
+          const e = list[Math.floor(rnd() * list.length)]!;
+          e.hard = key(phase, last);
+          e.soft = e.hard;
+          e.seq = seq++;
+          Q.place(e.slot, e.soft, e.hard, e.seq);
+          list.sort(byKey);
+          expect(Q.top(b)).toBe(list[0]!.slot);
+        }
+      }
+      for (const b of bases) {
+        const list = ref.get(b)!.sort(byKey);
+        expect(Q.sizes[b]).toBe(list.length);
+        expect(Q.top(b)).toBe(list.length ? list[0]!.slot : -1);
+        for (const e of list) {
+          expect(Q.hardOf(e.slot)).toBe(e.hard);
+          expect(Q.softOf(e.slot)).toBe(e.soft);
+          expect(Q.baseA[e.slot]).toBe(b);
+        }
+      }
+    }
+    // Drain everything: exactly the reference order.
+    for (const b of bases) {
+      const list = ref.get(b)!.sort(byKey);
+      for (const e of list) {
+        expect(Q.top(b)).toBe(e.slot);
+        Q.remove(e.slot);
+        Q.freeSlot(e.slot);
+      }
+      expect(Q.top(b)).toBe(-1);
+    }
+    expect(Q.slotsInUse()).toBe(0);
+    expect(ops).toBeGreaterThan(30_000);
+  });
+
+  it('softDue / hardDue compare exactly at the 32-bit word boundaries and across the sign', () => {
+    const s = Q.allocSlot(1);
+    for (const v of [0n, 1n, -1n, (1n << 32n) - 1n, 1n << 32n, -(1n << 32n), (1n << 63n) - 1n, -(1n << 63n), 0xffffffffn << 31n]) {
+      Q.place(s, v, v, 1);
+      for (const d of [-1n, 0n, 1n]) {
+        const now = v + d;
+        if (now < -(1n << 63n) || now >= 1n << 63n) continue;
+        Q.setNow(now);
+        expect(Q.softDue(s)).toBe(v <= now);
+        expect(Q.hardDue(s)).toBe(v <= now);
+      }
+    }
+    Q.remove(s);
+    Q.freeSlot(s);
+  });
+
+  it('placeRel computes ktime_add_safe(tim, now) and ktime_add_safe(soft, range) exactly, saturation included', () => {
+    const MAX = (1n << 63n) - 1n;
+    const addSafe = (a: bigint, b: bigint) => {
+      const r = BigInt.asIntN(64, a + b);
+      return r < 0n || r < a || r < b ? MAX : r;
+    };
+    const vals = [0n, 1n, -1n, 5n, (1n << 31n) - 1n, 1n << 31n, (1n << 32n) - 1n, 1n << 32n, (1n << 32n) + 1n, -(1n << 32n),
+      MAX, MAX - 1n, -(1n << 63n), -(1n << 63n) + 1n, 0xffffffffn << 31n, 123456789012345678n, -987654321098765n];
+    const s = Q.allocSlot(2);
+    let seq = 1;
+    for (const tim of vals) {
+      for (const now of vals) {
+        for (const range of [0n, 1n, 1000n, MAX, -1n]) {
+          Q.placeRel(s, tim, now, range, seq++);
+          const soft = addSafe(tim, now);
+          expect(Q.softOf(s)).toBe(soft);
+          expect(Q.hardOf(s)).toBe(range === 0n ? soft : addSafe(soft, range));
+        }
+      }
+    }
+    Q.remove(s);
+    Q.freeSlot(s);
+  });
+});
