@@ -33,7 +33,7 @@ import {
 
 // From this many elements on, kfifo_in copies the caller's whole array with
 // TypedArray.prototype.set (see copyIn); below it the call's fixed cost is not worth it.
-const SET_MIN = 8;
+const SET_MIN = 16;
 // From this many bytes on, a byte fifo's other copies go two bytes per step (see copyIn).
 const WORD_MIN = 8;
 
