@@ -87,7 +87,8 @@ async function oneThread(opt) {
       const loop = new Function('k', 'f', 'r', 'b', 'n', 'let s = 0; for (let i = 0; i < n; i++) { r[1] = i & 0xff; s = (s + k.kfifo_in(f, r) - k.kfifo_out(f, b)) | 0; } return s;');
       const f = lib.k.kfifo_alloc('rec_ptr_1', 1 << 20);
       const r = new Uint8Array(size).map((_, i) => (i * 37 + 200) & 0xff);
-      cases.push({ lib: lib.name, size, run: () => loop(lib.k, f, r, new Uint8Array(size), N), ns: [] });
+      const b = new Uint8Array(size);
+      cases.push({ lib: lib.name, size, run: () => loop(lib.k, f, r, b, N), ns: [] });
     }
   }
   for (const c of cases) for (let w = 0; w < 3; w++) if (c.run() !== 0) throw new Error('in and out disagree');
