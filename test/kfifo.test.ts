@@ -775,7 +775,7 @@ describe('across threads', () => {
     expect(JSON.parse(r.stdout)).toEqual({ gcs: 0, sum: true });
   }, 60_000 * SLOWDOWN);
 
-  it('the record path and a kfifo_wait_space that finds room allocate nothing before V8 optimises them either (--no-opt): no GC from the first call', async () => {
+  it('the record path (whole and partial buffers) and a kfifo_wait_space that finds room allocate nothing before V8 optimises them either (--no-opt): no GC from the first call', async () => {
     // Unoptimised code boxes a value outside the small-integer range in a heap number; a copy
     // loop that moved such values would make a producer collect garbage while it warms up.
     // Bytes of 0xff make every wide word such a value.
@@ -786,6 +786,7 @@ describe('across threads', () => {
       import * as k from ${JSON.stringify(dist)};
       const f = k.kfifo_alloc('rec_ptr_2', 4096);
       const r = new Uint8Array(64).fill(0xff);
+      const w = new Uint8Array(40).fill(0xff); // passed whole: kfifo_in's set() path
       const o = new Uint8Array(64);
       let gcs = 0;
       const obs = new PerformanceObserver((list) => (gcs += list.getEntries().length));
@@ -798,6 +799,7 @@ describe('across threads', () => {
         // as a producer that waits for room after a full kfifo_in, and finds it at once
         if (k.kfifo_wait_space(f, 80, 1000) !== 'ok') s = (s + 1) | 0;
         s = (s + k.kfifo_in(f, r, 8 + (i & 31) + (i & 16)) - k.kfifo_out(f, o)) | 0;
+        s = (s + k.kfifo_in(f, w) - k.kfifo_out(f, o)) | 0;
       }
       await new Promise((res) => setTimeout(res, 50));
       obs.disconnect();
