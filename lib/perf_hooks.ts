@@ -98,10 +98,9 @@ const watchers = new Set<EventLoopDelayMonitor>();
 let watchFloor = -1;
 
 function hubAdd(m: EventLoopDelayMonitor): void {
-  if (watchers.size === 0) loopWatch(0);
-  else hubRead(); // blocks from before m was enabled go to the others only
+  hubRead(); // blocks from before m was enabled go to the others only
   watchers.add(m);
-  hubFloor();
+  hubFloor(); // the first monitor starts the watch: watchFloor is -1 then
 }
 function hubRemove(m: EventLoopDelayMonitor): void {
   hubRead();
