@@ -355,6 +355,11 @@ export class EventLoopDelayMonitor {
     thisArg(this);
     return this.#period;
   }
+  /** Whether samples count the OS's wake-up latency (the `countWakeup` option). */
+  get countWakeup(): boolean {
+    thisArg(this);
+    return this.#countWakeup;
+  }
   /**
    * The longest loop blocks seen while enabled, longest first (at most the
    * `blocks` option). Exact whatever the period: each is one loop iteration's

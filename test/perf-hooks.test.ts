@@ -113,6 +113,8 @@ describe("monitorEventLoopDelay: Node's interface", () => {
     expect(k.period).toBe(ms(10));
     expect(monitorEventLoopDelay({ resolution: 3 }).period).toBe(ms(3));
     expect(monitorEventLoopDelay({ resolution: 3, period: us(250) }).period).toBe(us(250));
+    expect(k.countWakeup).toBe(false);
+    expect(monitorEventLoopDelay({ countWakeup: true }).countWakeup).toBe(true);
   });
 
   it("enable()/disable() return Node's booleans", () => {
@@ -380,6 +382,7 @@ describe('node --import ktimers/loop-delay', () => {
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(r.stderr.trim().split('\n').pop()!);
     expect(rep.period_ns).toBe(1_000_000);
+    expect(rep.count_wakeup).toBe(false);
     expect(rep.count).toBeGreaterThan(30);
     expect(rep.max).toBeGreaterThanOrEqual(39e6);
     expect(rep.blocks[0].duration_ns).toBeGreaterThanOrEqual(40e6);
@@ -403,5 +406,17 @@ describe('node --import ktimers/loop-delay', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('ERR_KTIMERS_BAD_ENV');
     expect(r.stderr).toContain('KTIMERS_LOOP_DELAY_PERIOD_US');
+    const w = await runApp({ KTIMERS_LOOP_DELAY_COUNT_WAKEUP: 'yes' }, ['1']);
+    expect(w.code).not.toBe(0);
+    expect(w.stderr).toContain('ERR_KTIMERS_BAD_ENV');
+    expect(w.stderr).toContain('KTIMERS_LOOP_DELAY_COUNT_WAKEUP');
+  });
+
+  it('KTIMERS_LOOP_DELAY_COUNT_WAKEUP=1 is the monitor with countWakeup, and the report says so', async () => {
+    const r = await runApp({ KTIMERS_LOOP_DELAY_JSON: '-', KTIMERS_LOOP_DELAY_COUNT_WAKEUP: '1' }, ['10']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stderr.trim().split('\n').pop()!).count_wakeup).toBe(true);
+    const t = await runApp({ KTIMERS_LOOP_DELAY_COUNT_WAKEUP: '1' }, ['10']);
+    expect(t.stderr).toMatch(/^# Samples: \d+ {2}\(how long the loop kept each deadline of the period waiting, us, wake-up included\)$/m);
   });
 });
