@@ -6,12 +6,15 @@
 // own measured lengths are the truth, since preemption by other processes lengthens a block):
 //   block-5ms   B = 5000 us every 100 ms      block-200us   B = 200 us every 2 ms      idle
 // Monitors: Node's monitorEventLoopDelay at resolution 1 and 10, ktimers' at its default period
-// (10 ms, Node's default resolution) and at 1 ms. Each round runs every (workload, monitor) pair
+// (10 ms, Node's default resolution), the same with countWakeup (the raw lateness, the OS's
+// wake-up latency included), and at 1 ms. Each round runs every (workload, monitor) pair
 // for --duration ms, one monitor at a time, in an order that rotates between rounds, so all see
 // the same mix of quiet and busy moments on a shared machine.
 // Per pair, medians over rounds of: p50, p99 and max of the samples (us); max - true longest
 // block (us: how far the monitor's worst figure overstates the real block); for ktimers, its
-// longest loop block - the true longest block (us); and the process's CPU time per second with
+// longest loop block - the true longest block (us), and for each block in its list (the 10
+// longest) the block minus the spin it contains, the largest of them (us: "list error"); and the
+// process's CPU time per second with
 // the monitor enabled on an idle loop minus that with no monitor (us of CPU per s), interleaved.
 import { monitorEventLoopDelay as nodeMonitor } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -34,6 +37,7 @@ const monitors = {
   'node res 1': () => nodeMonitor({ resolution: 1 }),
   'node res 10': () => nodeMonitor({ resolution: 10 }),
   'ktimers 10ms': () => monitorEventLoopDelay(),
+  'ktimers 10ms countWakeup': () => monitorEventLoopDelay({ countWakeup: true }),
   'ktimers 1ms': () => monitorEventLoopDelay({ period: ms(1) }),
 };
 
@@ -41,6 +45,7 @@ async function run(wl, make) {
   const m = make();
   let trueMax = 0;
   let iv = null;
+  const spins = [];
   m.enable();
   if (wl) {
     iv = setInterval(() => {
@@ -49,18 +54,33 @@ async function run(wl, make) {
       let n;
       while ((n = process.hrtime.bigint()) < until);
       trueMax = Math.max(trueMax, Number(n - t) / 1000);
+      spins.push(t, n);
     }, wl.E);
   }
   await sleep(D);
   if (iv) clearInterval(iv);
   const blocks = typeof m.blocks === 'function' ? m.blocks() : null;
   m.disable();
+  // Each listed block against the spin that lies inside it.
+  let listErr = null;
+  if (wl && blocks) {
+    for (const b of blocks) {
+      const start = b.endNs - BigInt(Math.round(b.durationNs));
+      for (let i = 0; i < spins.length; i += 2) {
+        if (spins[i] >= start && spins[i + 1] <= b.endNs) {
+          listErr = Math.max(listErr ?? -Infinity, b.durationNs / 1000 - Number(spins[i + 1] - spins[i]) / 1000);
+          break;
+        }
+      }
+    }
+  }
   return {
     p50: m.percentile(50) / 1000,
     p99: m.percentile(99) / 1000,
     max: m.max / 1000,
     over: wl ? m.max / 1000 - trueMax : null,
     blockErr: wl && blocks ? blocks[0].durationNs / 1000 - trueMax : null,
+    listErr,
   };
 }
 
@@ -95,16 +115,16 @@ for (let r = 0; r < R; r++) {
 const rows = [];
 for (const [k, v] of Object.entries(res)) {
   const f = (key) => med(v.map((x) => x[key]));
-  rows.push({ pair: k, p50_us: f('p50'), p99_us: f('p99'), max_us: f('max'), max_minus_true_block_us: f('over'), longest_block_minus_true_us: f('blockErr') });
+  rows.push({ pair: k, p50_us: f('p50'), p99_us: f('p99'), max_us: f('max'), max_minus_true_block_us: f('over'), longest_block_minus_true_us: f('blockErr'), list_error_us: f('listErr') });
 }
 const none = med(cpu.none);
 const cpuRows = names.map((mn) => ({ monitor: mn, cpu_us_per_s_over_none: med(cpu[mn].map((x, i) => x - cpu.none[i])) }));
 const fmt = (x) => (x === null ? '-' : x.toFixed(1));
-console.log(`| workload | monitor | p50 us | p99 us | max us | max − true block us | longest block − true us |`);
-console.log(`|---|---|---:|---:|---:|---:|---:|`);
+console.log(`| workload | monitor | p50 us | p99 us | max us | max − true block us | longest block − true us | list error us |`);
+console.log(`|---|---|---:|---:|---:|---:|---:|---:|`);
 for (const r of rows) {
   const [w, m] = r.pair.split(' | ');
-  console.log(`| ${w} | ${m} | ${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.max_us)} | ${fmt(r.max_minus_true_block_us)} | ${fmt(r.longest_block_minus_true_us)} |`);
+  console.log(`| ${w} | ${m} | ${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.max_us)} | ${fmt(r.max_minus_true_block_us)} | ${fmt(r.longest_block_minus_true_us)} | ${fmt(r.list_error_us)} |`);
 }
 console.log(`\nCPU on an idle loop (no monitor: ${fmt(none)} us/s):`);
 for (const r of cpuRows) console.log(`  ${r.monitor}: +${fmt(r.cpu_us_per_s_over_none)} us of CPU per s`);

@@ -32,8 +32,10 @@ export interface NativeBinding {
   state(): NativeState;
   /** Starts the loop watch (native/loop_watch.cc) or changes its threshold; -1 stops it. */
   loopWatch(thresholdNs: number): void;
-  /** [watching, iterations, busy ns, lost, now, then (busy ns, end ns) pairs] since the last read. */
+  /** [iterations, busy ns, lost, then (busy ns, end ns) pairs] since the last read. */
   loopWatchRead(): Float64Array;
+  /** When the loop last woke from waiting for events, if it waited since its last prepare (ns), else -1. */
+  loopWokeAt(): number;
   // Per-thread scheduling (native/sched.cc); tid 0 = the calling thread.
   gettid(): number;
   schedSetScheduler(tid: number, policy: number, priority: number): void;

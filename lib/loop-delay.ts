@@ -13,6 +13,8 @@
  * - `KTIMERS_LOOP_DELAY_JSON`: a file to write the report to as JSON instead
  *   (`-` for stderr).
  * - `KTIMERS_LOOP_DELAY_BLOCKS`: how many longest blocks to list (default 10).
+ * - `KTIMERS_LOOP_DELAY_COUNT_WAKEUP`: `1` to count the OS's wake-up latency
+ *   in the samples (the monitor's `countWakeup`); `0` or unset: not.
  *
  * The report is written from the process's 'exit' event, so it covers a
  * normal end and `process.exit()`; a process killed by a signal it does not
@@ -40,9 +42,10 @@ function intEnv(name: string, dflt: number, min: number, max: number): number {
 if (isMainThread) {
   const periodUs = intEnv('KTIMERS_LOOP_DELAY_PERIOD_US', 10_000, 10, 3_600_000_000);
   const keep = intEnv('KTIMERS_LOOP_DELAY_BLOCKS', 10, 0, 1000);
+  const countWakeup = intEnv('KTIMERS_LOOP_DELAY_COUNT_WAKEUP', 0, 0, 1) === 1;
   const json = process.env.KTIMERS_LOOP_DELAY_JSON;
   const start = ktime_get();
-  const m = monitorEventLoopDelay({ period: BigInt(periodUs) * 1000n, blocks: keep });
+  const m = monitorEventLoopDelay({ period: BigInt(periodUs) * 1000n, blocks: keep, countWakeup });
   m.enable();
   process.on('exit', () => {
     const r = loopDelayReport(m, start);

@@ -5,14 +5,22 @@
  * Why a second one: Node's monitor samples with a libuv timer of millisecond
  * resolution and records the whole time between two samples, so an idle loop
  * reads as about its resolution and a block reads as the block plus up to the
- * resolution. Here one sample is how late a deadline of the sampling period
- * was served: a periodic hrtimer on absolute deadlines (never early, overruns
- * counted by hrtimer_forward) records, for every deadline that passed, the time
- * from that deadline to the callback that served it. An idle loop reads as the
- * wake-up latency; a deadline that fell inside a block reads as the rest of the
- * block, so no sample exceeds the block that caused it, and the largest falls
- * short of it by less than one period. A deadline missed entirely (several in
- * one block) is recorded too, so percentiles weigh a block by its length.
+ * resolution. Here one sample is how long the loop kept a deadline of the
+ * sampling period waiting: a periodic hrtimer on absolute deadlines (never
+ * early, overruns counted by hrtimer_forward) records, for every deadline that
+ * passed, the time from that deadline to the callback that served it — or, if
+ * the loop was asleep waiting for its events when the deadline came, from the
+ * moment the loop woke. The time the kernel took to wake a sleeping thread is
+ * the OS's wake-up latency (what cyclictest measures), not time the loop was
+ * blocked; counting it would make an idle loop read as the machine's wake-up
+ * latency instead of about zero (`countWakeup` counts it). A deadline that fell
+ * inside a block reads as the rest of the block, so no sample exceeds the
+ * block that caused it, and the largest falls short of it by less than one
+ * period. A deadline missed entirely (several in one block) is recorded too,
+ * so percentiles weigh a block by its length.
+ *
+ * When the loop woke comes from the loop watch (native/loop_watch.cc): the
+ * time of the last prepare handle plus the idle time libuv added since.
  *
  * Samples cannot say when a block began, and one sample can span several
  * blocks. The loop itself can: native/loop_watch.cc measures every loop
@@ -34,8 +42,9 @@ import {
   HRTIMER_MODE_ABS,
   HRTIMER_RESTART,
 } from './hrtimer/index.js';
-import { loopWatch, loopWatchRead } from './internal/engine.js';
+import { loopWatch, loopWatchRead, loopWokeAt } from './internal/engine.js';
 import { EMPTY_MIN, LogHistogram } from './internal/histogram.js';
+import { virt } from './internal/virtual.js';
 import { CLOCK_MONOTONIC, ktime_get } from './ktime.js';
 import { type Duration } from './api/duration.js';
 import { durationArg } from './internal/validate.js';
@@ -44,8 +53,12 @@ import { durationArg } from './internal/validate.js';
 const EXCEEDS_NS = 3_600_000_000_000;
 /** How often at most the loop watch is read (its native store holds far more than this much). */
 const READ_EVERY_NS = 10_000_000n;
+/** Fields before the blocks in a read of the loop watch: iterations, busy ns, lost (native/loop_watch.cc). */
+const READ_HEADER = 3;
+/** The `_floor()` of a monitor that keeps no blocks: longer than any loop iteration. */
+const NO_BLOCKS = 2 ** 53;
 
-/** Options of {@link monitorEventLoopDelay}: Node's `resolution`, plus `period` and `blocks`. */
+/** Options of {@link monitorEventLoopDelay}: Node's `resolution`, plus `period`, `blocks` and `countWakeup`. */
 export interface MonitorEventLoopDelayOptions {
   /**
    * Node's option: the sampling period in milliseconds, an integer >= 1
@@ -57,8 +70,15 @@ export interface MonitorEventLoopDelayOptions {
    * (`us(500)`); takes precedence over `resolution`. At least 10 us.
    */
   period?: Duration;
-  /** How many of the longest loop blocks to keep (default 10, at most 1000; 0 turns the loop watch off). */
+  /** How many of the longest loop blocks to keep (default 10, at most 1000; 0 keeps none). */
   blocks?: number;
+  /**
+   * Also count the OS's wake-up latency: when a deadline comes while the loop
+   * is asleep waiting for events, record the time from the deadline (the raw
+   * lateness of the periodic timer, as cyclictest measures a thread) instead
+   * of from the moment the loop woke. Default false.
+   */
+  countWakeup?: boolean;
 }
 
 /** One stretch during which the event loop ran callbacks without returning to its events. */
@@ -78,10 +98,9 @@ const watchers = new Set<EventLoopDelayMonitor>();
 let watchFloor = -1;
 
 function hubAdd(m: EventLoopDelayMonitor): void {
-  if (watchers.size === 0) loopWatch(0);
-  else hubRead(); // blocks from before m was enabled go to the others only
+  hubRead(); // blocks from before m was enabled go to the others only
   watchers.add(m);
-  hubFloor();
+  hubFloor(); // the first monitor starts the watch: watchFloor is -1 then
 }
 function hubRemove(m: EventLoopDelayMonitor): void {
   hubRead();
@@ -133,6 +152,7 @@ export class EventLoopDelayMonitor {
   readonly #t = new hrtimer();
   readonly #period: bigint;
   readonly #keep: number;
+  readonly #countWakeup: boolean;
   #exceeds = 0;
   #enabled = false;
   #lastRead = 0n;
@@ -141,9 +161,10 @@ export class EventLoopDelayMonitor {
   #busyNs = 0;
 
   /** @internal use monitorEventLoopDelay() */
-  constructor(period: bigint, keep: number) {
+  constructor(period: bigint, keep: number, countWakeup: boolean) {
     this.#period = period;
     this.#keep = keep;
+    this.#countWakeup = countWakeup;
     hrtimer_setup(this.#t, (t) => this.#sample(t), CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
     this.#t.unref();
     instances.add(this);
@@ -156,9 +177,18 @@ export class EventLoopDelayMonitor {
     const n = Number(hrtimer_forward(t, now, this.#period));
     const late0 = Number(now - first);
     const p = Number(this.#period);
-    for (let j = 0; j < n; j++) this.#record(late0 - j * p);
-    if (this.#keep > 0 && now - this.#lastRead >= READ_EVERY_NS) this.#readBlocks(now);
+    // Deadlines that came while the loop slept were kept waiting only from its wake-up on.
+    // (On the virtual clock a deadline is served at its own instant, and the loop's times are real.)
+    const woke = this.#countWakeup || virt.active ? -1 : loopWokeAt();
+    const sinceWake = woke < 0 ? Infinity : Number(now) - woke;
+    for (let j = 0; j < n; j++) this.#record(Math.min(late0 - j * p, sinceWake));
+    if (this.#watches() && now - this.#lastRead >= READ_EVERY_NS) this.#readBlocks(now);
     return HRTIMER_RESTART;
+  }
+
+  /** Whether this monitor needs the loop watch: for its blocks, or for when the loop woke. */
+  #watches(): boolean {
+    return this.#keep > 0 || !this.#countWakeup;
   }
 
   #record(v: number): void {
@@ -173,18 +203,19 @@ export class EventLoopDelayMonitor {
 
   /** @internal a read of the loop watch (layout: lib/binding.ts), shared by every enabled monitor */
   _take(r: Float64Array): void {
-    this.#iterations += r[1]!;
-    this.#busyNs += r[2]!;
-    if (r.length <= 5) return;
+    this.#iterations += r[0]!;
+    this.#busyNs += r[1]!;
+    if (r.length <= READ_HEADER || this.#keep === 0) return;
     const b = this.#blocks;
     const floor = this._floor();
-    for (let i = 5; i + 1 < r.length; i += 2) if (r[i]! >= floor) b.push({ durationNs: r[i]!, endNs: BigInt(r[i + 1]!) });
+    for (let i = READ_HEADER; i + 1 < r.length; i += 2) if (r[i]! >= floor) b.push({ durationNs: r[i]!, endNs: BigInt(r[i + 1]!) });
     b.sort((x, y) => y.durationNs - x.durationNs);
     if (b.length > this.#keep) b.length = this.#keep;
   }
 
   /** @internal the shortest block that could still enter this monitor's list */
   _floor(): number {
+    if (this.#keep === 0) return NO_BLOCKS;
     return this.#blocks.length < this.#keep ? 0 : this.#blocks[this.#keep - 1]!.durationNs;
   }
 
@@ -195,8 +226,10 @@ export class EventLoopDelayMonitor {
     this.#enabled = true;
     const now = ktime_get();
     this.#lastRead = now;
-    if (this.#keep > 0) hubAdd(this);
-    hrtimer_start(this.#t, now + this.#period, HRTIMER_MODE_ABS);
+    if (this.#watches()) hubAdd(this);
+    // Deadlines on the period's grid of CLOCK_MONOTONIC: monitors of one
+    // period share their wake-ups instead of each waking the thread.
+    hrtimer_start(this.#t, (now / this.#period + 1n) * this.#period, HRTIMER_MODE_ABS);
     return true;
   }
 
@@ -206,7 +239,7 @@ export class EventLoopDelayMonitor {
     if (!this.#enabled) return false;
     this.#enabled = false;
     hrtimer_cancel(this.#t);
-    if (this.#keep > 0) hubRemove(this);
+    if (this.#watches()) hubRemove(this);
     return true;
   }
 
@@ -218,7 +251,7 @@ export class EventLoopDelayMonitor {
     this.#blocks = [];
     this.#iterations = 0;
     this.#busyNs = 0;
-    if (this.#enabled && this.#keep > 0) {
+    if (this.#enabled && this.#watches()) {
       hubRead(); // what came before the reset is dropped with the rest
       this.#blocks = [];
       this.#iterations = 0;
@@ -322,6 +355,11 @@ export class EventLoopDelayMonitor {
     thisArg(this);
     return this.#period;
   }
+  /** Whether samples count the OS's wake-up latency (the `countWakeup` option). */
+  get countWakeup(): boolean {
+    thisArg(this);
+    return this.#countWakeup;
+  }
   /**
    * The longest loop blocks seen while enabled, longest first (at most the
    * `blocks` option). Exact whatever the period: each is one loop iteration's
@@ -335,7 +373,7 @@ export class EventLoopDelayMonitor {
   /** Loop iterations measured while enabled, and their total busy time (ns): the loop's utilisation. */
   get iterations(): { count: number; busyNs: number } {
     thisArg(this);
-    if (this.#enabled && this.#keep > 0) this.#readBlocks(ktime_get());
+    if (this.#enabled && this.#watches()) this.#readBlocks(ktime_get());
     return { count: this.#iterations, busyNs: this.#busyNs };
   }
 
@@ -348,16 +386,20 @@ export class EventLoopDelayMonitor {
  * Creates an event-loop delay monitor with Node's `IntervalHistogram`
  * interface: `perf_hooks.monitorEventLoopDelay()` with a ktimers import.
  *
- * One sample is the lateness of one deadline of a periodic hrtimer: how long
- * after it was due a callback ran. With the loop idle that is the wake-up
- * latency (tens of microseconds), not the period; a block of length B yields
- * samples up to B (never more than B plus the wake-up latency), the largest
- * at least B minus one period. Node's monitor instead records the time between
- * two samples, so its figures include its resolution.
+ * One sample is how long the loop kept one deadline of a periodic hrtimer
+ * waiting: the time from the deadline to the callback that served it, or, if
+ * the loop was asleep waiting for events when the deadline came, from the
+ * moment it woke (the OS's wake-up latency is not the loop's; `countWakeup:
+ * true` counts it). With the loop idle a sample is therefore the time the loop
+ * took to reach the callback once awake (microseconds), not the period; a
+ * block of length B yields samples up to B plus the time from the block's end
+ * to the callback, the largest at least B minus one period. Node's monitor
+ * instead records the time between two samples, so its figures include its
+ * resolution and the wake-up latency.
  *
  * Differs from Node's: `percentile()` on an empty monitor is 0; `period`,
- * `blocks()` and `iterations` are additions.
- * @param options - `resolution` (ms, Node's), `period` (a duration, wins over resolution), `blocks`.
+ * `blocks()`, `iterations` and `countWakeup` are additions.
+ * @param options - `resolution` (ms, Node's), `period` (a duration, wins over resolution), `blocks`, `countWakeup`.
  * @throws TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE for bad options, as Node's.
  */
 export function monitorEventLoopDelay(options?: MonitorEventLoopDelayOptions): EventLoopDelayMonitor {
@@ -365,7 +407,7 @@ export function monitorEventLoopDelay(options?: MonitorEventLoopDelayOptions): E
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw typeError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received ${describe(options)}`);
   }
-  const { resolution = 10, period, blocks = 10 } = options;
+  const { resolution = 10, period, blocks = 10, countWakeup = false } = options;
   if (typeof resolution !== 'number') {
     throw typeError('ERR_INVALID_ARG_TYPE', `The "options.resolution" property must be of type number. Received ${describe(resolution)}`);
   }
@@ -383,5 +425,8 @@ export function monitorEventLoopDelay(options?: MonitorEventLoopDelayOptions): E
   if (!Number.isInteger(blocks) || blocks < 0 || blocks > 1000) {
     throw rangeError('ERR_OUT_OF_RANGE', `The value of "options.blocks" is out of range. It must be an integer >= 0 && <= 1000. Received ${blocks}`);
   }
-  return new EventLoopDelayMonitor(p, blocks);
+  if (typeof countWakeup !== 'boolean') {
+    throw typeError('ERR_INVALID_ARG_TYPE', `The "options.countWakeup" property must be of type boolean. Received ${describe(countWakeup)}`);
+  }
+  return new EventLoopDelayMonitor(p, blocks, countWakeup);
 }

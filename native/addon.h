@@ -86,6 +86,9 @@ class Addon {
   int LoopWatch(double threshold_ns);
   // Moves the blocks recorded since the last read into out (see loop_watch.cc).
   void LoopWatchRead(std::vector<double>* out);
+  // When the loop last came back from waiting for its events, if it waited
+  // since the last prepare (uv_hrtime ns), else -1 (see loop_watch.cc).
+  double LoopWokeAt() const;
 
  private:
   explicit Addon(Napi::Env env);

@@ -20,6 +20,7 @@ Napi::Object RegisterModule(Napi::Env env, Napi::Object exports) {
   exports.Set("state", Napi::Function::New(env, ktimers::State, "state"));
   exports.Set("loopWatch", Napi::Function::New(env, ktimers::LoopWatch, "loopWatch"));
   exports.Set("loopWatchRead", Napi::Function::New(env, ktimers::LoopWatchRead, "loopWatchRead"));
+  exports.Set("loopWokeAt", Napi::Function::New(env, ktimers::LoopWokeAt, "loopWokeAt"));
   exports.Set("gettid", Napi::Function::New(env, ktimers::GetTid, "gettid"));
   exports.Set("schedSetScheduler", Napi::Function::New(env, ktimers::SchedSetScheduler, "schedSetScheduler"));
   exports.Set("schedGetScheduler", Napi::Function::New(env, ktimers::SchedGetScheduler, "schedGetScheduler"));

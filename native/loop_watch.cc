@@ -34,7 +34,7 @@ namespace {
 // at every sample, and an iteration at or over the threshold cannot repeat
 // faster than the threshold, so this is only reached by a reader that stopped.
 constexpr size_t kMaxBlocks = 8192;
-constexpr size_t kReadHeader = 5;
+constexpr size_t kReadHeader = 3;
 }  // namespace
 
 void Addon::OnPrepare(uv_prepare_t* h) {
@@ -42,19 +42,18 @@ void Addon::OnPrepare(uv_prepare_t* h) {
   if (!a->watching_) return;
   uint64_t now = uv_hrtime();
   uint64_t idle = uv_metrics_idle_time(h->loop);
-  if (a->watch_prev_now_ != 0) {
-    uint64_t wall = now - a->watch_prev_now_;
-    uint64_t idled = idle - a->watch_prev_idle_;
-    double busy = idled < wall ? static_cast<double>(wall - idled) : 0;
-    a->watch_iters_ += 1;
-    a->watch_busy_ += busy;
-    if (busy >= a->watch_threshold_) {
-      if (a->watch_blocks_.size() < 2 * kMaxBlocks) {
-        a->watch_blocks_.push_back(busy);
-        a->watch_blocks_.push_back(static_cast<double>(now));
-      } else {
-        a->watch_lost_ += 1;
-      }
+  // watch_prev_now_ is set when the watch starts, so every prepare has a start.
+  uint64_t wall = now - a->watch_prev_now_;
+  uint64_t idled = idle - a->watch_prev_idle_;
+  double busy = idled < wall ? static_cast<double>(wall - idled) : 0;
+  a->watch_iters_ += 1;
+  a->watch_busy_ += busy;
+  if (busy >= a->watch_threshold_) {
+    if (a->watch_blocks_.size() < 2 * kMaxBlocks) {
+      a->watch_blocks_.push_back(busy);
+      a->watch_blocks_.push_back(static_cast<double>(now));
+    } else {
+      a->watch_lost_ += 1;
     }
   }
   a->watch_prev_now_ = now;
@@ -101,14 +100,24 @@ int Addon::LoopWatch(double threshold_ns) {
 
 void Addon::LoopWatchRead(std::vector<double>* out) {
   out->clear();
-  out->push_back(watching_ ? 1 : 0);
   out->push_back(watch_iters_);
   out->push_back(watch_busy_);
   out->push_back(watch_lost_);
-  out->push_back(static_cast<double>(uv_hrtime()));
   out->insert(out->end(), watch_blocks_.begin(), watch_blocks_.end());
   watch_blocks_.clear();
   watch_iters_ = watch_busy_ = watch_lost_ = 0;
+}
+
+// The loop sleeps between its prepare handles and the next I/O event; libuv
+// adds that sleep to the idle time as soon as it wakes, before it runs the
+// event's callbacks. So from inside a callback, the prepare's time plus the
+// idle time added since is when the loop woke (a little early: the prepare
+// runs just before the loop starts to wait). No idle time added since the
+// prepare means the loop found its events ready and did not sleep.
+double Addon::LoopWokeAt() const {
+  if (!watching_) return -1;
+  uint64_t idled = uv_metrics_idle_time(prepare_->loop) - watch_prev_idle_;
+  return idled == 0 ? -1 : static_cast<double>(watch_prev_now_ + idled);
 }
 
 // loopWatch(thresholdNs: number): starts the loop watch of this environment,
@@ -128,8 +137,8 @@ Napi::Value LoopWatch(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// loopWatchRead() -> Float64Array [watching, iterations, busy ns, lost, now,
-// then (busy ns, end time) per recorded block], all since the previous read.
+// loopWatchRead() -> Float64Array [iterations, busy ns, lost, then (busy ns,
+// end time) per recorded block], all since the previous read.
 // Times are uv_hrtime(): CLOCK_MONOTONIC nanoseconds.
 Napi::Value LoopWatchRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -139,8 +148,17 @@ Napi::Value LoopWatchRead(const Napi::CallbackInfo& info) {
   a->LoopWatchRead(&v);
   Napi::Float64Array arr = Napi::Float64Array::New(env, v.size());
   for (size_t i = 0; i < v.size(); i++) arr[i] = v[i];
-  static_assert(kReadHeader == 5, "header layout is read by lib/perf_hooks.ts");
+  static_assert(kReadHeader == 3, "header layout is read by lib/perf_hooks.ts");
   return arr;
+}
+
+// loopWokeAt() -> number: when the loop came back from its last wait for
+// events (uv_hrtime ns, CLOCK_MONOTONIC), if it waited since its last prepare
+// handle ran; -1 if it did not, or if the watch is off.
+Napi::Value LoopWokeAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* a = GetAddon(env);
+  return Napi::Number::New(env, a == nullptr ? -1 : a->LoopWokeAt());
 }
 
 }  // namespace ktimers

@@ -7,5 +7,6 @@ namespace ktimers {
 
 Napi::Value LoopWatch(const Napi::CallbackInfo& info);
 Napi::Value LoopWatchRead(const Napi::CallbackInfo& info);
+Napi::Value LoopWokeAt(const Napi::CallbackInfo& info);
 
 }  // namespace ktimers

@@ -13,6 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { monitorEventLoopDelay, EventLoopDelayMonitor, ms, us } from '../dist/index.js';
 import * as sub from '../dist/perf_hooks.js';
 import { LogHistogram } from '../dist/internal/histogram.js';
+import { loopWatch, loopWokeAt } from '../dist/internal/engine.js';
+import * as k from '../dist/index.js';
 import { SLOWDOWN, mulberry32, until } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -111,6 +113,8 @@ describe("monitorEventLoopDelay: Node's interface", () => {
     expect(k.period).toBe(ms(10));
     expect(monitorEventLoopDelay({ resolution: 3 }).period).toBe(ms(3));
     expect(monitorEventLoopDelay({ resolution: 3, period: us(250) }).period).toBe(us(250));
+    expect(k.countWakeup).toBe(false);
+    expect(monitorEventLoopDelay({ countWakeup: true }).countWakeup).toBe(true);
   });
 
   it("enable()/disable() return Node's booleans", () => {
@@ -140,6 +144,8 @@ describe("monitorEventLoopDelay: Node's interface", () => {
     expect(thrown(() => monitorEventLoopDelay({ period: us(5) }))).toEqual({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
     expect(thrown(() => monitorEventLoopDelay({ blocks: 1001 }))).toEqual({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
     expect(thrown(() => monitorEventLoopDelay({ blocks: '3' as any }))).toEqual({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    expect(thrown(() => monitorEventLoopDelay({ countWakeup: 1 as any }))).toEqual({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    expect(thrown(() => monitorEventLoopDelay({ countWakeup: 'yes' as any }))).toEqual({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     // a method taken off the object
     const { enable } = k;
     expect(thrown(() => enable.call({}))).toEqual({ name: 'TypeError', code: 'ERR_INVALID_THIS' });
@@ -151,7 +157,12 @@ describe("monitorEventLoopDelay: Node's interface", () => {
     const pick = () => vals[Math.floor(rnd() * vals.length)];
     let made = 0;
     for (let i = 0; i < 2000; i++) {
-      const o = rnd() < 0.2 ? pick() : { resolution: pick(), period: rnd() < 0.5 ? undefined : pick(), blocks: rnd() < 0.5 ? undefined : pick() };
+      const o = rnd() < 0.2 ? pick() : {
+        resolution: pick(),
+        period: rnd() < 0.5 ? undefined : pick(),
+        blocks: rnd() < 0.5 ? undefined : pick(),
+        countWakeup: rnd() < 0.5 ? undefined : rnd() < 0.5 ? rnd() < 0.5 : pick(),
+      };
       let m: EventLoopDelayMonitor | undefined;
       try {
         m = monitorEventLoopDelay(o as any);
@@ -177,7 +188,7 @@ describe("monitorEventLoopDelay: Node's interface", () => {
 describe('monitorEventLoopDelay on the real clock', () => {
   it('a block of B ms at a 1 ms period: every deadline in it is a sample, the largest >= B - 1 ms; the longest block >= B', async () => {
     const B = 30;
-    const k = monitorEventLoopDelay({ period: ms(1) });
+    const k = monitorEventLoopDelay({ period: ms(1), blocks: 100 });
     k.enable();
     try {
       await until(() => k.count > 0, T); // sampling runs
@@ -188,11 +199,15 @@ describe('monitorEventLoopDelay on the real clock', () => {
       await until(() => k.count > c0, T); // the first callback after the block
       expect(k.count - c0).toBeGreaterThanOrEqual(Math.floor(elapsed) - 1);
       expect(k.max).toBeGreaterThanOrEqual((B - 1) * 1e6);
+      // The spin's iteration is the block that ended after it began (on a loaded machine an
+      // earlier iteration can be longer: a preempted one).
       const blocks = k.blocks();
-      expect(blocks[0]!.durationNs).toBeGreaterThanOrEqual(B * 1e6);
+      const mine = blocks.find((b) => b.endNs > t0);
+      expect(mine, JSON.stringify(blocks, (_, v) => (typeof v === 'bigint' ? String(v) : v))).toBeDefined();
+      expect(mine!.durationNs).toBeGreaterThanOrEqual(B * 1e6);
       // a backstop only: the block is the spin plus what the loop did around it
-      expect(blocks[0]!.durationNs).toBeLessThan(B * 1e6 + 5_000 * 1e6 * SLOWDOWN);
-      expect(blocks[0]!.endNs).toBeGreaterThan(t0);
+      expect(mine!.durationNs).toBeLessThan(B * 1e6 + 5_000 * 1e6 * SLOWDOWN);
+      expect(blocks[0]!.durationNs).toBeGreaterThanOrEqual(mine!.durationNs);
       expect(k.iterations.count).toBeGreaterThan(0);
       expect(k.iterations.busyNs).toBeGreaterThanOrEqual(B * 1e6);
       // units: ns, as Node's
@@ -223,6 +238,21 @@ describe('monitorEventLoopDelay on the real clock', () => {
     } finally {
       a.disable();
       b.disable();
+    }
+  });
+
+  it('blocks: 0 keeps no block and still counts the iterations (the watch runs for the wake-up time)', async () => {
+    const m = monitorEventLoopDelay({ period: ms(1), blocks: 0 });
+    m.enable();
+    try {
+      await until(() => m.count >= 3, T);
+      const c = m.count;
+      spin(5);
+      await until(() => m.count > c, T); // a sample after the block: its iteration has ended
+      expect(m.blocks()).toEqual([]);
+      expect(m.iterations.busyNs).toBeGreaterThanOrEqual(5e6);
+    } finally {
+      m.disable();
     }
   });
 
@@ -269,12 +299,90 @@ function runApp(env: Record<string, string>, args: string[]): Promise<{ code: nu
   });
 }
 
+// What the monitor takes as "when the loop woke" (native/loop_watch.cc): the
+// last prepare's time plus the idle time added since, read from inside a
+// callback of the loop's poll phase (an hrtimer's). Each case sets up the
+// condition it is about and checks it, rather than assuming the loop's timing.
+describe('loopWokeAt: when the loop came back from waiting for its events', () => {
+  /** Arms an hrtimer `delayNs` out, runs `during` right after, and resolves with what its callback saw. */
+  function fire(delayNs: bigint, during: () => void): Promise<{ armedAt: number; woke: number; now: number }> {
+    return new Promise((resolve) => {
+      const t = new k.hrtimer();
+      const armedAt = Number(k.ktime_get());
+      k.hrtimer_setup(t, () => {
+        const woke = loopWokeAt();
+        resolve({ armedAt, woke, now: Number(k.ktime_get()) });
+        return k.HRTIMER_NORESTART;
+      }, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_REL);
+      k.hrtimer_start(t, delayNs, k.HRTIMER_MODE_REL);
+      during();
+    });
+  }
+
+  it('-1 when the watch is off; -1 when the timer came due during a block (the loop found it ready, never slept)', async () => {
+    expect(loopWokeAt()).toBe(-1);
+    loopWatch(0);
+    try {
+      // Due 1 ms after arming, while the same callback spins 5 ms: by the next
+      // poll the timerfd is ready, so the loop does not sleep before serving it.
+      const r = await fire(1_000_000n, () => spin(5));
+      expect(r.woke).toBe(-1);
+    } finally {
+      loopWatch(-1);
+    }
+  });
+
+  it('after a sleep through the deadline: a time after the arming and no later than the callback', async () => {
+    loopWatch(0);
+    try {
+      // The loop is idle for 20 ms: it sleeps until the timer wakes it (or
+      // until something else does, after which it sleeps again). A run where
+      // the deadline came while the loop happened to be busy reads -1; at
+      // least one of a few runs sleeps through its deadline.
+      const runs = [];
+      for (let i = 0; i < 5; i++) runs.push(await fire(20_000_000n, () => {}));
+      const slept = runs.filter((r) => r.woke !== -1);
+      expect(slept.length, JSON.stringify(runs)).toBeGreaterThan(0);
+      for (const r of slept) {
+        expect(r.woke).toBeGreaterThan(r.armedAt);
+        expect(r.woke).toBeLessThanOrEqual(r.now);
+      }
+    } finally {
+      loopWatch(-1);
+    }
+  });
+
+  it('two monitors of one period share their deadlines: the one that leaves out the wake-up never reads more', async () => {
+    // Deadlines lie on the period's grid of CLOCK_MONOTONIC, so both timers expire together and,
+    // armed first, `m` runs first in each pass: per deadline its sample (from the deadline, or
+    // from the wake-up if the loop slept through it) is at most `raw`'s (from the deadline).
+    const m = monitorEventLoopDelay({ period: ms(2) });
+    const raw = monitorEventLoopDelay({ period: ms(2), countWakeup: true });
+    m.enable();
+    raw.enable();
+    try {
+      await until(() => m.count >= 100 && raw.count >= 100, T);
+      m.disable();
+      raw.disable();
+      expect(m.count).toBeLessThanOrEqual(raw.count);
+      expect(m.max).toBeLessThanOrEqual(raw.max);
+      // The loop sleeps between samples: most deadlines come while it waits, and the time the
+      // kernel took to wake it is in `raw`'s figures only.
+      expect(m.percentile(50)).toBeLessThan(raw.percentile(50));
+    } finally {
+      m.disable();
+      raw.disable();
+    }
+  });
+});
+
 describe('node --import ktimers/loop-delay', () => {
   it('measures an app from start to exit and prints the report at its natural end (JSON on stderr)', async () => {
     const r = await runApp({ KTIMERS_LOOP_DELAY_JSON: '-', KTIMERS_LOOP_DELAY_PERIOD_US: '1000' }, ['40']);
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(r.stderr.trim().split('\n').pop()!);
     expect(rep.period_ns).toBe(1_000_000);
+    expect(rep.count_wakeup).toBe(false);
     expect(rep.count).toBeGreaterThan(30);
     expect(rep.max).toBeGreaterThanOrEqual(39e6);
     expect(rep.blocks[0].duration_ns).toBeGreaterThanOrEqual(40e6);
@@ -298,5 +406,17 @@ describe('node --import ktimers/loop-delay', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('ERR_KTIMERS_BAD_ENV');
     expect(r.stderr).toContain('KTIMERS_LOOP_DELAY_PERIOD_US');
+    const w = await runApp({ KTIMERS_LOOP_DELAY_COUNT_WAKEUP: 'yes' }, ['1']);
+    expect(w.code).not.toBe(0);
+    expect(w.stderr).toContain('ERR_KTIMERS_BAD_ENV');
+    expect(w.stderr).toContain('KTIMERS_LOOP_DELAY_COUNT_WAKEUP');
+  });
+
+  it('KTIMERS_LOOP_DELAY_COUNT_WAKEUP=1 is the monitor with countWakeup, and the report says so', async () => {
+    const r = await runApp({ KTIMERS_LOOP_DELAY_JSON: '-', KTIMERS_LOOP_DELAY_COUNT_WAKEUP: '1' }, ['10']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stderr.trim().split('\n').pop()!).count_wakeup).toBe(true);
+    const t = await runApp({ KTIMERS_LOOP_DELAY_COUNT_WAKEUP: '1' }, ['10']);
+    expect(t.stderr).toMatch(/^# Samples: \d+ {2}\(how long the loop kept each deadline of the period waiting, us, wake-up included\)$/m);
   });
 });

@@ -459,6 +459,10 @@ export function loopWatchRead(): Float64Array {
   engine();
   return native.loopWatchRead();
 }
+/** When the loop woke from its wait for events, if it waited since the loop watch's last prepare (ns), else -1. */
+export function loopWokeAt(): number {
+  return native.loopWokeAt();
+}
 
 export function clockNow(base: number): bigint {
   return clockNs(base & 3);

@@ -16,6 +16,8 @@ export interface LoopDelayReport {
   duration_ns: number;
   /** the sampling period */
   period_ns: number;
+  /** whether the samples count the OS's wake-up latency (the monitor's `countWakeup`) */
+  count_wakeup: boolean;
   /** samples */
   count: number;
   /** smallest sample (0 when none) */
@@ -53,6 +55,7 @@ export function loopDelayReport(m: EventLoopDelayMonitor, start: bigint): LoopDe
     argv: process.argv.slice(1),
     duration_ns: Number(ktime_get() - start),
     period_ns: Number(m.period),
+    count_wakeup: m.countWakeup,
     count: m.count,
     min: m.count === 0 ? 0 : m.min,
     mean: m.count === 0 ? 0 : m.mean,
@@ -75,7 +78,7 @@ const us = (ns: number): string => (ns / 1000).toFixed(1);
 export function formatLoopDelayReport(r: LoopDelayReport): string {
   const lines = [
     `# ktimers loop-delay: pid ${r.pid} (${r.argv.join(' ')}), ${(r.duration_ns / 1e9).toFixed(3)} s, a sample every ${us(r.period_ns)} us`,
-    `# Samples: ${r.count}  (how late each deadline of the period was served, us)`,
+    `# Samples: ${r.count}  (how long the loop kept each deadline of the period waiting, us${r.count_wakeup ? ', wake-up included' : ''})`,
     `# Min: ${us(r.min)}  Avg: ${us(r.mean)}  p50: ${us(r.percentiles['50']!)}  p90: ${us(r.percentiles['90']!)}  p99: ${us(r.percentiles['99']!)}  p99.9: ${us(r.percentiles['99.9']!)}  Max: ${us(r.max)}`,
     `# Loop: ${r.iterations} iterations, busy ${r.duration_ns > 0 ? ((100 * r.busy_ns) / r.duration_ns).toFixed(1) : '0.0'}% of the time`,
     `# Longest blocks (one loop iteration each, us, ended at s from start):`,
