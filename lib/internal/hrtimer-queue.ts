@@ -167,6 +167,8 @@ function freeDead(s: number): void {
 export const slotsInUse = (): number => inUse;
 /** Dead entries (cancelled, not yet dropped): each still holds its slot and its heap entry. */
 export const deadEntries = (): number => deadTotal;
+/** Dead entries of one base. */
+export const deadIn = (base: number): number => deads[base]!;
 
 /** Bytes held by the slot arrays and heaps (capacity, not use): for memory figures. */
 export function queueBytes(): number {
