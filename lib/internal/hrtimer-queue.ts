@@ -7,15 +7,40 @@
  * The kernel keeps each hrtimer clock base in a timerqueue: an rb-tree ordered
  * by hard expiry with a cached leftmost node; equal expiries go to the right, so
  * timers due at the same instant run in arming order (FIFO). ktimers needs the
- * same order and the same costs (O(1) peek, O(log n) insert and remove of an
- * arbitrary timer), and gets them from an *indexed binary min-heap*:
+ * same order and costs no worse (O(1) peek, O(log n) insert, remove of an
+ * arbitrary timer no dearer than O(log n)), and gets them from an *indexed
+ * binary min-heap* with *lazy deletion*:
  *
  *   * entries are ordered by the key (hard, seq). `seq` is a per-environment
  *     arming counter, strictly increasing, so no two keys are equal and ties on
  *     `hard` break FIFO exactly as the rb-tree does.
  *   * every armed timer owns a *slot* (a small integer). The slot records the
- *     entry's position in its heap, which turns cancel and re-arm of an
- *     arbitrary timer into an O(log n) sift instead of an O(n) search.
+ *     entry's position in its heap, which turns a re-arm of an arbitrary
+ *     timer into an O(log n) sift instead of an O(n) search (in place: its
+ *     entry is re-keyed, so a re-arm needs no second slot).
+ *   * a cancel does not sift. Taking an arbitrary entry out of a heap of a
+ *     million walks ~20 levels, each a likely cache miss, and most timers are
+ *     cancelled (timeouts that did not fire), so a cancel only marks the entry
+ *     *dead* (a flag in baseA) and clears `timers[slot]`: O(1), and the queue
+ *     no longer references the timer, which is not queued any more by every
+ *     measure the API has. The dead entry keeps its key and its slot and
+ *     stays in the heap, still ordering its neighbours, until it is dropped:
+ *     top() drops the dead entries it finds in front of the first live one
+ *     (the pop they would have cost anyway, now paid by whoever looks first),
+ *     and a base whose dead entries outnumber its live ones (and are at least
+ *     COMPACT_MIN) is compacted: its live entries rebuilt into a heap in O(n)
+ *     (Floyd's heapify), so a heap is never more than about twice its live
+ *     size, nor deeper by more than a level. The top and the last entry of the
+ *     heap array leave at once (the top must be found anyway; the last moves
+ *     nothing); an emptied base drops all its dead entries. This is what Go's
+ *     runtime timers do, for the same reason.
+ *   * a dead entry costs, until it is dropped, what a live one does: its slot
+ *     (its row of the slot arrays) and its heap entry; not the timer. So
+ *     `sizes` (what engineState().queued reports) and slotsInUse() count live
+ *     entries only, deadEntries() the dead ones, and queueBytes() is the
+ *     arrays' capacity, which dead entries occupy like live ones. The engine's
+ *     per-thread slot limit counts armed timers: before refusing one it drops
+ *     every dead entry (dropDead()) and tries again.
  *   * the entries live in typed arrays indexed by slot (hard and soft expiry,
  *     seq, heap position), grown by doubling; each heap is an Int32Array of
  *     slots. No per-timer allocation, and nothing the GC has to trace but
@@ -39,9 +64,13 @@
  * SOFT twins); 8..15 the same on the virtual timeline of ktimers/testing.
  *
  * Invariants (checked by the randomized model tests in test/):
- *   * heap property on (hard, seq);
+ *   * heap property on (hard, seq), dead entries included;
  *   * pos[heap[b][i]] === i for every entry of every heap;
- *   * a slot is either free (pos −1) or in exactly one heap.
+ *   * a slot is either free, or allocated and not yet placed (pos −1), or in
+ *     exactly one heap, live or dead; a dead slot is never handed out again
+ *     before its entry is dropped, so its key stays valid while it orders
+ *     others;
+ *   * a base's dead entries number at most max(live, COMPACT_MIN − 1).
  */
 
 export const NUM_BASES = 16;
@@ -96,6 +125,8 @@ const offs = new Int32Array(NUM_BASES);
  * the offset, in O(1), which is what makes a run of timers due together cheap
  * (timeouts of one duration, armed one after the other, arrive in key order).
  * Any insert or removal that breaks the order clears it; an empty heap sets it.
+ * Dead entries do not break it (they keep their places), nor does compaction
+ * (it keeps the array's order).
  */
 const sorted = new Uint8Array(NUM_BASES).fill(1);
 for (let b = 0; b < NUM_BASES; b++) heaps.push(new Int32Array(16));
@@ -262,7 +293,7 @@ export function top(base: number): number {
 }
 
 // Heap positions are relative to the base's offset `off` (the heap of base b is
-// heaps[b][offs[b] .. offs[b] + sizes[b])); posA holds absolute indices, so that
+// heaps[b][offs[b] .. offs[b] + lens[b]), dead entries included); posA holds absolute indices, so that
 // moving the offset moves no entry.
 function siftUp(h: Int32Array, off: number, i: number, s: number): number {
   while (i > 0) {
