@@ -109,19 +109,34 @@ describe('hrtimer queue (indexed min-heap on (hard, seq))', () => {
       let last = 0n;
       let compactions = 0;
       let deadSeen = 0;
+      // expect() only on a mismatch: hundreds of thousands of checks, the same failure message
+      const eq = (a: unknown, b: unknown) => {
+        if (a !== b) expect(a).toBe(b);
+      };
+      // Each reference list is kept in key order (a binary-search insert), so no step sorts.
+      const insert = (list: Ref[], e: Ref) => {
+        let lo = 0;
+        let hi = list.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (byKey(list[mid]!, e) < 0) lo = mid + 1;
+          else hi = mid;
+        }
+        list.splice(lo, 0, e);
+      };
       const check = () => {
         let live = 0;
         let bound = 0;
         for (const b of bases) {
           const list = ref.get(b)!;
-          expect(Q.sizes[b]).toBe(list.length); // live entries only
+          eq(Q.sizes[b], list.length); // live entries only
           live += list.length;
           // dead entries stay bounded: never more than the live ones once there are COMPACT_MIN
           expect(Q.deadIn(b)).toBeLessThanOrEqual(Math.max(list.length, Q.COMPACT_MIN - 1));
           bound += Q.deadIn(b);
         }
-        expect(Q.slotsInUse()).toBe(slots0 + live);
-        expect(Q.deadEntries()).toBe(bound);
+        eq(Q.slotsInUse(), slots0 + live);
+        eq(Q.deadEntries(), bound);
       };
       for (let round = 0; round < 12; round++) {
         const inOrder = rnd() < 0.4;
@@ -140,49 +155,47 @@ describe('hrtimer queue (indexed min-heap on (hard, seq))', () => {
             const o = { seed, s };
             Q.timers[s] = o;
             objs.set(s, o);
-            list.push({ slot: s, hard, soft: hard, seq: s2 });
+            insert(list, { slot: s, hard, soft: hard, seq: s2 });
           } else if (op < (grow ? 0.8 : 0.9)) {
             // cancel anywhere (lazily)
-            list.sort(byKey);
             const idx = Math.floor(rnd() * list.length);
             const e = list.splice(idx, 1)[0]!;
             const dead0 = Q.deadEntries();
             const deadB = Q.deadIn(b);
-            expect(Q.timers[e.slot]).toBe(objs.get(e.slot));
-            expect(Q.cancel(e.slot)).toBe(idx === 0);
+            eq(Q.timers[e.slot], objs.get(e.slot));
+            eq(Q.cancel(e.slot), idx === 0);
             // the queue no longer references the cancelled timer's object
-            expect(Q.timers[e.slot]).toBeUndefined();
+            eq(Q.timers[e.slot], undefined);
             objs.delete(e.slot);
             const dead1 = Q.deadEntries();
             if (dead1 > dead0) deadSeen++;
             if (deadB + 1 >= Q.COMPACT_MIN && Q.deadIn(b) === 0 && list.length > 0) compactions++; // a heap rebuilt
-            expect(Q.top(b)).toBe(list.length ? list.sort(byKey)[0]!.slot : -1);
+            eq(Q.top(b), list.length ? list[0]!.slot : -1);
           } else if (op < (grow ? 0.92 : 0.95)) {
             // re-arm in place, later or earlier
-            const e = list[Math.floor(rnd() * list.length)]!;
+            const e = list.splice(Math.floor(rnd() * list.length), 1)[0]!;
             e.hard = rnd() < 0.5 ? e.hard + BigInt(Math.floor(rnd() * 1e6)) : BigInt(Math.floor(rnd() * 1e9));
             e.soft = e.hard;
             e.seq = seq++;
             Q.place(e.slot, e.soft, e.hard, e.seq);
-            list.sort(byKey);
-            expect(Q.top(b)).toBe(list[0]!.slot);
+            insert(list, e);
+            eq(Q.top(b), list[0]!.slot);
           } else {
             // the expiry pass's pop: the first live entry, never a dead one
-            list.sort(byKey);
             const e = list.shift()!;
-            expect(Q.top(b)).toBe(e.slot);
-            expect(Q.timers[e.slot]).toBe(objs.get(e.slot));
-            expect(Q.cancel(e.slot)).toBe(true);
-            expect(Q.timers[e.slot]).toBeUndefined();
+            eq(Q.top(b), e.slot);
+            eq(Q.timers[e.slot], objs.get(e.slot));
+            eq(Q.cancel(e.slot), true);
+            eq(Q.timers[e.slot], undefined);
             objs.delete(e.slot);
           }
         }
         check();
         for (const b of bases) {
           for (const e of ref.get(b)!) {
-            expect(Q.hardOf(e.slot)).toBe(e.hard);
-            expect(Q.baseA[e.slot]).toBe(b);
-            expect(Q.timers[e.slot]).toBe(objs.get(e.slot));
+            eq(Q.hardOf(e.slot), e.hard);
+            eq(Q.baseA[e.slot], b);
+            eq(Q.timers[e.slot], objs.get(e.slot));
           }
         }
         // every live slot is listed once by forEachSlot, and no dead one
@@ -196,16 +209,16 @@ describe('hrtimer queue (indexed min-heap on (hard, seq))', () => {
       expect(compactions).toBeGreaterThan(0);
       // Drain in exactly the reference order: dead entries never surface.
       for (const b of bases) {
-        const list = ref.get(b)!.sort(byKey);
+        const list = ref.get(b)!;
         for (const e of list) {
-          expect(Q.top(b)).toBe(e.slot);
-          expect(Q.cancel(e.slot)).toBe(true);
+          eq(Q.top(b), e.slot);
+          eq(Q.cancel(e.slot), true);
         }
-        expect(Q.top(b)).toBe(-1);
-        expect(Q.sizes[b]).toBe(0);
+        eq(Q.top(b), -1);
+        eq(Q.sizes[b], 0);
       }
-      expect(Q.slotsInUse()).toBe(slots0);
-      expect(Q.deadEntries()).toBe(0); // an empty base keeps no dead entry
+      eq(Q.slotsInUse(), slots0);
+      eq(Q.deadEntries(), 0); // an empty base keeps no dead entry
     }
   });
 
