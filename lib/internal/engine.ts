@@ -11,7 +11,8 @@
  * (lib/internal/hrtimer-queue.ts, with its design). An armed timer is a heap
  * entry named by a *slot* number; `timers[slot]` is the strong reference that
  * keeps it alive. A disarmed timer holds no slot, so a dropped one is ordinary
- * garbage. A timer's own state is two private fields of TimerCore (below), the
+ * garbage (a cancel may leave its *entry* in the heap, marked dead, until the
+ * queue drops it, but the entry no longer names the timer). A timer's own state is two private fields of TimerCore (below), the
  * base class of `hrtimer`: `#st`, one small integer (base, flags, slot), and
  * `#exp`, its expiries while it is not armed (while armed they live in the
  * slot arrays only).
