@@ -113,10 +113,7 @@ export const sizes = new Int32Array(NUM_BASES);
 const lens = new Int32Array(NUM_BASES);
 /** dead entries of each base */
 const deads = new Int32Array(NUM_BASES);
-/**
- * A base's heap is compacted once its dead entries outnumber its live ones and
- * are at least this many: a small heap is not rebuilt for a handful of them.
- */
+/** A base is compacted when its dead entries outnumber its live ones and are at least this many. */
 export const COMPACT_MIN = 1024;
 /** where each base's heap starts in its array (see top()) */
 const offs = new Int32Array(NUM_BASES);
@@ -174,13 +171,16 @@ export function freeSlot(s: number): void {
   timers[s] = undefined;
   posA[s] = -2 - freeHead;
   freeHead = s;
-  if (--inUse === 0 && deadTotal === 0) {
-    // Every slot is free: allocate from 0 again, in order, rather than in the
-    // order the free list was threaded (after compactions, heap order: random),
-    // so that the next timers' slot arrays are written sequentially.
-    freeHead = -1;
-    used = 0;
-  }
+  // Every slot free: allocate from 0 again, in order, not in the order the free
+  // list was threaded (after compactions, heap order: random), so that the next
+  // timers' rows of the slot arrays are written one after the other.
+  if (--inUse === 0 && deadTotal === 0) resetFree();
+}
+
+/** Every slot is free (see freeSlot). */
+function resetFree(): void {
+  freeHead = -1;
+  used = 0;
 }
 
 /** A dead entry has left its heap: its slot is free again. */
@@ -188,10 +188,7 @@ function freeDead(s: number): void {
   baseA[s] = 0;
   posA[s] = -2 - freeHead;
   freeHead = s;
-  if (--deadTotal === 0 && inUse === 0) {
-    freeHead = -1;
-    used = 0;
-  }
+  if (--deadTotal === 0 && inUse === 0) resetFree(); // (as in freeSlot)
 }
 
 /** Slots holding an armed timer (live entries; dead ones are deadEntries()). */
@@ -286,7 +283,7 @@ export function top(base: number): number {
     if (lens[base] === 0) return -1;
     const s = heaps[base]![offs[base]!]!;
     if (!(baseA[s]! & DEAD)) return s;
-    popTop(base);
+    removeAt(base, 0);
     deads[base] = deads[base]! - 1;
     freeDead(s);
   }
@@ -413,11 +410,10 @@ export function placeRel(s: number, tim: bigint, now: bigint, range: bigint, seq
 }
 
 /**
- * Puts slot s, its key written, in its base's heap or moves it there. Returns
- * whether it is the top. `later`: s is in its heap and its hard expiry did not
- * move earlier, so its key grew (its seq is new, and larger than any before):
- * it can only go down, and the usual look at its parent, one more cache miss
- * in a large heap, is skipped. (A re-arm of a timeout usually moves it later.)
+ * Puts slot s, its key written, in its base's heap or moves it there; whether it
+ * is the top. `later`: s was in its heap and its hard expiry did not move earlier,
+ * so its key grew (seqs only grow): it can only go down, and the look at its
+ * parent, a cache miss in a large heap, is skipped (a re-armed timeout moves later).
  */
 function settle(s: number, later: boolean): boolean {
   const base = baseA[s]!;
@@ -503,11 +499,6 @@ function removeAt(base: number, i: number): void {
   siftUp(h, off, hole, h[off + n]!);
 }
 
-/** Takes base's physical top (index 0) out of its heap. */
-function popTop(base: number): void {
-  removeAt(base, 0);
-}
-
 /**
  * Takes live slot s out of its heap at once (the slot stays allocated). Returns
  * whether it was the top (the first live entry).
@@ -562,11 +553,7 @@ function dropAll(base: number): void {
   for (let i = 0; i < n; i++) freeDead(h[off + i]!);
 }
 
-/**
- * Drops base's dead entries and rebuilds its heap from the live ones: in key
- * order still if it was (the order of the array is kept), else by Floyd's
- * heapify, O(n).
- */
+/** Drops base's dead entries; the live ones stay in key order if they were, else Floyd's heapify: O(n). */
 function compact(base: number): void {
   const h = heaps[base]!;
   const off = offs[base]!;
