@@ -414,6 +414,55 @@ describe('engine', () => {
     expect(engineState().queued![0]).toBe(fdsBefore.queued![0]);
   });
 
+  it('a cancel leaves a dead entry: not queued at once, not referenced, never the programmed wake-up, and compacted', async () => {
+    const Q = await import('../dist/internal/hrtimer-queue.js');
+    const { timerFields } = await import('../dist/internal/engine.js');
+    const st0 = engineState();
+    const base = k.ktime_get() + 60_000n * MS;
+    const ts: k.hrtimer[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const t = new k.hrtimer();
+      k.hrtimer_setup(t, () => k.HRTIMER_NORESTART, k.CLOCK_MONOTONIC, k.HRTIMER_MODE_ABS);
+      k.hrtimer_start(t, base + BigInt((i * 7919) % 5000) * 1000n, k.HRTIMER_MODE_ABS); // out of order
+      ts.push(t);
+    }
+    // Cancel every other timer but the earliest: most die in place (dead entries).
+    const byExp = [...ts].sort((a, b) => (k.hrtimer_get_expires(a) < k.hrtimer_get_expires(b) ? -1 : 1));
+    const earliest = byExp[0]!;
+    let live = 5000;
+    for (let i = 1; i < 5000; i += 2) {
+      const t = byExp[i]!;
+      const s = timerFields.slot(t);
+      expect(k.hrtimer_cancel(t)).toBe(1);
+      expect(k.hrtimer_is_queued(t)).toBe(false);
+      expect(k.hrtimer_cancel(t)).toBe(0);
+      expect(Q.timers[s]).toBeUndefined(); // the queue no longer holds the object
+      live--;
+    }
+    let st = engineState();
+    expect(st.queued![0]).toBe(st0.queued![0]! + live); // live entries only
+    expect(st.slotsInUse).toBe(st0.slotsInUse! + live);
+    expect(st.deadEntries!).toBeGreaterThan(0);
+    expect(st.programmed![0]).toBe(k.hrtimer_get_expires(earliest));
+    // The top cancelled: the wake-up moves to the next live one, never to a dead entry.
+    k.hrtimer_cancel(earliest);
+    live--;
+    expect(engineState().programmed![0]).toBe(k.hrtimer_get_expires(byExp[2]!));
+    // More dead than live (and at least COMPACT_MIN): the base is compacted.
+    for (let i = 2; i < 4000; i += 2) {
+      k.hrtimer_cancel(byExp[i]!);
+      live--;
+    }
+    st = engineState();
+    expect(st.queued![0]).toBe(st0.queued![0]! + live);
+    expect(st.deadEntries!).toBeLessThanOrEqual(Math.max(st.queued![0]!, Q.COMPACT_MIN - 1));
+    expect(st.programmed![0]).toBe(k.hrtimer_get_expires(byExp[4000]!));
+    for (const t of ts) k.hrtimer_cancel(t);
+    st = engineState();
+    expect(st.queued![0]).toBe(st0.queued![0]);
+    expect(st.slotsInUse).toBe(st0.slotsInUse);
+  });
+
   it('ref counting follows armed ref\'d timers only', () => {
     const a = timer();
     const b = timer();

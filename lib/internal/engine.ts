@@ -11,7 +11,8 @@
  * (lib/internal/hrtimer-queue.ts, with its design). An armed timer is a heap
  * entry named by a *slot* number; `timers[slot]` is the strong reference that
  * keeps it alive. A disarmed timer holds no slot, so a dropped one is ordinary
- * garbage. A timer's own state is two private fields of TimerCore (below), the
+ * garbage (a cancel may leave its *entry* in the heap, marked dead, until the
+ * queue drops it, but the entry no longer names the timer). A timer's own state is two private fields of TimerCore (below), the
  * base class of `hrtimer`: `#st`, one small integer (base, flags, slot), and
  * `#exp`, its expiries while it is not armed (while armed they live in the
  * slot arrays only).
@@ -184,17 +185,23 @@ export class TimerCore {
   #exp: bigint | Expires = 0n;
 
   static {
-    /** Releases t's slot (t in no heap any more): its expiries go back to the object. */
-    function release(t: TimerCore, s: number): void {
+    /**
+     * Takes t out of its queue and gives its slot up (Q.cancel: at once, or
+     * lazily, its entry marked dead; either way the queue no longer references
+     * t): its expiries go back to the object. Returns whether it was its base's top.
+     */
+    function release(t: TimerCore, s: number): boolean {
       if (!(t.#st & ST_EXPSET)) t.#exp = Q.softIsHard(s) ? Q.hardOf(s) : new Expires(Q.softOf(s), Q.hardOf(s));
       const real = Q.baseA[s]! < 8;
-      Q.freeSlot(s);
+      const wasTop = Q.cancel(s);
       t.#st &= ST_BITS & ~ST_EXPSET;
       if (real) {
         if (!(t.#st & ST_UNREF)) refDec();
+        // (a dead entry's slot is never a spinner's: it leaves the map here)
         const sp = spinners[t.#st & 3]!;
         if (sp.size !== 0 && sp.delete(s)) markDirty(t.#st & 3);
       }
+      return wasTop;
     }
 
     /** Arms `t` at absolute (soft, hard) expiries (restart semantics). */
@@ -212,14 +219,19 @@ export class TimerCore {
       const c = base & 3;
       if (s >= 0 && Q.baseA[s] !== nbase) {
         // Moving between the real and the virtual timeline: out of the old heap first.
-        const wasTop = Q.remove(s);
-        release(t, s);
+        const wasTop = release(t, s);
         if (wasTop && nbase >= 8) markDirty(c);
         s = -1;
       }
       if (s < 0) {
         if (nbase < 8) engine();
         s = Q.allocSlot(nbase);
+        if (s >= MAX_SLOTS) {
+          Q.freeSlot(s);
+          // Dead entries (cancelled timers not yet dropped) hold slots too: the
+          // limit is on armed timers, so drop them all and try again.
+          if (Q.dropDead() !== 0) s = Q.allocSlot(nbase);
+        }
         if (s >= MAX_SLOTS) {
           Q.freeSlot(s);
           throw rangeError('ERR_KTIMERS_TOO_MANY_TIMERS', `more than ${MAX_SLOTS} hrtimers armed at once in this thread`);
@@ -276,8 +288,7 @@ export class TimerCore {
       const s = (t.#st >> ST_SHIFT) - 1;
       if (s < 0) return false;
       const real = Q.baseA[s]! < 8;
-      const wasTop = Q.remove(s);
-      release(t, s);
+      const wasTop = release(t, s);
       if (real) {
         const c = t.#st & 3;
         if (dispatching) markDirty(c);
@@ -378,8 +389,7 @@ export class TimerCore {
           const s = Q.top(base);
           if (s < 0 || !Q.softDue(s)) break;
           const t = Q.timers[s] as TimerCore;
-          Q.remove(s);
-          release(t, s);
+          release(t, s); // the top: out of the heap at once
           if (base < 8) markDirty(base & 3);
           if (frozen(t)) {
             // Frozen while armed: it cannot run, but the rest of the pass must.
@@ -474,7 +484,7 @@ export function engineState() {
   const queued = Array.from(Q.sizes);
   let nspin = 0;
   for (const m of spinners) nspin += m.size;
-  return { ...st, queued, slotsInUse: Q.slotsInUse(), refCount: refCountNow(), spinners: nspin, queueBytes: Q.queueBytes() };
+  return { ...st, queued, slotsInUse: Q.slotsInUse(), deadEntries: Q.deadEntries(), refCount: refCountNow(), spinners: nspin, queueBytes: Q.queueBytes() };
 }
 
 /** The virtual clocks' pass time lives at io[8..11] (written by runVirtualPass). */

@@ -7,15 +7,40 @@
  * The kernel keeps each hrtimer clock base in a timerqueue: an rb-tree ordered
  * by hard expiry with a cached leftmost node; equal expiries go to the right, so
  * timers due at the same instant run in arming order (FIFO). ktimers needs the
- * same order and the same costs (O(1) peek, O(log n) insert and remove of an
- * arbitrary timer), and gets them from an *indexed binary min-heap*:
+ * same order and costs no worse (O(1) peek, O(log n) insert, remove of an
+ * arbitrary timer no dearer than O(log n)), and gets them from an *indexed
+ * binary min-heap* with *lazy deletion*:
  *
  *   * entries are ordered by the key (hard, seq). `seq` is a per-environment
  *     arming counter, strictly increasing, so no two keys are equal and ties on
  *     `hard` break FIFO exactly as the rb-tree does.
  *   * every armed timer owns a *slot* (a small integer). The slot records the
- *     entry's position in its heap, which turns cancel and re-arm of an
- *     arbitrary timer into an O(log n) sift instead of an O(n) search.
+ *     entry's position in its heap, which turns a re-arm of an arbitrary
+ *     timer into an O(log n) sift instead of an O(n) search (in place: its
+ *     entry is re-keyed, so a re-arm needs no second slot).
+ *   * a cancel does not sift. Taking an arbitrary entry out of a heap of a
+ *     million walks ~20 levels, each a likely cache miss, and most timers are
+ *     cancelled (timeouts that did not fire), so a cancel only marks the entry
+ *     *dead* (a flag in baseA) and clears `timers[slot]`: O(1), and the queue
+ *     no longer references the timer, which is not queued any more by every
+ *     measure the API has. The dead entry keeps its key and its slot and
+ *     stays in the heap, still ordering its neighbours, until it is dropped:
+ *     top() drops the dead entries it finds in front of the first live one
+ *     (the pop they would have cost anyway, now paid by whoever looks first),
+ *     and a base whose dead entries outnumber its live ones (and are at least
+ *     COMPACT_MIN) is compacted: its live entries rebuilt into a heap in O(n)
+ *     (Floyd's heapify), so a heap is never more than about twice its live
+ *     size, nor deeper by more than a level. The top and the last entry of the
+ *     heap array leave at once (the top must be found anyway; the last moves
+ *     nothing); an emptied base drops all its dead entries. This is what Go's
+ *     runtime timers do, for the same reason.
+ *   * a dead entry costs, until it is dropped, what a live one does: its slot
+ *     (its row of the slot arrays) and its heap entry; not the timer. So
+ *     `sizes` (what engineState().queued reports) and slotsInUse() count live
+ *     entries only, deadEntries() the dead ones, and queueBytes() is the
+ *     arrays' capacity, which dead entries occupy like live ones. The engine's
+ *     per-thread slot limit counts armed timers: before refusing one it drops
+ *     every dead entry (dropDead()) and tries again.
  *   * the entries live in typed arrays indexed by slot (hard and soft expiry,
  *     seq, heap position), grown by doubling; each heap is an Int32Array of
  *     slots. No per-timer allocation, and nothing the GC has to trace but
@@ -39,9 +64,13 @@
  * SOFT twins); 8..15 the same on the virtual timeline of ktimers/testing.
  *
  * Invariants (checked by the randomized model tests in test/):
- *   * heap property on (hard, seq);
+ *   * heap property on (hard, seq), dead entries included;
  *   * pos[heap[b][i]] === i for every entry of every heap;
- *   * a slot is either free (pos −1) or in exactly one heap.
+ *   * a slot is either free, or allocated and not yet placed (pos −1), or in
+ *     exactly one heap, live or dead; a dead slot is never handed out again
+ *     before its entry is dropped, so its key stays valid while it orders
+ *     others;
+ *   * a base's dead entries number at most max(live, COMPACT_MIN − 1).
  */
 
 export const NUM_BASES = 16;
@@ -64,17 +93,28 @@ let expLo = new Uint32Array(0);
 let seqA = new Float64Array(0);
 /** position in its base's heap; a free slot: −2 − (next free slot), −1 ending the list */
 let posA = new Int32Array(0);
-/** the base (0..15) of each armed slot */
+/** the base (0..15) of each armed slot; DEAD set on a cancelled entry still in its heap */
 export let baseA = new Uint8Array(0);
+/** baseA's flag of a dead entry (lazy deletion: see the design above) */
+const DEAD = 0x80;
 let freeHead = -1;
 let used = 0;
+/** live slots: those holding an armed timer */
 let inUse = 0;
+/** dead entries (over all bases): slots still held by a cancelled timer's heap entry */
+let deadTotal = 0;
 /** the armed timer of each slot: the strong reference that keeps it alive */
 export let timers: unknown[] = [];
 
 const heaps: Int32Array[] = [];
-/** number of entries of each base */
+/** live entries of each base (armed timers) */
 export const sizes = new Int32Array(NUM_BASES);
+/** entries of each base's heap array, dead ones included */
+const lens = new Int32Array(NUM_BASES);
+/** dead entries of each base */
+const deads = new Int32Array(NUM_BASES);
+/** A base is compacted when its dead entries outnumber its live ones and are at least this many. */
+export const COMPACT_MIN = 1024;
 /** where each base's heap starts in its array (see top()) */
 const offs = new Int32Array(NUM_BASES);
 /**
@@ -82,6 +122,8 @@ const offs = new Int32Array(NUM_BASES);
  * the offset, in O(1), which is what makes a run of timers due together cheap
  * (timeouts of one duration, armed one after the other, arrive in key order).
  * Any insert or removal that breaks the order clears it; an empty heap sets it.
+ * Dead entries do not break it (they keep their places), nor does compaction
+ * (it keeps the array's order).
  */
 const sorted = new Uint8Array(NUM_BASES).fill(1);
 for (let b = 0; b < NUM_BASES; b++) heaps.push(new Int32Array(16));
@@ -129,11 +171,32 @@ export function freeSlot(s: number): void {
   timers[s] = undefined;
   posA[s] = -2 - freeHead;
   freeHead = s;
-  inUse--;
+  // Every slot free: allocate from 0 again, in order, not in the order the free
+  // list was threaded (after compactions, heap order: random), so that the next
+  // timers' rows of the slot arrays are written one after the other.
+  if (--inUse === 0 && deadTotal === 0) resetFree();
 }
 
-/** Slots holding an armed timer. */
+/** Every slot is free (see freeSlot). */
+function resetFree(): void {
+  freeHead = -1;
+  used = 0;
+}
+
+/** A dead entry has left its heap: its slot is free again. */
+function freeDead(s: number): void {
+  baseA[s] = 0;
+  posA[s] = -2 - freeHead;
+  freeHead = s;
+  if (--deadTotal === 0 && inUse === 0) resetFree(); // (as in freeSlot)
+}
+
+/** Slots holding an armed timer (live entries; dead ones are deadEntries()). */
 export const slotsInUse = (): number => inUse;
+/** Dead entries (cancelled, not yet dropped): each still holds its slot and its heap entry. */
+export const deadEntries = (): number => deadTotal;
+/** Dead entries of one base. */
+export const deadIn = (base: number): number => deads[base]!;
 
 /** Bytes held by the slot arrays and heaps (capacity, not use): for memory figures. */
 export function queueBytes(): number {
@@ -214,13 +277,20 @@ export function hardBeforeMark(s: number, i: number): boolean {
   return h < m || (h === m && expLo[4 * s + 2 + LO]! < marksLo[2 * i + LO]!);
 }
 
-/** The slot with the smallest key of `base`, or −1. */
+/** The live slot with the smallest key of `base`, or −1. Drops the dead entries in front of it. */
 export function top(base: number): number {
-  return sizes[base]! > 0 ? heaps[base]![offs[base]!]! : -1;
+  for (;;) {
+    if (lens[base] === 0) return -1;
+    const s = heaps[base]![offs[base]!]!;
+    if (!(baseA[s]! & DEAD)) return s;
+    removeAt(base, 0);
+    deads[base] = deads[base]! - 1;
+    freeDead(s);
+  }
 }
 
 // Heap positions are relative to the base's offset `off` (the heap of base b is
-// heaps[b][offs[b] .. offs[b] + sizes[b])); posA holds absolute indices, so that
+// heaps[b][offs[b] .. offs[b] + lens[b]), dead entries included); posA holds absolute indices, so that
 // moving the offset moves no entry.
 function siftUp(h: Int32Array, off: number, i: number, s: number): number {
   while (i > 0) {
@@ -261,7 +331,7 @@ function siftDown(h: Int32Array, off: number, n: number, i: number, s: number): 
 function makeRoom(base: number): Int32Array {
   let h = heaps[base]!;
   const off = offs[base]!;
-  const n = sizes[base]!;
+  const n = lens[base]!;
   if (off + n < h.length) return h;
   // Doubling when more than half full keeps the moves amortised O(1) per entry.
   const g = n + 1 > h.length >> 1 ? new Int32Array(h.length * 2) : h;
@@ -278,10 +348,14 @@ function makeRoom(base: number): Int32Array {
  * moves it there (s in it already). Returns whether s is now the base's top.
  */
 export function place(s: number, soft: bigint, hard: bigint, seq: number): boolean {
+  const i = 4 * s;
+  const oh = expHi[i + 2 + HI]!;
+  const ol = expLo[i + 2 + LO]!;
   expA[2 * s] = soft;
   expA[2 * s + 1] = hard;
   seqA[s] = seq;
-  return settle(s);
+  const h = expHi[i + 2 + HI]!;
+  return settle(s, h > oh || (h === oh && expLo[i + 2 + LO]! >= ol));
 }
 
 // ktime_add_safe() on 32-bit words, so that a relative arm allocates no bigint
@@ -321,6 +395,8 @@ export function placeRel(s: number, tim: bigint, now: bigint, range: bigint, seq
   scratch[1] = now;
   addSafeWords(scratchHi[HI]!, scratchLo[LO]!, scratchHi[2 + HI]!, scratchLo[2 + LO]!);
   const i = 4 * s;
+  const oh = expHi[i + 2 + HI]!;
+  const ol = expLo[i + 2 + LO]!;
   expHi[i + HI] = sumHi;
   expLo[i + LO] = sumLo;
   if (range !== 0n) {
@@ -330,57 +406,74 @@ export function placeRel(s: number, tim: bigint, now: bigint, range: bigint, seq
   expHi[i + 2 + HI] = sumHi;
   expLo[i + 2 + LO] = sumLo;
   seqA[s] = seq;
-  return settle(s);
+  return settle(s, sumHi > oh || (sumHi === oh && sumLo >= ol));
 }
 
-/** Puts slot s, its key written, in its base's heap or moves it there. Returns whether it is the top. */
-function settle(s: number): boolean {
+/**
+ * Puts slot s, its key written, in its base's heap or moves it there; whether it
+ * is the top. `later`: s was in its heap and its hard expiry did not move earlier,
+ * so its key grew (seqs only grow): it can only go down, and the look at its
+ * parent, a cache miss in a large heap, is skipped (a re-armed timeout moves later).
+ */
+function settle(s: number, later: boolean): boolean {
   const base = baseA[s]!;
-  const n = sizes[base]!;
+  const n = lens[base]!;
   const abs = posA[s]!;
+  let r: boolean;
   if (abs < 0) {
     const h = makeRoom(base);
     const off = offs[base]!;
-    sizes[base] = n + 1;
+    lens[base] = n + 1;
+    sizes[base] = sizes[base]! + 1;
     if (sorted[base] && (n === 0 || !less(s, h[off + n - 1]!))) {
       // Still in key order (a timeout after every one armed before it): no sift.
       h[off + n] = s;
       posA[s] = off + n;
-      return n === 0;
+      r = n === 0;
+    } else {
+      sorted[base] = 0;
+      r = siftUp(h, off, n, s) === 0;
     }
-    sorted[base] = 0;
-    return siftUp(h, off, n, s) === 0;
+  } else {
+    const h = heaps[base]!;
+    const off = offs[base]!;
+    const i = abs - off;
+    if (sorted[base] && i === n - 1 && (n === 1 || !less(s, h[off + n - 2]!))) {
+      r = n === 1; // the last, still last
+    } else {
+      sorted[base] = 0;
+      // Re-keyed in place: down if its key grew, else up (as far as it must).
+      if (!later) r = siftUp(h, off, i, s) === 0;
+      else {
+        siftDown(h, off, n, i, s);
+        r = h[off] === s;
+      }
+    }
   }
-  const h = heaps[base]!;
-  const off = offs[base]!;
-  const i = abs - off;
-  if (sorted[base] && i === n - 1 && (n === 1 || !less(s, h[off + n - 2]!))) return n === 1; // the last, still last
-  sorted[base] = 0;
-  // Re-keyed in place: up if it now sorts before its parent, else down.
-  if (i > 0 && less(s, h[off + ((i - 1) >> 1)]!)) return siftUp(h, off, i, s) === 0;
-  siftDown(h, off, n, i, s);
-  return h[off] === s;
+  // Dead entries in front of it do not count: it is the top if it is the first live one.
+  return r || (deads[base] !== 0 && top(base) === s);
 }
 
-/** Takes slot s out of its heap (the slot stays allocated). Returns whether it was the top. */
-export function remove(s: number): boolean {
-  const base = baseA[s]!;
+/**
+ * Takes the entry at heap index i (relative to the offset) out of base's heap
+ * array, dead or alive; sizes[] and deads[] are the caller's.
+ */
+function removeAt(base: number, i: number): void {
   const h = heaps[base]!;
   const off = offs[base]!;
-  const i = posA[s]! - off;
-  const n = sizes[base]! - 1;
-  sizes[base] = n;
-  posA[s] = -1;
+  const n = lens[base]! - 1;
+  lens[base] = n;
+  posA[h[off + i]!] = -1;
   if (n === 0) {
     offs[base] = 0;
     sorted[base] = 1; // empty: in order
-    return true;
+    return;
   }
-  if (i === n) return false; // the last entry: nothing moves (and the order holds)
+  if (i === n) return; // the last entry: nothing moves (and the order holds)
   if (i === 0 && sorted[base]) {
     // In key order, the rest is a heap as it stands: the top is the offset.
     offs[base] = off + 1;
-    return true;
+    return;
   }
   sorted[base] = 0;
   // Floyd's removal: the hole goes down along the smaller children to a leaf
@@ -404,7 +497,89 @@ export function remove(s: number): boolean {
     hole = child;
   }
   siftUp(h, off, hole, h[off + n]!);
-  return i === 0;
+}
+
+/**
+ * Takes live slot s out of its heap at once (the slot stays allocated). Returns
+ * whether it was the top (the first live entry).
+ */
+export function remove(s: number): boolean {
+  const base = baseA[s]!;
+  const wasTop = top(base) === s;
+  removeAt(base, posA[s]! - offs[base]!);
+  sizes[base] = sizes[base]! - 1;
+  return wasTop;
+}
+
+/**
+ * Takes live slot s out of its heap and gives the slot up: the engine's cancel.
+ * The top, and the last entry of the heap array, leave at once (nothing else
+ * moves, or the top must be found anyway); any other entry is only marked dead,
+ * in O(1), and keeps its slot and its place until it reaches the top (top()
+ * drops it) or its heap is compacted. Either way `timers[s]` is cleared at once.
+ * Returns whether s was the top (the first live entry).
+ */
+export function cancel(s: number): boolean {
+  const base = baseA[s]!;
+  timers[s] = undefined;
+  const live = sizes[base]! - 1;
+  sizes[base] = live;
+  const t = deads[base] !== 0 ? top(base) : heaps[base]![offs[base]!]!;
+  const i = posA[s]! - offs[base]!;
+  if (t === s || i === lens[base]! - 1) {
+    removeAt(base, i);
+    if (lens[base] === deads[base]) dropAll(base); // what is left is dead: out with it
+    freeSlot(s);
+    return t === s;
+  }
+  baseA[s] = base | DEAD;
+  inUse--;
+  deadTotal++;
+  const d = deads[base]! + 1;
+  deads[base] = d;
+  if (live === 0 || (d > live && d >= COMPACT_MIN)) compact(base);
+  return false;
+}
+
+/** Drops every entry of base's heap (all dead). */
+function dropAll(base: number): void {
+  const h = heaps[base]!;
+  const off = offs[base]!;
+  const n = lens[base]!;
+  lens[base] = 0;
+  offs[base] = 0;
+  deads[base] = 0;
+  sorted[base] = 1;
+  for (let i = 0; i < n; i++) freeDead(h[off + i]!);
+}
+
+/** Drops base's dead entries; the live ones stay in key order if they were, else Floyd's heapify: O(n). */
+function compact(base: number): void {
+  const h = heaps[base]!;
+  const off = offs[base]!;
+  const n = lens[base]!;
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const s = h[off + i]!;
+    if (baseA[s]! & DEAD) freeDead(s);
+    else {
+      h[j] = s;
+      posA[s] = j;
+      j++;
+    }
+  }
+  lens[base] = j;
+  offs[base] = 0;
+  deads[base] = 0;
+  if (j === 0) sorted[base] = 1;
+  else if (!sorted[base]) for (let i = (j >> 1) - 1; i >= 0; i--) siftDown(h, 0, j, i, h[i]!);
+}
+
+/** Drops every dead entry of every base (before refusing a slot: see MAX_SLOTS in the engine). Returns how many. */
+export function dropDead(): number {
+  const n = deadTotal;
+  for (let b = 0; b < NUM_BASES; b++) if (deads[b] !== 0) compact(b);
+  return n;
 }
 
 /** Slot s's soft and hard expiries are equal (no range). */
@@ -412,12 +587,12 @@ export function softIsHard(s: number): boolean {
   return expHi[4 * s + 2 + HI] === expHi[4 * s + HI] && expLo[4 * s + 2 + LO] === expLo[4 * s + LO];
 }
 
-/** Calls fn(slot) for every armed slot of the bases in [from, to). */
+/** Calls fn(slot) for every armed (live) slot of the bases in [from, to). fn may remove entries, not add them. */
 export function forEachSlot(from: number, to: number, fn: (s: number) => void): void {
   for (let b = from; b < to; b++) {
     const h = heaps[b]!;
-    // A copy: fn may remove entries.
-    const list = Array.from(h.subarray(offs[b]!, offs[b]! + sizes[b]!));
+    // A copy: fn may remove entries (and a compaction move the rest).
+    const list = Array.from(h.subarray(offs[b]!, offs[b]! + lens[b]!)).filter((s) => !(baseA[s]! & DEAD));
     for (const s of list) fn(s);
   }
 }
