@@ -88,7 +88,10 @@ describe('no leaks over 1,000,000 create / arm / cancel cycles (child process, -
       expect(r.after.heapUsed - r.before.heapUsed).toBeLessThanOrEqual(1 * MB);
       if (!underAsan) {
         const outside = (m: Mem) => m.rss - m.heapTotal;
-        expect(outside(r.after) - outside(r.mid)).toBeLessThanOrEqual(2 * MB);
+        // The second half against the higher of the two earlier readings: a leak only grows, so a
+        // halfway reading below the baseline (an RSS dip after a GC, seen up to 5 MB here) is not
+        // where the trend stands, and measuring from it would blame the second half for the dip.
+        expect(outside(r.after) - Math.max(outside(r.mid), outside(r.before))).toBeLessThanOrEqual(2 * MB);
         expect(outside(r.after) - outside(r.before)).toBeLessThanOrEqual(8 * MB);
         expect(r.after.rss - r.before.rss).toBeLessThanOrEqual(40 * MB);
       }

@@ -361,6 +361,12 @@ describe('loopWokeAt: when the loop came back from waiting for its events', () =
     m.enable();
     raw.enable();
     try {
+      // A deadline may pass between the two enable() calls (m then has one that raw has not):
+      // once both have a sample, clear both in one synchronous step, between two passes, so
+      // that from then on they have seen exactly the same deadlines.
+      await until(() => m.count >= 1 && raw.count >= 1, T);
+      m.reset();
+      raw.reset();
       await until(() => m.count >= 100 && raw.count >= 100, T);
       m.disable();
       raw.disable();
