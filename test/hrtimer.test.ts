@@ -463,6 +463,26 @@ describe('engine', () => {
     expect(st.slotsInUse).toBe(st0.slotsInUse);
   });
 
+  it('cancels that take entries out at once (the last of the heap array) keep the dead bound too', async () => {
+    const Q = await import('../dist/internal/hrtimer-queue.js');
+    // In key order, the heap array is the expiry order: cancelling the last entry removes it at
+    // once, and lowers the live count with no entry marked dead; the bound must still hold.
+    const base = k.ktime_get() + 600_000n * MS;
+    const ts: k.hrtimer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const t = timer();
+      k.hrtimer_start(t, base + BigInt(i) * 1000n, k.HRTIMER_MODE_ABS);
+      ts.push(t);
+    }
+    for (let i = 1; i <= 1500; i++) k.hrtimer_cancel(ts[i]!); // behind the top, not last: dead
+    expect(engineState().deadEntries!).toBeGreaterThanOrEqual(1024);
+    for (let i = 2999; i > 1500; i--) k.hrtimer_cancel(ts[i]!); // each the last entry: out at once
+    const st = engineState();
+    expect(st.deadEntries!).toBeLessThanOrEqual(Math.max(1, Q.COMPACT_MIN - 1));
+    expect(st.programmed![0]! <= k.hrtimer_get_expires(ts[0]!)).toBe(true);
+    expect(k.hrtimer_cancel(ts[0]!)).toBe(1);
+  });
+
   it('ref counting follows armed ref\'d timers only', () => {
     const a = timer();
     const b = timer();

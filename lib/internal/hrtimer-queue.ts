@@ -528,7 +528,9 @@ export function cancel(s: number): boolean {
   const i = posA[s]! - offs[base]!;
   if (t === s || i === lens[base]! - 1) {
     removeAt(base, i);
-    if (lens[base] === deads[base]) dropAll(base); // what is left is dead: out with it
+    const d = deads[base]!;
+    if (lens[base] === d) dropAll(base); // what is left is dead: out with it
+    else if (d > live && d >= COMPACT_MIN) compact(base); // the dead bound holds after every cancel
     freeSlot(s);
     return t === s;
   }
@@ -537,7 +539,7 @@ export function cancel(s: number): boolean {
   deadTotal++;
   const d = deads[base]! + 1;
   deads[base] = d;
-  if (live === 0 || (d > live && d >= COMPACT_MIN)) compact(base);
+  if (d > live && d >= COMPACT_MIN) compact(base);
   return false;
 }
 
