@@ -352,28 +352,29 @@ describe('loopWokeAt: when the loop came back from waiting for its events', () =
     }
   });
 
-  it('two monitors of one period share their deadlines: the one that leaves out the wake-up never reads more', async () => {
-    // Deadlines lie on the period's grid of CLOCK_MONOTONIC, so both timers expire together and,
-    // armed first, `m` runs first in each pass: per deadline its sample (from the deadline, or
-    // from the wake-up if the loop slept through it) is at most `raw`'s (from the deadline).
+  it('two monitors of one period share their deadlines: the one that leaves out the wake-up reads less', async () => {
+    // Deadlines lie on the period's grid of CLOCK_MONOTONIC, so both timers expire together. Per
+    // deadline, `m`'s sample (from the deadline, or from the wake-up if the loop slept through it)
+    // is at most `raw`'s (from the deadline) when both read the same clock; each reads it in its
+    // own callback, though, and which of two timers with one expiry runs first is their arming
+    // order, which a deadline passing between the two enable() calls, or a pass straddling a grid
+    // point under load, swaps. So single samples (the max) are not compared; the bulk is: the
+    // loop sleeps between samples, most deadlines come while it waits, and the time the kernel
+    // took to wake it is in `raw`'s figures only.
     const m = monitorEventLoopDelay({ period: ms(2) });
     const raw = monitorEventLoopDelay({ period: ms(2), countWakeup: true });
     m.enable();
     raw.enable();
     try {
-      // A deadline may pass between the two enable() calls (m then has one that raw has not):
-      // once both have a sample, clear both in one synchronous step, between two passes, so
-      // that from then on they have seen exactly the same deadlines.
+      // Once both run, clear both in one synchronous step, between two passes, so that the
+      // counts compare deadlines both have seen.
       await until(() => m.count >= 1 && raw.count >= 1, T);
       m.reset();
       raw.reset();
       await until(() => m.count >= 100 && raw.count >= 100, T);
       m.disable();
       raw.disable();
-      expect(m.count).toBeLessThanOrEqual(raw.count);
-      expect(m.max).toBeLessThanOrEqual(raw.max);
-      // The loop sleeps between samples: most deadlines come while it waits, and the time the
-      // kernel took to wake it is in `raw`'s figures only.
+      expect(Math.abs(m.count - raw.count)).toBeLessThanOrEqual(1);
       expect(m.percentile(50)).toBeLessThan(raw.percentile(50));
     } finally {
       m.disable();
