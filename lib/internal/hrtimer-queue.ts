@@ -73,18 +73,33 @@
  *   * a base's dead entries number at most max(live, COMPACT_MIN − 1).
  */
 
+import { addSafeWords, HI, LO, sumHi, sumLo } from './s64-words.js';
+
 export const NUM_BASES = 16;
 
-// Which 32-bit half of an s64 comes first in memory.
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LO = LE ? 0 : 1;
-const HI = LE ? 1 : 0;
 
 let cap = 0;
+// Reading a bigint out of expA allocates one, and a disarmed timer keeps its
+// expiry as a bigint: timers due together would each allocate the same value.
+// The last value read is kept with its words and handed out again while they
+// match (a bigint is immutable, so sharing one is safe).
+let lastExp = 0n;
+let lastHi = 0;
+let lastLo = 0;
+function expAt(i: number): bigint {
+  const hi = expHi[2 * i + HI]!;
+  const lo = expLo[2 * i + LO]!;
+  if (hi !== lastHi || lo !== lastLo) {
+    lastExp = expA[i]!;
+    lastHi = hi;
+    lastLo = lo;
+  }
+  return lastExp;
+}
 /** Slot s's hard expiry. */
-export const hardOf = (s: number): bigint => expA[2 * s + 1]!;
+export const hardOf = (s: number): bigint => expAt(2 * s + 1);
 /** Slot s's soft expiry. */
-export const softOf = (s: number): bigint => expA[2 * s]!;
+export const softOf = (s: number): bigint => expAt(2 * s);
 /** soft (at 2 slot) and hard (at 2 slot + 1) expiry by slot: one cache line for both */
 let expA = new BigInt64Array(0);
 let expHi = new Int32Array(0);
@@ -358,33 +373,11 @@ export function place(s: number, soft: bigint, hard: bigint, seq: number): boole
   return settle(s, h > oh || (h === oh && expLo[i + 2 + LO]! >= ol));
 }
 
-// ktime_add_safe() on 32-bit words, so that a relative arm allocates no bigint
-// for its expiries: the wrapping 64-bit sum, saturated to KTIME_MAX when it is
-// negative or below either operand (the kernel's rule, its negative-operand
-// quirk included).
+// A relative arm's expiries are summed on 32-bit words (lib/internal/s64-words.ts),
+// so that it allocates no bigint.
 const scratch = new BigInt64Array(3);
 const scratchHi = new Int32Array(scratch.buffer);
 const scratchLo = new Uint32Array(scratch.buffer);
-const TWO32 = 4294967296;
-let sumHi = 0;
-let sumLo = 0;
-/** ktime_add_safe of the s64s (aHi, aLo) and (bHi, bLo) into sumHi, sumLo. */
-function addSafeWords(aHi: number, aLo: number, bHi: number, bLo: number): void {
-  let lo = aLo + bLo;
-  let carry = 0;
-  if (lo >= TWO32) {
-    lo -= TWO32;
-    carry = 1;
-  }
-  const hi = (aHi + bHi + carry) | 0; // wraps as the kernel's u64 sum does
-  if (hi < 0 || hi < aHi || (hi === aHi && lo < aLo) || hi < bHi || (hi === bHi && lo < bLo)) {
-    sumHi = 0x7fffffff;
-    sumLo = 0xffffffff;
-  } else {
-    sumHi = hi;
-    sumLo = lo;
-  }
-}
 
 /**
  * place() for a relative arm: soft = ktime_add_safe(tim, now), hard =
