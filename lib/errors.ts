@@ -36,20 +36,6 @@ function withCode<E extends Error>(err: E, code: string): E & { code: string } {
   return err as E & { code: string };
 }
 
-/**
- * A pending timer whose bookkeeping fields could not be written at its expiry
- * (frozen, or made read-only, after it was armed): it is dropped, reported
- * through uncaughtException, and the rest of the pass runs. @internal
- */
-export function unwritable(cause: unknown): KtimersError {
-  const e = new KtimersError(
-    'ERR_KTIMERS_TIMER_FROZEN',
-    'a pending timer was frozen or had its fields made read-only; it was dropped at its expiry (other timers are unaffected)',
-  );
-  Object.defineProperty(e, 'cause', { value: cause, configurable: true, writable: true });
-  return e;
-}
-
 /** @internal */
 export function typeError(code: string, message: string): TypeError & { code: string } {
   return withCode(new TypeError(message), code);

@@ -48,16 +48,28 @@ export class hrtimer extends TimerCore {
  * A user's timer argument. `isTimerCore` is the brand: only objects built by the
  * constructor are timers (`instanceof` can be fooled by
  * Object.create(hrtimer.prototype), and runs a Proxy's getPrototypeOf trap).
- * A frozen, sealed or non-extensible hrtimer is refused by every call, and one
- * frozen while armed is dropped at its expiry (lib/internal/engine.ts): a rule
- * from when the fields were public properties, kept so behaviour did not change.
+ * Freezing does not reach the private fields the engine works on, so a frozen,
+ * sealed or non-extensible hrtimer is a timer like any other (as a timer_list
+ * is, lib/timer/fields.ts): only the calls that write its public `function`
+ * refuse one whose `function` cannot be written (writeFunction). An up-front
+ * Object.isExtensible on every call was a measurable part of an arm + cancel.
  */
 export function timerArg(t: unknown): hrtimer {
   if (!isTimerCore(t)) throw typeError('ERR_INVALID_ARG_TYPE', `timer must be an hrtimer, got ${describe(t)}`);
-  if (!Object.isExtensible(t)) {
-    throw typeError('ERR_INVALID_ARG_TYPE', 'timer must not be frozen, sealed or made non-extensible');
-  }
   return t as hrtimer;
+}
+
+/**
+ * Sets `timer.function`, or throws a coded TypeError when the write is refused
+ * (a frozen timer, or `function` made read-only): callers write it before any
+ * other effect, so a refused call changes nothing.
+ */
+export function writeFunction(t: hrtimer, fn: HrtimerCallback<any> | null): void {
+  try {
+    t.function = fn;
+  } catch {
+    throw typeError('ERR_INVALID_ARG_TYPE', 'timer.function cannot be written (a frozen hrtimer, or a read-only field): this call sets it');
+  }
 }
 
 /** {@link timerArg} for a timer that must have been set up. */

@@ -34,7 +34,7 @@ import { armAbs, armRel, clockNow, disarm, timerFields as F } from '../internal/
 import { functionArg, ktimeArg, u64Arg } from '../internal/validate.js';
 import { addSafe } from '../internal/arith.js';
 import type { ktime_t } from '../ktime.js';
-import { clockArg, hrtimer, modeArg, setupTimerArg, timerArg } from './hrtimer.js';
+import { clockArg, hrtimer, modeArg, setupTimerArg, timerArg, writeFunction } from './hrtimer.js';
 
 export { hrtimer };
 export { RESTART_LOOP_LIMIT } from '../internal/engine.js';
@@ -98,7 +98,7 @@ function init(t: hrtimer, fn: HrtimerCallback<any> | null, clock_id: unknown, mo
   }
   // POSIX: relative CLOCK_REALTIME timers are not affected by clock changes.
   if (idx === 1 && m & HRTIMER_MODE_REL) idx = 0;
-  t.function = fn;
+  writeFunction(t, fn); // first: a refused write leaves the timer as it was
   F.setup(t, idx + (m & HRTIMER_MODE_SOFT ? 4 : 0));
 }
 
@@ -107,7 +107,8 @@ function init(t: hrtimer, fn: HrtimerCallback<any> | null, clock_id: unknown, mo
  * REL with CLOCK_REALTIME is switched to CLOCK_MONOTONIC, as in the kernel.
  *
  * Context: any; the timer must not be active (ERR_KTIMERS_TIMER_ACTIVE).
- * Return: nothing. Throws on an invalid clock, mode or callback.
+ * Return: nothing. Throws on an invalid clock, mode or callback, and on a timer
+ * whose `function` cannot be written (frozen): freezing does not stop the other calls.
  * @param timer - a `new hrtimer()` (or an instance of a subclass).
  * @param fn - the callback (see {@link HrtimerCallback}).
  * @param clock_id - CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME or CLOCK_TAI.
@@ -150,7 +151,7 @@ export function hrtimer_update_function<T extends hrtimer>(timer: T, fn: Hrtimer
     kwarn('KTIMERS_WARN_UPDATE_QUEUED', 'hrtimer_update_function() on a queued hrtimer: ignored', true);
     return;
   }
-  t.function = f;
+  writeFunction(t, f);
 }
 
 function startChecks(t: hrtimer, mode: number): void {

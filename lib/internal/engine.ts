@@ -51,7 +51,7 @@ import { native } from '../binding.js';
 import { enterIrq, exitIrq } from './irq.js';
 import { clockNs, reportError, virt } from './virtual.js';
 import { refreshJiffies } from './jiffies-clock.js';
-import { KtimersError, rangeError, typeError, unwritable } from '../errors.js';
+import { KtimersError, rangeError, typeError } from '../errors.js';
 import * as Q from './hrtimer-queue.js';
 import { deferRefs, earlier, markDirty, markDirtyMask, refCountNow, refDec, refInc, spinners, syncClock, syncDirty, takeDirty } from './hrtimer-wake.js';
 
@@ -114,20 +114,6 @@ function engine(): BigInt64Array {
     ioWords = new Int32Array(io.buffer, io.byteOffset, io.length * 2);
   }
   return io;
-}
-
-/**
- * Whether the user froze the hrtimer object. Its fields are private and freezing
- * cannot touch them; a frozen timer is dropped anyway, as every hrtimer call
- * refuses one (lib/hrtimer/hrtimer.ts, timerArg): the same rule from arming to expiry.
- */
-function frozen(o: object): boolean {
-  return !Object.isExtensible(o) && Object.isFrozen(o);
-}
-
-/** What reportError() receives for a frozen timer: ERR_KTIMERS_TIMER_FROZEN, its cause a TypeError. */
-function frozenError(): KtimersError {
-  return unwritable(typeError('ERR_INVALID_ARG_TYPE', 'the hrtimer was frozen while armed'));
 }
 
 /** The name of a timer's callback, for error messages. */
@@ -343,12 +329,6 @@ export class TimerCore {
         t.#st &= ~ST_RUNNING;
       }
       passNow = now; // the callback's own nested pass (of the other timeline) moved it
-      if (frozen(timer)) {
-        // Frozen by its own callback: treated as NORESTART, whatever it returned or armed.
-        disarm(t);
-        reportError(frozenError());
-        return;
-      }
       const s = (t.#st >> ST_SHIFT) - 1;
       if (s >= 0) {
         // Restarted from inside its callback (hrtimer_start on itself): at or
@@ -391,11 +371,6 @@ export class TimerCore {
           const t = Q.timers[s] as TimerCore;
           release(t, s); // the top: out of the heap at once
           if (base < 8) markDirty(base & 3);
-          if (frozen(t)) {
-            // Frozen while armed: it cannot run, but the rest of the pass must.
-            reportError(frozenError());
-            continue;
-          }
           passNow = now; // (a callback's nested pass of the virtual timeline may have moved it)
           try {
             runOne(t, now);
