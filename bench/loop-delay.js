@@ -5,6 +5,9 @@
 // Workloads (each a setTimeout-driven synchronous spin of exactly B us every E ms; the spins'
 // own measured lengths are the truth, since preemption by other processes lengthens a block):
 //   block-5ms   B = 5000 us every 100 ms      block-200us   B = 200 us every 2 ms      idle
+//   empty-100ms and empty-2ms: the same timers with B = 0, so the list's "block" is what one such
+//   loop iteration costs by itself (the timer's processing, the re-arm, the rest of the iteration):
+//   the part of a listed block that is not the spin.
 // Monitors: Node's monitorEventLoopDelay at resolution 1 and 10, ktimers' at its default period
 // (10 ms, Node's default resolution), the same with countWakeup (the raw lateness, the OS's
 // wake-up latency included), and at 1 ms. Each round runs every (workload, monitor) pair
@@ -31,6 +34,8 @@ const sleep = (t) => new Promise((r) => setTimeout(r, t));
 const workloads = {
   'block-5ms': { B: 5000, E: 100 },
   'block-200us': { B: 200, E: 2 },
+  'empty-100ms': { B: 0, E: 100 },
+  'empty-2ms': { B: 0, E: 2 },
   idle: null,
 };
 const monitors = {
