@@ -33,6 +33,7 @@
 import { describe, typeError, rangeError } from './errors.js';
 import {
   hrtimer,
+  hrtimer_active,
   hrtimer_cancel,
   hrtimer_cb_get_time,
   hrtimer_forward,
@@ -125,6 +126,43 @@ function hubFloor(): void {
   }
 }
 
+/**
+ * One sampling hrtimer per period in this thread, shared by the enabled
+ * monitors of that period. They read one clock at each deadline, so they see
+ * the same deadlines at the same instant: two timers of one expiry would each
+ * read the clock in its own callback, the second later by the first's run, in
+ * an order that a pass straddling a grid point swaps. And one wake-up serves
+ * them all.
+ */
+class Sampler {
+  readonly t = new hrtimer();
+  readonly monitors = new Set<EventLoopDelayMonitor>();
+  readonly period: bigint;
+
+  constructor(period: bigint) {
+    this.period = period;
+    hrtimer_setup(this.t, (t) => this.#fire(t), CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+    this.t.unref();
+  }
+
+  /** Arms it at the next point of the period's grid of CLOCK_MONOTONIC, unless it is armed or running. */
+  start(): void {
+    if (!hrtimer_active(this.t)) hrtimer_start(this.t, (ktime_get() / this.period + 1n) * this.period, HRTIMER_MODE_ABS);
+  }
+
+  #fire(t: hrtimer): typeof HRTIMER_RESTART {
+    const now = hrtimer_cb_get_time(t);
+    const first = hrtimer_get_softexpires(t);
+    // Every deadline first, first + P, ... that is <= now was served now.
+    const n = Number(hrtimer_forward(t, now, this.period));
+    // (On the virtual clock a deadline is served at its own instant, and the loop's times are real.)
+    const woke = virt.active ? -1 : loopWokeAt();
+    for (const m of this.monitors) m._sample(now, n, Number(now - first), woke);
+    return HRTIMER_RESTART;
+  }
+}
+const samplers = new Map<bigint, Sampler>();
+
 /** Instances made by monitorEventLoopDelay: a method on anything else is refused, as Node does. */
 const instances = new WeakSet<object>();
 function thisArg(o: unknown): void {
@@ -149,7 +187,6 @@ function percentileArg(p: unknown): number {
  */
 export class EventLoopDelayMonitor {
   readonly #h = new LogHistogram();
-  readonly #t = new hrtimer();
   readonly #period: bigint;
   readonly #keep: number;
   readonly #countWakeup: boolean;
@@ -165,25 +202,19 @@ export class EventLoopDelayMonitor {
     this.#period = period;
     this.#keep = keep;
     this.#countWakeup = countWakeup;
-    hrtimer_setup(this.#t, (t) => this.#sample(t), CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
-    this.#t.unref();
     instances.add(this);
   }
 
-  #sample(t: hrtimer): typeof HRTIMER_RESTART {
-    const now = hrtimer_cb_get_time(t);
-    const first = hrtimer_get_softexpires(t);
-    // Every deadline first, first + P, ... that is <= now was served now.
-    const n = Number(hrtimer_forward(t, now, this.#period));
-    const late0 = Number(now - first);
+  /**
+   * @internal its sampler's deadlines: `n` of them served at `now`, the first
+   * `late0` ns late; `woke`, when the loop came back from waiting (-1: it did not wait).
+   */
+  _sample(now: bigint, n: number, late0: number, woke: number): void {
     const p = Number(this.#period);
     // Deadlines that came while the loop slept were kept waiting only from its wake-up on.
-    // (On the virtual clock a deadline is served at its own instant, and the loop's times are real.)
-    const woke = this.#countWakeup || virt.active ? -1 : loopWokeAt();
-    const sinceWake = woke < 0 ? Infinity : Number(now) - woke;
+    const sinceWake = this.#countWakeup || woke < 0 ? Infinity : Number(now) - woke;
     for (let j = 0; j < n; j++) this.#record(Math.min(late0 - j * p, sinceWake));
     if (this.#watches() && now - this.#lastRead >= READ_EVERY_NS) this.#readBlocks(now);
-    return HRTIMER_RESTART;
   }
 
   /** Whether this monitor needs the loop watch: for its blocks, or for when the loop woke. */
@@ -224,12 +255,12 @@ export class EventLoopDelayMonitor {
     thisArg(this);
     if (this.#enabled) return false;
     this.#enabled = true;
-    const now = ktime_get();
-    this.#lastRead = now;
+    this.#lastRead = ktime_get();
     if (this.#watches()) hubAdd(this);
-    // Deadlines on the period's grid of CLOCK_MONOTONIC: monitors of one
-    // period share their wake-ups instead of each waking the thread.
-    hrtimer_start(this.#t, (now / this.#period + 1n) * this.#period, HRTIMER_MODE_ABS);
+    let s = samplers.get(this.#period);
+    if (s === undefined) samplers.set(this.#period, (s = new Sampler(this.#period)));
+    s.monitors.add(this);
+    s.start(); // (a virtual clock's uninstall cancels a sampler on its timeline: started again here)
     return true;
   }
 
@@ -238,7 +269,12 @@ export class EventLoopDelayMonitor {
     thisArg(this);
     if (!this.#enabled) return false;
     this.#enabled = false;
-    hrtimer_cancel(this.#t);
+    const s = samplers.get(this.#period)!;
+    s.monitors.delete(this);
+    if (s.monitors.size === 0) {
+      hrtimer_cancel(s.t);
+      samplers.delete(this.#period);
+    }
     if (this.#watches()) hubRemove(this);
     return true;
   }
