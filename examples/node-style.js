@@ -25,15 +25,23 @@ for (const d of [us(100), us(500), ms(2)]) {
 const signal = AbortSignal.timeout(105);
 let ticks = 0;
 let periods = 0n;
+// The deadlines are on a grid from when interval() armed its timer: the periods counted up to
+// a tick are the grid points passed by then, however late each tick ran, so never more than
+// the periods elapsed since tStart.
+const tStart = ktime_get();
+let tLast = 0n;
 try {
   for await (const overruns of interval(ms(10), { signal })) {
+    tLast = ktime_get();
     ticks++;
     periods += overruns;
     if (overruns > 1n) console.log(`interval: tick ${ticks} reports ${overruns} periods (${overruns - 1n} missed while busy)`);
     if (ticks === 3) await new Promise((r) => setTimeout(r, 25)); // busy for 2.5 periods
   }
 } catch (err) {
+  const msOf = (ns) => (Number(ns) / 1e6).toFixed(3);
   console.log(`interval: ${ticks} ticks covering ${periods} periods, then ${err.name} (${err.code}, cause: ${err.cause?.name})`);
+  console.log(`interval: the last tick ${msOf(tLast - tStart)} ms after the start`);
 }
 
 // 3. HighResTimer: every 2 ms, stopped from its own callback after 50 runs
