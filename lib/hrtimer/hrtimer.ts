@@ -10,6 +10,7 @@
  * `hrtimer` itself adds only the public `function` and the methods users call.
  */
 import { describe, rangeError, typeError } from '../errors.js';
+import { writeTimerField } from '../internal/validate.js';
 import { isTimerCore, setRef, TimerCore, timerFields } from '../internal/engine.js';
 import { CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI } from '../ktime.js';
 import type { HrtimerCallback } from './index.js';
@@ -59,17 +60,9 @@ export function timerArg(t: unknown): hrtimer {
   return t as hrtimer;
 }
 
-/**
- * Sets `timer.function`, or throws a coded TypeError when the write is refused
- * (a frozen timer, or `function` made read-only): callers write it before any
- * other effect, so a refused call changes nothing.
- */
+/** Sets `timer.function` before any other effect, or throws a coded TypeError if the write is refused. */
 export function writeFunction(t: hrtimer, fn: HrtimerCallback<any> | null): void {
-  try {
-    t.function = fn;
-  } catch {
-    throw typeError('ERR_INVALID_ARG_TYPE', 'timer.function cannot be written (a frozen hrtimer, or a read-only field): this call sets it');
-  }
+  writeTimerField(t, 'function', fn);
 }
 
 /** {@link timerArg} for a timer that must have been set up. */

@@ -77,7 +77,6 @@ import { addSafeWords, HI, LO, sumHi, sumLo } from './s64-words.js';
 
 export const NUM_BASES = 16;
 
-
 let cap = 0;
 // Reading a bigint out of expA allocates one, and a disarmed timer keeps its
 // expiry as a bigint: timers due together would each allocate the same value.

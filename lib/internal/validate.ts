@@ -82,3 +82,17 @@ export function booleanOption(v: unknown, name: string, dflt: boolean): boolean 
   if (typeof v !== 'boolean') throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a boolean, got ${describe(v)}`);
   return v;
 }
+
+/**
+ * Writes a timer's public field, or throws a coded TypeError when the write is
+ * refused (a frozen timer, or the field made read-only: strict mode throws).
+ * Callers write before any other effect, so a refused call changes nothing.
+ * @internal (timer_list's function and flags, hrtimer's function)
+ */
+export function writeTimerField(t: object, key: string, v: unknown): void {
+  try {
+    (t as Record<string, unknown>)[key] = v;
+  } catch {
+    throw typeError('ERR_INVALID_ARG_TYPE', `timer.${key} cannot be written (a frozen timer, or a read-only field): this call sets it`);
+  }
+}

@@ -8,6 +8,7 @@
  * one module arms timers through them.
  */
 import { KtimersError, describe, typeError } from '../errors.js';
+import { writeTimerField } from '../internal/validate.js';
 import { isPending, setSt, ST_RUNNING, ST_SETUP, stOf, TIMER_INIT_FLAGS, timer_list, type TimerCallback } from './timer-list.js';
 
 // ktimers' state on a timer_list is private (#st, #exp), which freezing does not
@@ -40,11 +41,7 @@ export function fieldsWritable(t: timer_list): boolean {
 
 /** Writes a public field, or throws a coded TypeError if the write is refused (strict mode throws). */
 export function writeField(t: timer_list, key: 'function' | 'flags', v: TimerCallback<any> | null | number): void {
-  try {
-    (t as unknown as Record<string, unknown>)[key] = v;
-  } catch {
-    throw typeError('ERR_INVALID_ARG_TYPE', `timer.${key} cannot be written (a frozen timer, or a read-only field): this call sets it`);
-  }
+  writeTimerField(t, key, v);
 }
 
 export function setupArg(t: unknown): timer_list {
