@@ -11,7 +11,7 @@
 // ceiling rules. Clock reads are checked against CLOCK_MONOTONIC read around
 // them (exact), across processes, and against elapsed time (loose).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -164,7 +164,7 @@ beforeAll(async () => {
   const deadline = k.ktime_get_ns() + 2_000_000_000n;
   const all = await Promise.all(
     HZS.flatMap((hz) => [0, 1].map(() => runChild(['full', file, String(deadline)], { KTIMERS_HZ: String(hz) }))),
-  );
+  ).finally(() => rmSync(dir, { recursive: true, force: true }));
   HZS.forEach((hz, i) => runs.set(hz, [all[2 * i]!, all[2 * i + 1]!]));
 }, 60_000);
 
