@@ -26,6 +26,7 @@ export default defineConfig({
     maxWorkers: availableParallelism(),
     minWorkers: 1,
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     testTimeout: LIMIT,
     hookTimeout: LIMIT,
   },

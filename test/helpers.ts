@@ -1,5 +1,5 @@
 // Shared test helpers.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 /** mulberry32: a small seeded PRNG (uniform in [0, 1)), so random tests replay from their seed. */
 export function mulberry32(seed: number): () => number {
@@ -91,24 +91,57 @@ export function modelSeed(dflt: number): number {
 }
 
 /**
- * Runs a fixture in a child process, synchronously: `[...prefix, node, ...nodeArgs,
- * fixture, ...args]` (a prefix such as setpriv/prlimit drops privileges first).
- * The fixtures print one JSON object as their last stdout line; `json` is that
+ * Runs a fixture in a child process: `[...prefix, node, ...nodeArgs, fixture,
+ * ...args]` (a prefix such as setpriv/prlimit drops privileges first), and
+ * resolves when it has exited (killed after `timeoutMs`, a backstop). The
+ * fixtures print one JSON object as their last stdout line; `json` is that
  * object, or null when the line is missing or not JSON (the callers assert it).
+ *
+ * Not spawnSync: a test fork whose event loop does not turn cannot answer
+ * vitest's own RPC, which gives up after a fixed 60 s ("Timeout calling
+ * onTaskUpdate"), and a child that takes 45 s on a loaded machine under ASan,
+ * run after another such test, got there.
  */
 export function runFixture(
   fixture: string,
   args: string[],
-  opts: { prefix?: string[]; nodeArgs?: string[]; timeoutMs: number },
-): SpawnSyncReturns<string> & { json: any } {
+  opts: { prefix?: string[]; nodeArgs?: string[]; timeoutMs: number; env?: Record<string, string> },
+): Promise<ChildResult> {
   const argv = [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), fixture, ...args];
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: opts.timeoutMs });
-  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-  let json: any = null;
-  try {
-    json = JSON.parse(line);
-  } catch {
-    // left null: the caller's assertion on it shows stdout and stderr
-  }
-  return { ...r, json };
+  return new Promise((resolve, reject) => {
+    const env = opts.env ? { ...process.env, ...opts.env } : process.env;
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const backstop = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs);
+    p.on('error', (err) => {
+      clearTimeout(backstop);
+      reject(err);
+    });
+    p.on('close', (status, signal) => {
+      clearTimeout(backstop);
+      const line = stdout.trim().split('\n').pop() ?? '';
+      let json: any = null;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        // left null: the caller's assertion on it shows stdout and stderr
+      }
+      resolve({ status, signal, stdout, stderr, json });
+    });
+  });
 }
+
+/** What {@link runFixture} resolves to. */
+export interface ChildResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+/** One turn of the event loop (a macrotask), for long synchronous loops to let I/O through. */
+export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -17,8 +17,8 @@ function child(args: string[], prefix: string[] = []) {
 }
 
 describe('kthread_worker: failures on the worker thread', () => {
-  it('a throwing work, an unloadable one, a throwing timer callback: each reported once by name and worker; the worker goes on', () => {
-    const r = child(['errors']);
+  it('a throwing work, an unloadable one, a throwing timer callback: each reported once by name and worker; the worker goes on', async () => {
+    const r = await child(['errors']);
     expect(r.status, r.stderr).toBe(0);
     const { errors, log } = r.json;
     expect(errors).toHaveLength(4);
@@ -33,8 +33,8 @@ describe('kthread_worker: failures on the worker thread', () => {
     expect(log).toEqual([7]);
   });
 
-  it('a work that ends its thread (process.exit): ERR_KTIMERS_WORKER_EXIT once; the works behind it are un-pended, not lost silently', () => {
-    const r = child(['worker-exit']);
+  it('a work that ends its thread (process.exit): ERR_KTIMERS_WORKER_EXIT once; the works behind it are un-pended, not lost silently', async () => {
+    const r = await child(['worker-exit']);
     expect(r.status, r.stderr).toBe(0);
     const { errors, q1, q2, destroyCode, task, log } = r.json;
     expect(errors).toHaveLength(1);
@@ -47,8 +47,8 @@ describe('kthread_worker: failures on the worker thread', () => {
     expect(log).toEqual([1]);
   });
 
-  it('no uncaughtException listener: the process exits with code 1, stderr naming the function and the worker', () => {
-    const r = child(['uncaught']);
+  it('no uncaughtException listener: the process exits with code 1, stderr naming the function and the worker', async () => {
+    const r = await child(['uncaught']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/KtimersError: work function thrower \(.*\) on kthread_worker "nolistener" threw: boom 5/);
     expect(r.stderr).toContain("code: 'ERR_KTIMERS_WORK_FAILED'");
@@ -58,8 +58,8 @@ describe('kthread_worker: failures on the worker thread', () => {
 describe('kthread_worker: sched_set_fifo without the privilege', () => {
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
   const root = process.getuid?.() === 0;
-  it.skipIf(!setpriv || !root)('EPERM naming CAP_SYS_NICE and RLIMIT_RTPRIO; EACCES for a lower nice; the thread unchanged', () => {
-    const r = child(['eperm'], [setpriv!, '--bounding-set', '-sys_nice,-ipc_lock', '--inh-caps', '-all', 'prlimit', '--rtprio=0', '--nice=0']);
+  it.skipIf(!setpriv || !root)('EPERM naming CAP_SYS_NICE and RLIMIT_RTPRIO; EACCES for a lower nice; the thread unchanged', async () => {
+    const r = await child(['eperm'], [setpriv!, '--bounding-set', '-sys_nice,-ipc_lock', '--inh-caps', '-all', 'prlimit', '--rtprio=0', '--nice=0']);
     expect(r.status, r.stderr).toBe(0);
     const out = r.json;
     expect(out.fifo).toMatchObject({ code: 'EPERM', syscall: 'sched_setscheduler' });
@@ -73,24 +73,24 @@ describe('kthread_worker: sched_set_fifo without the privilege', () => {
 });
 
 describe('kthread_worker: process lifetime', () => {
-  it("a worker keeps the process alive until destroyed (an unref'd timer gets to run)", () => {
-    const r = child(['refd']);
+  it("a worker keeps the process alive until destroyed (an unref'd timer gets to run)", async () => {
+    const r = await child(['refd']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.json).toEqual({ alive: true });
   });
-  it("unref(): an idle worker lets the process end by itself", () => {
-    const r = child(['unrefd']);
+  it("unref(): an idle worker lets the process end by itself", async () => {
+    const r = await child(['unrefd']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.json).toEqual({ exit: 0, task: true });
   });
-  it('unref() then ref() holds the process again', () => {
-    const r = child(['unref-ref']);
+  it('unref() then ref() holds the process again', async () => {
+    const r = await child(['unref-ref']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.json).toEqual({ alive: true });
   });
   for (const stage of ['exit-created', 'exit-idle', 'exit-running', 'exit-delayed', 'exit-destroying']) {
-    it(`process.exit(0) with a worker ${stage.slice(5)}: code 0, no signal`, () => {
-      const r = child([stage]);
+    it(`process.exit(0) with a worker ${stage.slice(5)}: code 0, no signal`, async () => {
+      const r = await child([stage]);
       expect(r.signal).toBe(null);
       expect(r.status, r.stderr).toBe(0);
       expect(r.json).toEqual({ exit: 0 });
@@ -103,8 +103,8 @@ describe('kthread_worker: leaks', () => {
   // a work, and a blocker running when destroy is called. Threads and fds must
   // return exactly to the baseline; RSS may move by allocator noise only (a leaked
   // worker isolate costs megabytes, so 40 of them would show; not under ASan).
-  it('40 create/destroy cycles: threads and fds as before, RSS within 16 MB', () => {
-    const r = child(['leak', '40']);
+  it('40 create/destroy cycles: threads and fds as before, RSS within 16 MB', async () => {
+    const r = await child(['leak', '40']);
     expect(r.status, r.stderr).toBe(0);
     const { before, after } = r.json;
     expect(after.threads).toBe(before.threads);

@@ -23,9 +23,9 @@
 // Under the ASan run (LD_PRELOAD has libasan) ASan's quarantine holds freed
 // memory (up to 256 MB) and its allocator has its own overhead, so the RSS
 // bounds are not checked there; fds, heapUsed and slots are.
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SLOWDOWN, runFixture } from './helpers.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/leak.mjs', import.meta.url));
 const underAsan = (process.env.LD_PRELOAD ?? '').includes('libasan');
@@ -55,15 +55,15 @@ interface LeakRun {
   workCancelled: number;
 }
 
-function leakRun(kind: string, cycles = CYCLES, warmup = 200_000): LeakRun {
-  const r = spawnSync(process.execPath, ['--expose-gc', fixture, kind, String(cycles)], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, KTIMERS_LEAK_WARMUP: String(warmup) },
+async function leakRun(kind: string, cycles = CYCLES, warmup = 200_000): Promise<LeakRun> {
+  const r = await runFixture(fixture, [kind, String(cycles)], {
+    nodeArgs: ['--expose-gc'],
+    timeoutMs: 120_000 * SLOWDOWN,
+    env: { KTIMERS_LEAK_WARMUP: String(warmup) },
   });
   expect(r.signal, r.stderr).toBe(null);
   expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as LeakRun;
+  return r.json as LeakRun;
 }
 
 function fmt(r: LeakRun): string {
@@ -78,8 +78,8 @@ function fmt(r: LeakRun): string {
 
 describe('no leaks over 1,000,000 create / arm / cancel cycles (child process, --expose-gc)', () => {
   for (const kind of ['hrtimer', 'timer_list']) {
-    it(`${kind}: fds back to the start count, memory bounded, every slot released`, () => {
-      const r = leakRun(kind);
+    it(`${kind}: fds back to the start count, memory bounded, every slot released`, async () => {
+      const r = await leakRun(kind);
       console.log(`leak ${fmt(r)}${underAsan ? ' (ASan: RSS not bounded)' : ''}`);
       expect(r.cycles).toBe(CYCLES);
       expect(r.cancelled).toBe(CYCLES); // each cancel / delete found its timer armed
@@ -98,7 +98,7 @@ describe('no leaks over 1,000,000 create / arm / cancel cycles (child process, -
       expect(r.hrtimerSlotsInUse).toBeLessThanOrEqual(kind === 'timer_list' ? 1 : 0);
       expect(r.wheelSlotsInUse).toBe(0);
       expect(r.refCount).toBe(0);
-    }, 150_000);
+    }, 150_000 * SLOWDOWN);
   }
 });
 
@@ -110,8 +110,8 @@ describe('no leaks over 1,000,000 create / arm / cancel cycles (child process, -
 // pool worker is a V8 isolate whose young generation also grows to its cap, outside
 // the main heap's figures. The 10x longer run with its trend is in the soak.
 describe('no leaks over 100,000 work items (child process, --expose-gc)', () => {
-  it('workqueue: fds and threads back to the start count, every item ran or was cancelled, memory bounded', () => {
-    const r = leakRun('workqueue', 100_000, 50_000);
+  it('workqueue: fds and threads back to the start count, every item ran or was cancelled, memory bounded', async () => {
+    const r = await leakRun('workqueue', 100_000, 50_000);
     console.log(`leak ${fmt(r)}; threads ${r.before.threads} -> ${r.after.threads}; ${r.workRan} ran + ${r.workCancelled} cancelled of ${r.workQueued}${underAsan ? ' (ASan: RSS not bounded)' : ''}`);
     expect(r.cycles).toBe(100_000);
     expect(r.mid.fds).toBe(r.before.fds);
@@ -121,5 +121,5 @@ describe('no leaks over 100,000 work items (child process, --expose-gc)', () => 
     expect(r.workCancelled).toBeGreaterThan(0);
     expect(r.after.heapUsed - r.before.heapUsed).toBeLessThanOrEqual(8 * MB);
     if (!underAsan) expect(r.after.rss - r.before.rss).toBeLessThanOrEqual(64 * MB);
-  }, 150_000);
+  }, 150_000 * SLOWDOWN);
 });

@@ -10,7 +10,7 @@
 // Offline by construction: the tarball's two dependencies are packed from this
 // checkout's node_modules (the versions `npm ci` installed) and installed as
 // local tarballs with --offline and an empty cache, so nothing is fetched.
-import { execFile, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { execFile, spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,31 @@ function sh(cmd: string, args: string[], opts: SpawnSyncOptions = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: LIMIT, ...opts });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} → ${r.status}\n${r.stdout}\n${r.stderr}`);
   return String(r.stdout);
+}
+
+/**
+ * sh() without blocking this fork's event loop, for the steps that take long (a
+ * build): vitest's own RPC from the fork gives up after 60 s without an answer
+ * (see test/setup.ts), and a build beside CPU burners has taken most of that.
+ */
+function shAsync(cmd: string, args: string[], opts: SpawnOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const backstop = setTimeout(() => p.kill('SIGKILL'), LIMIT);
+    p.on('error', (e) => {
+      clearTimeout(backstop);
+      reject(e);
+    });
+    p.on('close', (status) => {
+      clearTimeout(backstop);
+      if (status === 0) resolve(out);
+      else reject(new Error(`${cmd} ${args.join(' ')} → ${status}\n${out}\n${err}`));
+    });
+  });
 }
 
 /** npm pack of a directory into `work`; returns the tarball path and its file list. */
@@ -389,10 +414,10 @@ catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
   });
 
   // Last: it adds a build/ that node-gyp-build then prefers over the prebuild.
-  it('the shipped sources rebuild the addon with node-gyp (no header download), and that build loads', () => {
+  it('the shipped sources rebuild the addon with node-gyp (no header download), and that build loads', async () => {
     const dir = join(project, 'node_modules', 'ktimers');
     const nodedir = process.env.npm_config_nodedir || join(process.execPath, '..', '..');
-    sh(process.execPath, [ join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild'], {
+    await shAsync(process.execPath, [ join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild'], {
       cwd: dir,
       env: { ...process.env, npm_config_nodedir: nodedir },
     });

@@ -119,8 +119,8 @@ describe('RealtimeThread: stop and dispose', () => {
     await expect(t.done).resolves.toBeUndefined();
   });
 
-  it('in a child: after stop() nothing holds the process, which exits by itself', () => {
-    const r = child(['stop']);
+  it('in a child: after stop() nothing holds the process, which exits by itself', async () => {
+    const r = await child(['stop']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.json).toEqual({ aborted: 1, running: false, hasRef: false, read: true });
   });
@@ -135,22 +135,22 @@ describe('RealtimeThread: keep-alive', () => {
     await t.stop();
   });
 
-  it('in a child: ref: false, or unref(), lets the process exit while the thread runs', () => {
+  it('in a child: ref: false, or unref(), lets the process exit while the thread runs', async () => {
     for (const stage of ['unref', 'unref-method']) {
-      const r = child([stage]);
+      const r = await child([stage]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.json).toEqual({ exit: 0, running: true, hasRef: false });
     }
   });
 
-  it('in a child: process.exit() while the thread runs exits at once with its code', () => {
-    const r = child(['exit-running']);
+  it('in a child: process.exit() while the thread runs exits at once with its code', async () => {
+    const r = await child(['exit-running']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.json).toEqual({ running: true });
   });
 
-  it('in a child: no thread or fd left over 20 start/stop and start/fail cycles', () => {
-    const r = child(['leak']);
+  it('in a child: no thread or fd left over 20 start/stop and start/fail cycles', async () => {
+    const r = await child(['leak']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.json.after).toEqual(r.json.before);
   });
@@ -180,8 +180,8 @@ describe('RealtimeThread: failures on the thread carry its name', () => {
     });
   }
 
-  it('in a child: no listener and nobody awaiting done: an uncaught exception naming the thread, exit code 1', () => {
-    const r = child(['uncaught']);
+  it('in a child: no listener and nobody awaiting done: an uncaught exception naming the thread, exit code 1', async () => {
+    const r = await child(['uncaught']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/ERR_KTIMERS_RT_THREAD_FAILED/);
     expect(r.stderr).toMatch(/RealtimeThread "loud" failed: boom in the function/);
@@ -190,8 +190,8 @@ describe('RealtimeThread: failures on the thread carry its name', () => {
 
 describe('RealtimeThread without real-time privilege (child under setpriv: no CAP_SYS_NICE, RLIMIT_RTPRIO 0)', () => {
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-  it.skipIf(!setpriv || !root)('the default runs SCHED_OTHER with one warning per thread naming what is missing; an explicit policy throws', () => {
-    const r = child(['noprivilege'], [setpriv!, '--bounding-set', '-sys_nice', '--inh-caps', '-all', 'prlimit', '--rtprio=0']);
+  it.skipIf(!setpriv || !root)('the default runs SCHED_OTHER with one warning per thread naming what is missing; an explicit policy throws', async () => {
+    const r = await child(['noprivilege'], [setpriv!, '--bounding-set', '-sys_nice', '--inh-caps', '-all', 'prlimit', '--rtprio=0']);
     expect(r.status, r.stderr).toBe(0);
     const { warnings, policies, explicit } = r.json;
     expect(policies).toEqual(['other', 0, 'other', 0]);
