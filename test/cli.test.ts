@@ -18,9 +18,11 @@ import {
 } from '../dist/cyclictest/options.js';
 import { logEdges, niceCeil } from '../dist/cyclictest/svg.js';
 
+import { SLOWDOWN } from './helpers.js';
+
 const BIN = fileURLToPath(new URL('../bin/ktimers.js', import.meta.url));
 const run = (args: string[], opts: { timeout?: number } = {}) =>
-  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: opts.timeout ?? 30_000 });
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: (opts.timeout ?? 30_000) * SLOWDOWN });
 
 function usage(argv: string[]): string {
   try {
@@ -392,7 +394,7 @@ describe('live progress line', () => {
   const script = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
   it.skipIf(!script)('on a terminal: one line rewritten in place, cyclictest layout, counts that grow; then cleared before the summary', () => {
     const r = spawnSync(script!, ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} cyclictest -i 1000 -D 1.2 --api hrtimer`, '/dev/null'],
-      { encoding: 'utf8', timeout: 60_000 });
+      { encoding: 'utf8', timeout: 60_000 * SLOWDOWN });
     expect(r.status).toBe(0);
     const out = r.stdout;
     const summaryAt = out.indexOf('ktimers cyclictest: how late');
@@ -410,7 +412,7 @@ describe('live progress line', () => {
   });
 
   it('not on a terminal: no progress line at all', () => {
-    const r = spawnSync(process.execPath, [BIN, 'cyclictest', '-i', '1000', '-l', '300', '--api', 'hrtimer'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [BIN, 'cyclictest', '-i', '1000', '-l', '300', '--api', 'hrtimer'], { encoding: 'utf8', timeout: 60_000 * SLOWDOWN });
     expect(r.status).toBe(0);
     expect(r.stderr).not.toMatch(/C: +\d+ Min:/);
     expect(r.stdout).toMatch(/^samples +300$/m);

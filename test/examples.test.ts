@@ -1,23 +1,14 @@
 // Every example runs with plain `node`, ends by itself, and prints what it
 // claims. A new file in examples/ without a check here fails the first test.
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SLOWDOWN, spawnCollect } from './helpers.js';
 
 const dir = fileURLToPath(new URL('../examples/', import.meta.url));
 
 /** Runs an example; resolves with its exit status and output (async: examples run in parallel). */
-function run(file: string, args: string[] = []): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [dir + file, ...args], { timeout: 25_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (file: string, args: string[] = []) => spawnCollect(process.execPath, [dir + file, ...args], { timeoutMs: 25_000 * SLOWDOWN });
 
 const num = (re: RegExp, s: string): number[] => {
   const m = re.exec(s);

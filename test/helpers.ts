@@ -90,27 +90,31 @@ export function modelSeed(dflt: number): number {
   return env !== undefined && env !== '' ? Number(env) >>> 0 : dflt;
 }
 
+/** What {@link spawnCollect} resolves to: how the child ended and everything it wrote. */
+export interface Collected {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
 /**
- * Runs a fixture in a child process: `[...prefix, node, ...nodeArgs, fixture,
- * ...args]` (a prefix such as setpriv/prlimit drops privileges first), and
- * resolves when it has exited (killed after `timeoutMs`, a backstop). The
- * fixtures print one JSON object as their last stdout line; `json` is that
- * object, or null when the line is missing or not JSON (the callers assert it).
+ * Spawns `cmd args` with stdout and stderr collected, and resolves when it has
+ * exited (killed with SIGKILL after `timeoutMs`, a backstop: the caller scales it
+ * by {@link SLOWDOWN}). Rejects only when the process could not be started.
  *
  * Not spawnSync: a test fork whose event loop does not turn cannot answer
  * vitest's own RPC, which gives up after a fixed 60 s ("Timeout calling
  * onTaskUpdate"), and a child that takes 45 s on a loaded machine under ASan,
  * run after another such test, got there.
  */
-export function runFixture(
-  fixture: string,
+export function spawnCollect(
+  cmd: string,
   args: string[],
-  opts: { prefix?: string[]; nodeArgs?: string[]; timeoutMs: number; env?: Record<string, string> },
-): Promise<ChildResult> {
-  const argv = [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), fixture, ...args];
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<Collected> {
   return new Promise((resolve, reject) => {
-    const env = opts.env ? { ...process.env, ...opts.env } : process.env;
-    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const p = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -122,24 +126,39 @@ export function runFixture(
     });
     p.on('close', (status, signal) => {
       clearTimeout(backstop);
-      const line = stdout.trim().split('\n').pop() ?? '';
-      let json: any = null;
-      try {
-        json = JSON.parse(line);
-      } catch {
-        // left null: the caller's assertion on it shows stdout and stderr
-      }
-      resolve({ status, signal, stdout, stderr, json });
+      resolve({ status, signal, stdout, stderr });
     });
   });
 }
 
+/** The JSON object on the last line of `stdout`, or null when that line is missing or not JSON. */
+export function lastJsonLine(stdout: string): any {
+  try {
+    return JSON.parse(stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    return null; // the caller's assertion on it shows stdout and stderr
+  }
+}
+
+/**
+ * Runs a fixture in a child process: `[...prefix, node, ...nodeArgs, fixture,
+ * ...args]` (a prefix such as setpriv/prlimit drops privileges first), through
+ * {@link spawnCollect}. The fixtures print one JSON object as their last stdout
+ * line; `json` is that object, or null (the callers assert it).
+ */
+export async function runFixture(
+  fixture: string,
+  args: string[],
+  opts: { prefix?: string[]; nodeArgs?: string[]; timeoutMs: number; env?: Record<string, string> },
+): Promise<ChildResult> {
+  const argv = [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), fixture, ...args];
+  const env = opts.env ? { ...process.env, ...opts.env } : process.env;
+  const r = await spawnCollect(argv[0]!, argv.slice(1), { env, timeoutMs: opts.timeoutMs });
+  return { ...r, json: lastJsonLine(r.stdout) };
+}
+
 /** What {@link runFixture} resolves to. */
-export interface ChildResult {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
+export interface ChildResult extends Collected {
   json: any;
 }
 

@@ -6,6 +6,7 @@ import * as k from '../dist/index.js';
 import { HighResTimer, ms, ns, s, us } from '../dist/index.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
 import { engineState } from '../dist/internal/engine.js';
+import { SLOWDOWN } from './helpers.js';
 
 let clock: VirtualClock | null = null;
 const made: HighResTimer[] = [];
@@ -309,7 +310,7 @@ describe('HighResTimer (real clock)', () => {
     const run = (code: string) =>
       spawnSync(process.execPath, ['--input-type=module', '-e', `import * as k from ${JSON.stringify(dist)};\n${code}`], {
         encoding: 'utf8',
-        timeout: 20_000,
+        timeout: 20_000 * SLOWDOWN,
       });
     const unrefd = run(`new k.HighResTimer(() => console.log('ran')).unref().start(k.s(30));`);
     expect([unrefd.status, unrefd.stdout]).toEqual([0, '']);

@@ -10,7 +10,7 @@
 // rebuilt from kernel/time/timeconst.bc's formulas and checked against the
 // ceiling rules. Clock reads are checked against CLOCK_MONOTONIC read around
 // them (exact), across processes, and against elapsed time (loose).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import * as k from '../dist/index.js';
 import { refreshJiffies } from '../dist/internal/jiffies-clock.js';
 import { setMonotonicSource } from '../dist/internal/clock.js';
 import { installVirtualClock } from '../dist/testing.js';
+import { lastJsonLine, SLOWDOWN, spawnCollect } from './helpers.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/jiffies-hz.mjs', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -120,32 +121,20 @@ const ROUND = {
 type Sample = { t0: string; j: string; t1: string; snapshot: string; perf0: number; perf: number };
 type Child = { status: number | null; stderr: string; json: any };
 
-function runChild(args: string[], env: Record<string, string | undefined>): Promise<Child> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [fixture, ...args], { cwd: root, env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (status) => {
-      clearTimeout(timer);
-      let json: any = null;
-      try {
-        json = JSON.parse(out.trim().split('\n').pop() ?? '');
-      } catch {
-        /* left null: assertions show stderr */
-      }
-      resolve({ status, stderr: err, json });
-    });
+async function runChild(args: string[], env: Record<string, string | undefined>): Promise<Child> {
+  const r = await spawnCollect(process.execPath, [fixture, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    timeoutMs: 20_000 * SLOWDOWN,
   });
+  return { status: r.status, stderr: r.stderr, json: lastJsonLine(r.stdout) };
 }
 
 function loadWith(value: string | undefined) {
   const env = { ...process.env };
   if (value === undefined) delete env.KTIMERS_HZ;
   else env.KTIMERS_HZ = value;
-  const r = spawnSync(process.execPath, [fixture, 'load'], { cwd: root, env, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [fixture, 'load'], { cwd: root, env, encoding: 'utf8', timeout: 20_000 * SLOWDOWN });
   let json: any = null;
   try {
     json = JSON.parse(r.stdout.trim());

@@ -63,6 +63,7 @@ async function leakRun(kind: string, cycles = CYCLES, warmup = 200_000): Promise
   });
   expect(r.signal, r.stderr).toBe(null);
   expect(r.status, r.stderr).toBe(0);
+  expect(r.json, `no JSON report on the child's last line:\n${r.stdout}\n${r.stderr}`).not.toBe(null);
   return r.json as LeakRun;
 }
 

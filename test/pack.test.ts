@@ -10,13 +10,13 @@
 // Offline by construction: the tarball's two dependencies are packed from this
 // checkout's node_modules (the versions `npm ci` installed) and installed as
 // local tarballs with --offline and an empty cache, so nothing is fetched.
-import { execFile, spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
+import { execFile, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SLOWDOWN } from './helpers.js';
+import { SLOWDOWN, spawnCollect } from './helpers.js';
 // A plain .mjs script, without types: TARGETS is read as Target[].
 import { TARGETS } from '../scripts/prebuild.mjs';
 
@@ -50,24 +50,10 @@ function sh(cmd: string, args: string[], opts: SpawnSyncOptions = {}) {
  * build): vitest's own RPC from the fork gives up after 60 s without an answer
  * (see test/setup.ts), and a build beside CPU burners has taken most of that.
  */
-function shAsync(cmd: string, args: string[], opts: SpawnOptions = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-    p.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const backstop = setTimeout(() => p.kill('SIGKILL'), LIMIT);
-    p.on('error', (e) => {
-      clearTimeout(backstop);
-      reject(e);
-    });
-    p.on('close', (status) => {
-      clearTimeout(backstop);
-      if (status === 0) resolve(out);
-      else reject(new Error(`${cmd} ${args.join(' ')} → ${status}\n${out}\n${err}`));
-    });
-  });
+async function shAsync(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const r = await spawnCollect(cmd, args, { ...opts, timeoutMs: LIMIT });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} → ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
 }
 
 /** npm pack of a directory into `work`; returns the tarball path and its file list. */

@@ -10,6 +10,7 @@ import * as k from '../dist/index.js';
 import { interval, ms, sleep, sleepUntil, us, AbortError } from '../dist/promises.js';
 import { engineState } from '../dist/internal/engine.js';
 import { installVirtualClock, type VirtualClock } from '../dist/testing.js';
+import { SLOWDOWN } from './helpers.js';
 
 let clock: VirtualClock | null = null;
 afterEach(() => {
@@ -378,7 +379,7 @@ describe('ref, as in node:timers/promises', () => {
     const t0 = Date.now();
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import * as p from ${JSON.stringify(dist)};\n${code}`], {
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 20_000 * SLOWDOWN,
     });
     return { ...r, ms: Date.now() - t0 };
   };
@@ -388,7 +389,7 @@ describe('ref, as in node:timers/promises', () => {
       p.interval(p.s(30), { ref: false }).next().then(() => console.log('ticked'));`);
     expect(unrefd.status).toBe(0);
     expect(unrefd.stdout).toBe('');
-    expect(unrefd.ms).toBeLessThan(10_000);
+    expect(unrefd.ms).toBeLessThan(10_000 * SLOWDOWN); // a backstop: stdout shows whether the 30 s waits held it
     const refd = run(`const t0 = process.hrtime.bigint(); await p.sleep(p.ms(300));
       const it = p.interval(p.ms(100)); await it.next(); await it.return();
       console.log('woke after', (process.hrtime.bigint() - t0) >= 400_000_000n);`);

@@ -57,7 +57,7 @@ describe('items with data are not stranded behind a blocked worker', () => {
     expect(counts[0], `items per thread ${counts}, ${r.ms.toFixed(0)} ms`).toBeLessThanOrEqual(3);
   });
 
-  it('warm pool of W workers, W + 3 items: the 3 beyond W are not run one after another by the worker that got them: at most 2 per worker, under 1 s (queue_work)', async () => {
+  it('warm pool of W workers, W + 3 items: the 3 beyond W are not run one after another by the worker that got them: at most 2 per worker (queue_work)', async () => {
     if (unboundWorkers() === 0) await viaQueueWork(1);
     const W = unboundWorkers();
     const r = await viaQueueWork(W + 3);
@@ -66,7 +66,9 @@ describe('items with data are not stranded behind a blocked worker', () => {
     // Now workers that finish their first item take them back: at most 2 each, ~300-400 ms.
     expect(counts.length, `items per thread ${counts}`).toBeGreaterThanOrEqual(Math.min(3, W + 1));
     expect(counts[0], `items per thread ${counts}`).toBeLessThanOrEqual(2);
-    expect(r.ms).toBeLessThan(5 * MS);
+    // A backstop, not the property (the counts are): the stranded batch took ~870 ms, under this
+    // bound too, and a busy machine stretched a correct spread to 1.05 s under ASan.
+    expect(r.ms).toBeLessThan(5 * MS * SLOWDOWN);
   });
 
   it('cold pool, through the WorkQueue facade (which always sends data), in a fresh process: 6 items of 200 ms on at least 3 workers, at most 3 on one', () => {
@@ -83,7 +85,7 @@ describe('items with data are not stranded behind a blocked worker', () => {
 
   // (Before the fix this one failed only in some runs: whether the pool grew in time decided it.
   // The cold facade case above is the facade's regression test.)
-  it('warm pool of W workers, W + 3 items through the WorkQueue facade: at most 2 per worker, under 1 s', async () => {
+  it('warm pool of W workers, W + 3 items through the WorkQueue facade: at most 2 per worker', async () => {
     const wq = new k.WorkQueue({ name: 'data-facade' });
     try {
       const W = unboundWorkers();
@@ -98,7 +100,7 @@ describe('items with data are not stranded behind a blocked worker', () => {
       expect(tids.every((t) => t > 0)).toBe(true);
       expect(counts.length, `items per thread ${counts}`).toBeGreaterThanOrEqual(Math.min(3, W + 1));
       expect(counts[0], `items per thread ${counts}`).toBeLessThanOrEqual(2);
-      expect(ms).toBeLessThan(5 * MS);
+      expect(ms).toBeLessThan(5 * MS * SLOWDOWN); // a backstop: see the queue_work case above
     } finally {
       await wq.close();
     }
