@@ -465,7 +465,14 @@ export function poolCount(): number {
 
 let waiting = false;
 
-/** Arms one Atomics.waitAsync on the doorbell while anything is in flight. */
+/**
+ * Arms one Atomics.waitAsync on the doorbell. Armed while any worker lives, not
+ * only while items are in flight: a worker reports a promise its work left
+ * rejected only when its event loop turns, after the item's completion record,
+ * so the report can come when nothing is in flight any more, and it must reach
+ * the main thread then, not at the next item. A pending waitAsync does not keep
+ * the process alive (outstanding work does: wq-items.ts).
+ */
 function armDoorbell(): void {
   const ctl = control();
   if (waiting || ctl === null) return;
@@ -484,7 +491,7 @@ function onDoorbell(): void {
   waiting = false;
   reap();
   let any = false;
-  for (const p of pools.values()) if (p.inflight > 0) any = true;
+  for (const p of pools.values()) if (p.inflight > 0 || p.workers.length > 0) any = true;
   if (any) armDoorbell();
 }
 

@@ -255,11 +255,13 @@ async function main(): Promise<void> {
       Atomics.store(out, S.O_DSEEN, (m.s + 1) | 0);
       if (!won) continue;
       Atomics.sub(pool, S.P_DATA_WAITING, 1);
+      turned = false; // what this item leaves is reported at the turn before the next sleep
       const p = run(m.id, m.fw, m.data);
       if (p !== undefined) await p;
       continue;
     }
     if (pop()) {
+      turned = false;
       const p = run(popId, popFw, undefined);
       if (p !== undefined) await p;
       continue;
