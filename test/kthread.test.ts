@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as k from '../dist/index.js';
 import { stateOf } from '../dist/kthread/worker.js';
 import { BACKSTOP, dwork, entries, i32, reach, release, settled, within, work } from './kthread-helpers.js';
+import { SLOWDOWN } from './helpers.js';
 
 const workers: k.kthread_worker[] = [];
 function run(name = 'w'): k.kthread_worker {
@@ -426,11 +427,15 @@ describe('kthread_worker: cancel (cases 121, 122)', () => {
     const w = run();
     const log = i32(), latch = i32();
     const d = dwork('log', { log, tag: 1 });
-    k.kthread_queue_delayed_work(w, d, 5);
+    // The thread arms d's timer and then takes the cancel: the delay must outlast any stall
+    // between the two (a busy machine gave one of several jiffies), or d runs first and this is
+    // not the case under test. A backstop, scaled like the others.
+    const D = k.msecs_to_jiffies(250 * SLOWDOWN);
+    k.kthread_queue_delayed_work(w, d, D);
     expect(await k.kthread_cancel_delayed_work_sync(d)).toBe(true);
     await within(k.kthread_flush_work(d.work), 'not armed any more');
     const later = dwork('log', { log, tag: 2 });
-    k.kthread_queue_delayed_work(w, later, 20); // fires after d's timer would have
+    k.kthread_queue_delayed_work(w, later, D + 5n); // fires after d's timer would have
     await reach(log, 0, 1);
     await within(k.kthread_flush_worker(w), 'flush');
     expect(entries(log)).toEqual([2]);
@@ -479,7 +484,10 @@ describe('kthread_worker: destroy (case 123), one worker per work (case 124)', (
       const w = k.kthread_run_worker(0, 'doomed2');
       const log = i32();
       const d = dwork('log', { log, tag: 1 });
-      k.kthread_queue_delayed_work(w, d, 2);
+      // Armed on the thread, then the destroy arrives and flushes first: a delay of 2 jiffies
+      // expired during that on a quiet machine (the work ran, no WARN). The delay must outlast
+      // the flush; the thread is gone once destroy settles, so it can never run after.
+      k.kthread_queue_delayed_work(w, d, k.msecs_to_jiffies(1000 * SLOWDOWN));
       await within(k.kthread_destroy_worker(w), 'destroy');
       await new Promise((r) => setImmediate(r));
       expect(warnings).toContain('KTIMERS_WARN_KTHREAD_DESTROY_DELAYED');
