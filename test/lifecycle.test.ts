@@ -6,21 +6,14 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { SLOWDOWN } from './helpers.js';
+import { lastJsonLine, SLOWDOWN } from './helpers.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 function run(args: string[], timeout = 20_000) {
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: timeout * SLOWDOWN, cwd: root });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let json: any = null;
-  try {
-    json = JSON.parse(line);
-  } catch {
-    /* leave null: the assertion on it reports stdout/stderr */
-  }
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, json };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, json: lastJsonLine(r.stdout) };
 }
 
 const openFds = () => readdirSync('/proc/self/fd').length;
