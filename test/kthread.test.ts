@@ -298,10 +298,17 @@ describe('kthread_worker: delayed works (cases 114, 115, 117, 118, 125)', () => 
       const log = i32();
       const A = dwork('log', { log, tag: 1 });
       const B = dwork('log', { log, tag: 2 });
+      // The thread's loop is held while both are queued, so it arms both before
+      // any timer can run, however late it gets to them (a stalled thread could
+      // otherwise arm A, fire it 10 jiffies on, and only then arm B).
+      const latch = i32();
+      k.kthread_queue_work(w, work('holdSync', { latch, slot: 0 }));
+      await reach(latch, 1, 1);
       const j0 = k.get_jiffies_64();
       k.kthread_queue_delayed_work(w, A, 10);
       k.kthread_queue_delayed_work(w, B, 10);
       const same = k.get_jiffies_64() === j0;
+      release(latch, 0);
       await reach(log, 0, 2);
       if (!same) continue; // a tick fell between the two calls: not the case's setup
       expect(entries(log)).toEqual([2, 1]);
