@@ -1,5 +1,5 @@
-// Leaks: 1,000,000 create / arm / cancel cycles of each timer kind and 100,000
-// work items (below), in a child
+// Leaks: 4,000,000 create / arm / cancel cycles of each timer kind (1,000,000
+// under ASan, where memory is not bounded) and 100,000 work items (below), in a child
 // process (--expose-gc, so the figures are its own and after a full GC), in
 // rounds of 1,000 timers so the native slot pools must be reused, not grown.
 // The long soak (10 M cycles, firing timers, RSS sampled over time) is
@@ -8,10 +8,15 @@
 // Bounds, and why:
 // - open fds (/proc/self/fd): exactly the start count (the engine's epoll fd and
 //   4 timerfds are opened once per environment, in the baseline).
-// - memory outside V8's heap (RSS − heapTotal: the addon's heaps, slot pools and
-//   wheel, libuv, malloc, V8's compiler zones): grows ≤ 2 MB over the second
-//   half (500,000 cycles), i.e. under 4 bytes per cycle, so any per-cycle native
-//   leak fails it; ≤ 8 MB over all (the JIT still tiers up in the first half).
+// - memory outside V8's heap (RSS − the heap's resident bytes, v8's
+//   total_physical_size: the addon's heaps, slot pools and
+//   wheel, libuv, malloc, V8's compiler zones): grows ≤ 8 MB over the second
+//   half (2,000,000 cycles), i.e. under 4 bytes per cycle, so any per-cycle native
+//   leak fails it; ≤ 16 MB over all (the JIT still tiers up in the first half).
+//   RSS − heapTotal, the measure before, moved by megabytes with no leak at all
+//   (heapTotal counts committed pages, not all of them resident: see
+//   docs/testing.md). The resident size takes most of that out, and the cycles
+//   are many enough for a leak of 4 bytes each to stand well clear of the rest.
 // - V8 heapUsed after GC: grows ≤ 1 MB (a retained timer is ≥ 100 bytes: 1 M of
 //   them would be 100 MB).
 // - total RSS: grows ≤ 40 MB. V8's young generation grows under allocation
@@ -30,13 +35,14 @@ import { SLOWDOWN, runFixture } from './helpers.js';
 const fixture = fileURLToPath(new URL('./fixtures/leak.mjs', import.meta.url));
 const underAsan = (process.env.LD_PRELOAD ?? '').includes('libasan');
 const MB = 1024 * 1024;
-const CYCLES = 1_000_000;
+const CYCLES = underAsan ? 1_000_000 : 4_000_000;
 
 interface Mem {
   fds: number;
   threads: number;
   rss: number;
   heapTotal: number;
+  heapPhysical: number;
   heapUsed: number;
 }
 interface LeakRun {
@@ -67,17 +73,20 @@ async function leakRun(kind: string, cycles = CYCLES, warmup = 200_000): Promise
   return r.json as LeakRun;
 }
 
+/** Resident memory outside V8's heap. */
+const outside = (m: Mem) => m.rss - m.heapPhysical;
+
 function fmt(r: LeakRun): string {
   const d = (a: number, b: number) => `${((b - a) / MB).toFixed(1)} MB`;
   return (
     `${r.kind}: ${r.cycles} cycles in ${r.ms} ms; fds ${r.before.fds} -> ${r.after.fds}; ` +
     `RSS ${(r.before.rss / MB).toFixed(1)} -> ${(r.after.rss / MB).toFixed(1)} MB (+${d(r.before.rss, r.after.rss)}), ` +
-    `outside V8's heap +${d(r.before.rss - r.before.heapTotal, r.after.rss - r.after.heapTotal)}, ` +
-    `second half +${d(r.mid.rss - r.mid.heapTotal, r.after.rss - r.after.heapTotal)}, heapUsed +${d(r.before.heapUsed, r.after.heapUsed)}`
+    `outside V8's heap +${d(outside(r.before), outside(r.after))}, ` +
+    `second half +${d(outside(r.mid), outside(r.after))}, heapUsed +${d(r.before.heapUsed, r.after.heapUsed)}`
   );
 }
 
-describe('no leaks over 1,000,000 create / arm / cancel cycles (child process, --expose-gc)', () => {
+describe(`no leaks over ${CYCLES.toLocaleString('en')} create / arm / cancel cycles (child process, --expose-gc)`, () => {
   for (const kind of ['hrtimer', 'timer_list']) {
     it(`${kind}: fds back to the start count, memory bounded, every slot released`, async () => {
       const r = await leakRun(kind);
@@ -88,12 +97,11 @@ describe('no leaks over 1,000,000 create / arm / cancel cycles (child process, -
       expect(r.after.fds).toBe(r.before.fds);
       expect(r.after.heapUsed - r.before.heapUsed).toBeLessThanOrEqual(1 * MB);
       if (!underAsan) {
-        const outside = (m: Mem) => m.rss - m.heapTotal;
         // The second half against the higher of the two earlier readings: a leak only grows, so a
         // halfway reading below the baseline (an RSS dip after a GC, seen up to 5 MB here) is not
         // where the trend stands, and measuring from it would blame the second half for the dip.
-        expect(outside(r.after) - Math.max(outside(r.mid), outside(r.before))).toBeLessThanOrEqual(2 * MB);
-        expect(outside(r.after) - outside(r.before)).toBeLessThanOrEqual(8 * MB);
+        expect(outside(r.after) - Math.max(outside(r.mid), outside(r.before))).toBeLessThanOrEqual(8 * MB);
+        expect(outside(r.after) - outside(r.before)).toBeLessThanOrEqual(16 * MB);
         expect(r.after.rss - r.before.rss).toBeLessThanOrEqual(40 * MB);
       }
       expect(r.hrtimerSlotsInUse).toBeLessThanOrEqual(kind === 'timer_list' ? 1 : 0);
