@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // npm run soak — the long leak soak (about a minute here). test/leak.test.ts runs
-// 1,000,000 cycles per timer kind and 100,000 work items in the suite; this runs
-// 10x that, plus timers that really fire, each kind in its own child process
+// 4,000,000 cycles per timer kind and 100,000 work items in the suite; this runs
+// 10,000,000 and 1,000,000, plus timers that really fire, each kind in its own child process
 // (test/fixtures/leak.mjs, --expose-gc), sampling fds, threads and memory (after
 // a full GC) ten times along the way.
 //
 // Verdict, per kind: fds and threads identical at every sample; memory outside
-// V8's heap (RSS − heapTotal: the addon, libuv, malloc) grows at most LIMIT_MB
+// V8's heap (RSS − the heap's resident size: the addon, libuv, malloc; heapTotal
+// counts committed pages that are not all resident) grows at most LIMIT_MB
 // from the 2nd sample to the last (after the JIT has settled): 8 MB, under 1
 // byte per cycle for the 10 M-cycle kinds and under 9 for the firing ones, whose
 // malloc arenas wander by ~3 MB without trend (1 M and 3 M fired timer_lists
@@ -49,7 +50,7 @@ for (const run of RUNS) {
     continue;
   }
   const d = JSON.parse(r.stdout.trim().split('\n').pop());
-  const outside = (m) => m.rss - m.heapTotal;
+  const outside = (m) => m.rss - m.heapPhysical;
   const s = d.samples;
   const from = s[1] ?? d.before;
   const growth = run.rssOnly ? d.after.rss - from.rss : outside(d.after) - outside(from);
